@@ -1,0 +1,296 @@
+//! CallActor: the shell of one call. Owns the call's RTP socket, arms one timer at
+//! the core's `poll_timeout()`, sends what `poll_rtp` yields, and turns core events
+//! into store commits and BYE requests.
+
+use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
+use super::store::{Deposit, GetGreeting, StoreActor};
+use crate::ivr::call::{CallCore, CallEvent};
+use crate::ivr::deposit::EndReason;
+use crate::store::NewMessage;
+use actix::prelude::*;
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tokio::net::UdpSocket;
+use tokio_util::codec::BytesCodec;
+use tokio_util::udp::UdpFramed;
+
+/// Who called whom, for the stored message.
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    pub call_id: String,
+    pub mailbox: String,
+    pub caller_id: String,
+    pub caller_name: Option<String>,
+    pub worker: usize,
+}
+
+pub struct CallActor {
+    info: CallInfo,
+    core: CallCore,
+    std_socket: Option<std::net::UdpSocket>,
+    socket: Option<Arc<UdpSocket>>,
+    endpoint: Addr<SipEndpoint>,
+    store: Addr<StoreActor>,
+    timer: Option<(Instant, SpawnHandle)>,
+    answered: bool,
+    commit_pending: bool,
+    /// We must send BYE ourselves when done (server shutdown, ACK never came).
+    bye_owed: bool,
+    finished: bool,
+    send_errors: u64,
+}
+
+impl CallActor {
+    pub fn new(
+        info: CallInfo,
+        core: CallCore,
+        socket: std::net::UdpSocket,
+        endpoint: Addr<SipEndpoint>,
+        store: Addr<StoreActor>,
+    ) -> Self {
+        CallActor {
+            info,
+            core,
+            std_socket: Some(socket),
+            socket: None,
+            endpoint,
+            store,
+            timer: None,
+            answered: false,
+            commit_pending: false,
+            bye_owed: false,
+            finished: false,
+            send_errors: 0,
+        }
+    }
+
+    /// Run the core to quiescence and re-arm the timer: the whole shell loop.
+    fn drive(&mut self, ctx: &mut Context<Self>) {
+        if self.finished {
+            return;
+        }
+        let now = Instant::now();
+        self.core.handle_timeout(now);
+        let mut buf = [0u8; 256];
+        while let Some((n, to)) = self.core.poll_rtp(now, &mut buf) {
+            if let Some(s) = &self.socket
+                && s.try_send_to(&buf[..n], to).is_err()
+            {
+                self.send_errors += 1;
+            }
+        }
+        while let Some(ev) = self.core.poll_event() {
+            self.on_event(ev, ctx);
+        }
+        if self.core.is_done() && !self.commit_pending {
+            self.finish(ctx);
+            return;
+        }
+        let next = self.core.poll_timeout();
+        if self.timer.as_ref().map(|t| t.0) != next {
+            if let Some((_, h)) = self.timer.take() {
+                ctx.cancel_future(h);
+            }
+            if let Some(at) = next {
+                let h = ctx.run_later(at.saturating_duration_since(now), |act, ctx| {
+                    act.timer = None;
+                    act.drive(ctx);
+                });
+                self.timer = Some((at, h));
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: CallEvent, ctx: &mut Context<Self>) {
+        let i = &self.info;
+        match ev {
+            CallEvent::Commit {
+                law,
+                audio,
+                duration,
+                reason,
+            } => {
+                self.commit_pending = true;
+                let msg = NewMessage {
+                    mailbox: i.mailbox.clone(),
+                    caller_id: i.caller_id.clone(),
+                    caller_name: i.caller_name.clone(),
+                    received_at: SystemTime::now(),
+                    duration_ms: duration.as_millis() as u64,
+                    codec: law,
+                    call_id: i.call_id.clone(),
+                };
+                self.store
+                    .send(Deposit { msg, audio })
+                    .into_actor(self)
+                    .then(move |res, act, ctx| {
+                        let ok = match res {
+                            Ok(Ok(meta)) => {
+                                metrics::counter!("openum_messages_stored_total").increment(1);
+                                tracing::info!(
+                                    event = "message_stored",
+                                    id = %meta.id,
+                                    mailbox = %meta.mailbox,
+                                    caller = %meta.caller_id,
+                                    duration_ms = meta.duration_ms,
+                                    end = ?reason,
+                                    call_id = %act.info.call_id,
+                                );
+                                true
+                            }
+                            Ok(Err(e)) => {
+                                metrics::counter!("openum_messages_failed_total").increment(1);
+                                tracing::error!(event = "message_store_failed", mailbox = %act.info.mailbox, call_id = %act.info.call_id, error = %e);
+                                false
+                            }
+                            Err(e) => {
+                                metrics::counter!("openum_messages_failed_total").increment(1);
+                                tracing::error!(event = "message_store_failed", mailbox = %act.info.mailbox, call_id = %act.info.call_id, error = %e);
+                                false
+                            }
+                        };
+                        act.commit_pending = false;
+                        act.core.handle_committed(Instant::now(), ok);
+                        act.drive(ctx);
+                        fut::ready(())
+                    })
+                    .spawn(ctx);
+            }
+            CallEvent::Discarded { duration, reason } => {
+                tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, end = ?reason, "shorter than the policy minimum");
+            }
+            CallEvent::Dtmf(c) => {
+                tracing::debug!(event = "dtmf", call_id = %i.call_id, digit = %c);
+            }
+            CallEvent::Hangup => {
+                self.endpoint.do_send(CallHangup {
+                    call_id: i.call_id.clone(),
+                });
+            }
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        self.finished = true;
+        if self.bye_owed {
+            self.endpoint.do_send(CallHangup {
+                call_id: self.info.call_id.clone(),
+            });
+        }
+        let rx = self.core.rx_stats();
+        tracing::info!(
+            event = "call_ended",
+            call_id = %self.info.call_id,
+            rtp_in = rx.packets,
+            rtp_malformed = rx.malformed,
+            rtp_out = self.core.packets_sent(),
+            rtp_send_errors = self.send_errors,
+        );
+        self.endpoint.do_send(CallFinished {
+            call_id: self.info.call_id.clone(),
+            worker: self.info.worker,
+        });
+        ctx.stop();
+    }
+}
+
+impl Actor for CallActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let Some(std_sock) = self.std_socket.take() else {
+            return;
+        };
+        match UdpSocket::from_std(std_sock) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                ctx.add_stream(UdpFramed::new(s.clone(), BytesCodec::new()));
+                self.socket = Some(s);
+            }
+            Err(e) => {
+                tracing::error!(event = "rtp_socket_failed", call_id = %self.info.call_id, error = %e);
+                self.bye_owed = true;
+                self.finish(ctx);
+                return;
+            }
+        }
+        // Start with the mailbox's own greeting if it has one.
+        self.store
+            .send(GetGreeting(self.info.mailbox.clone()))
+            .into_actor(self)
+            .then(|res, act, ctx| {
+                let greeting = match res {
+                    Ok(Ok(g)) => g,
+                    other => {
+                        tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
+                        None
+                    }
+                };
+                if !act.finished && !act.answered {
+                    act.answered = true;
+                    act.core.answer(Instant::now(), greeting);
+                    act.drive(ctx);
+                }
+                fut::ready(())
+            })
+            .wait(ctx);
+    }
+}
+
+impl StreamHandler<Result<(BytesMut, SocketAddr), std::io::Error>> for CallActor {
+    fn handle(
+        &mut self,
+        item: Result<(BytesMut, SocketAddr), std::io::Error>,
+        ctx: &mut Context<Self>,
+    ) {
+        if let Ok((pkt, _from)) = item {
+            self.core.handle_rtp(Instant::now(), &pkt);
+            self.drive(ctx);
+        }
+    }
+
+    /// The socket stream never ends on its own; the call ends by signalling.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// The caller hung up (BYE), or the INVITE was cancelled.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteHangup;
+
+impl Handler<RemoteHangup> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: RemoteHangup, ctx: &mut Context<Self>) {
+        self.core
+            .handle_hangup(Instant::now(), EndReason::RemoteHangup);
+        self.drive(ctx);
+    }
+}
+
+/// End the call from our side: commit what was recorded, then BYE.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LocalHangup;
+
+impl Handler<LocalHangup> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: LocalHangup, ctx: &mut Context<Self>) {
+        self.bye_owed = true;
+        self.core.handle_hangup(Instant::now(), EndReason::Shutdown);
+        self.drive(ctx);
+    }
+}
+
+/// A re-INVITE moved (or held) the media.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateRemote(pub Option<SocketAddr>);
+
+impl Handler<UpdateRemote> for CallActor {
+    type Result = ();
+    fn handle(&mut self, m: UpdateRemote, _: &mut Context<Self>) {
+        self.core.set_remote(m.0);
+    }
+}

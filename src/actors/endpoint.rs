@@ -1,0 +1,759 @@
+//! SipEndpoint: the SIP shell. Feeds datagrams and stream frames to the sans-IO
+//! [`TransactionLayer`], answers requests, keeps the dialog table, and plays the
+//! hunt-group supervisor role: trusted-peer check, routing (hunt group → dial plan →
+//! mailbox), VoIP-security check, admission against MaxCallsAllowed, and starting
+//! each call on the least-loaded worker arbiter.
+//!
+//! Refusals, each one structured log event (`event = "call_rejected"`) and one
+//! counter: 403 untrusted peer / incompatible security, 404 unknown number, 480
+//! feature not yet available, 488 no usable SDP, 503 over MaxCallsAllowed or
+//! shutting down (with Retry-After). Unparseable UDP datagrams are dropped and
+//! counted; addressable malformed requests get 400.
+
+use super::call::{CallActor, CallInfo, LocalHangup, RemoteHangup, UpdateRemote};
+use super::store::StoreActor;
+use crate::config::ServiceConfig;
+use crate::directory::{Directory, Route, VoipSecurity};
+use crate::ivr::call::{CallCore, CallParams};
+use crate::ivr::deposit::DepositParams;
+use crate::ivr::prompts::PromptLibrary;
+use crate::sdp;
+use crate::sip::dialog::Dialog;
+use crate::sip::msg::{self, Message, Method, Request, Response};
+use crate::sip::token;
+use crate::sip::transaction::{Event, Flow, TransactionLayer, Transport, TxId};
+use actix::prelude::*;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc::UnboundedSender;
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+const SERVER: &str = concat!("openum/", env!("CARGO_PKG_VERSION"));
+/// How long an orderly shutdown waits for calls to commit before stopping anyway.
+const DRAIN_LIMIT: Duration = Duration::from_secs(15);
+
+/// Hands out RTP ports from the configured range, even numbers only (RTCP would take
+/// the odd one above, RFC 3550 §11), skipping ports another process holds.
+pub struct PortAllocator {
+    bind: IpAddr,
+    lo: u16,
+    hi: u16,
+    next: u16,
+}
+
+impl PortAllocator {
+    pub fn new(bind: IpAddr, (lo, hi): (u16, u16)) -> Self {
+        let lo = lo + lo % 2;
+        // Start at a random even port so restarted or parallel servers spread out.
+        let span = ((hi - lo) / 2).max(1);
+        let next = lo + 2 * rand::thread_rng().gen_range(0..span);
+        PortAllocator { bind, lo, hi, next }
+    }
+
+    pub fn bind(&mut self) -> Option<std::net::UdpSocket> {
+        let span = (self.hi - self.lo) / 2 + 1;
+        for _ in 0..span {
+            let port = self.next;
+            self.next = if self.next + 2 > self.hi {
+                self.lo
+            } else {
+                self.next + 2
+            };
+            if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(self.bind, port)) {
+                if s.set_nonblocking(true).is_ok() {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    }
+}
+
+struct CallEntry {
+    dialog: Dialog,
+    actor: Addr<CallActor>,
+    invite_tx: Option<TxId>,
+    session_id: u64,
+    sdp_version: u64,
+    local_media: SocketAddr,
+    negotiated: sdp::Negotiated,
+    bye_sent: bool,
+}
+
+pub struct SipEndpoint {
+    cfg: Arc<ServiceConfig>,
+    dir: Arc<Directory>,
+    tl: TransactionLayer,
+    udp: Option<Arc<UdpSocket>>,
+    /// Actual SIP port (the config may say 0 = any).
+    port: u16,
+    conns: HashMap<u64, UnboundedSender<Vec<u8>>>,
+    calls: HashMap<String, CallEntry>,
+    workers: Vec<(ArbiterHandle, usize)>,
+    store: Addr<StoreActor>,
+    prompts: Arc<PromptLibrary>,
+    ports: PortAllocator,
+    rng: StdRng,
+    timer: Option<(Instant, SpawnHandle)>,
+    draining: bool,
+}
+
+impl SipEndpoint {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: Arc<ServiceConfig>,
+        dir: Arc<Directory>,
+        udp: Option<Arc<UdpSocket>>,
+        port: u16,
+        workers: Vec<ArbiterHandle>,
+        store: Addr<StoreActor>,
+        prompts: Arc<PromptLibrary>,
+    ) -> Self {
+        let ports = PortAllocator::new(
+            if cfg.sip_bind.is_unspecified() {
+                cfg.sip_bind
+            } else {
+                cfg.address
+            },
+            cfg.rtp_ports,
+        );
+        SipEndpoint {
+            cfg,
+            dir,
+            tl: TransactionLayer::new(),
+            udp,
+            port,
+            conns: HashMap::new(),
+            calls: HashMap::new(),
+            workers: workers.into_iter().map(|w| (w, 0)).collect(),
+            store,
+            prompts,
+            ports,
+            rng: StdRng::from_entropy(),
+            timer: None,
+            draining: false,
+        }
+    }
+
+    fn via_host(&self) -> String {
+        format!("{}:{}", self.cfg.address, self.port)
+    }
+
+    fn send(&self, flow: Flow, bytes: Vec<u8>) {
+        match flow.transport {
+            Transport::Udp => {
+                if let Some(u) = &self.udp
+                    && let Err(e) = u.try_send_to(&bytes, flow.peer)
+                {
+                    tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = %e);
+                }
+            }
+            Transport::Tcp => match flow.conn.and_then(|c| self.conns.get(&c)) {
+                Some(tx) => {
+                    let _ = tx.send(bytes);
+                }
+                None => {
+                    tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = "connection closed")
+                }
+            },
+        }
+    }
+
+    /// Drain the transaction layer: events, then bytes to send, then the timer.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        while let Some(ev) = self.tl.poll_event() {
+            self.on_event(now, ev, ctx);
+        }
+        while let Some(t) = self.tl.poll_transmit() {
+            self.send(t.flow, t.bytes);
+        }
+        let next = self.tl.poll_timeout();
+        if self.timer.as_ref().map(|t| t.0) != next {
+            if let Some((_, h)) = self.timer.take() {
+                ctx.cancel_future(h);
+            }
+            if let Some(at) = next {
+                let h = ctx.run_later(at.saturating_duration_since(now), |act, ctx| {
+                    act.timer = None;
+                    act.tl.handle_timeout(Instant::now());
+                    act.pump(ctx);
+                });
+                self.timer = Some((at, h));
+            }
+        }
+    }
+
+    fn respond(&mut self, now: Instant, tx: TxId, mut r: Response) {
+        r.headers.push("Server", SERVER);
+        self.tl.respond(now, tx, &r);
+    }
+
+    /// Answer with an error and log the refusal as one structured event.
+    fn reject(&mut self, now: Instant, tx: TxId, req: &Request, status: u16, why: &str) {
+        let mut r = msg::response_to(req, status, Some(&token(&mut self.rng)));
+        match status {
+            503 => r.headers.push("Retry-After", "5"),
+            405 => r.headers.push("Allow", ALLOW),
+            _ => {}
+        }
+        if status == 403 || status == 480 || status == 488 {
+            r.headers.push(
+                "Warning",
+                format!("399 {} \"{}\"", self.cfg.fqdn, why.replace('"', "'")),
+            );
+        }
+        metrics::counter!("openum_calls_rejected_total", "status" => status.to_string())
+            .increment(1);
+        tracing::warn!(
+            event = "call_rejected",
+            status,
+            reason = why,
+            method = req.method.as_str(),
+            call_id = req.call_id(),
+            uri = %req.uri,
+        );
+        self.respond(now, tx, r);
+    }
+
+    fn on_event(&mut self, now: Instant, ev: Event, ctx: &mut Context<Self>) {
+        match ev {
+            Event::Request {
+                tx: Some(tx),
+                request,
+                flow,
+            } => self.on_request(now, tx, request, flow, ctx),
+            Event::Request { tx: None, .. } => {} // stray or repeated ACK
+            Event::Cancelled { invite_tx } => {
+                // INVITEs get their final answer in the turn they arrive, so a
+                // CANCEL can only race with a call that has already been answered
+                // (the caller then sends BYE). Logged for the record.
+                tracing::info!(event = "call_cancelled", tx = invite_tx.0);
+            }
+            Event::Acked { call_id, .. } => {
+                if let Some(c) = self.calls.get_mut(&call_id) {
+                    c.invite_tx = None;
+                }
+            }
+            Event::AckTimeout { call_id, .. } => {
+                tracing::warn!(event = "ack_timeout", call_id = %call_id, "no ACK for our 200 within 64*T1; ending the call");
+                if let Some(c) = self.calls.get(&call_id) {
+                    c.actor.do_send(LocalHangup);
+                }
+            }
+            Event::Response { .. } => {}
+            Event::Timeout { tx } => {
+                tracing::warn!(
+                    event = "request_timeout",
+                    tx = tx.0,
+                    "no answer to our request (Timer F)"
+                );
+            }
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        now: Instant,
+        tx: TxId,
+        req: Request,
+        flow: Flow,
+        ctx: &mut Context<Self>,
+    ) {
+        match req.method {
+            Method::Invite if req.to_tag().is_some() => self.on_reinvite(now, tx, req),
+            Method::Invite => self.on_invite(now, tx, req, flow, ctx),
+            Method::Bye => {
+                let call = self
+                    .calls
+                    .get(req.call_id())
+                    .filter(|c| c.dialog.matches(&req));
+                match call {
+                    Some(c) => {
+                        c.actor.do_send(RemoteHangup);
+                        let r = msg::response_to(&req, 200, None);
+                        self.respond(now, tx, r);
+                    }
+                    None => self.reject(now, tx, &req, 481, "no such dialog"),
+                }
+            }
+            Method::Options => {
+                let mut r = msg::response_to(&req, 200, Some(&token(&mut self.rng)));
+                r.headers.push("Allow", ALLOW);
+                r.headers.push("Accept", "application/sdp");
+                r.headers.push("Supported", "");
+                self.respond(now, tx, r);
+            }
+            Method::Info | Method::Update | Method::Notify if req.to_tag().is_some() => {
+                let ok = self
+                    .calls
+                    .get(req.call_id())
+                    .is_some_and(|c| c.dialog.matches(&req));
+                if ok {
+                    let r = msg::response_to(&req, 200, None);
+                    self.respond(now, tx, r);
+                } else {
+                    self.reject(now, tx, &req, 481, "no such dialog");
+                }
+            }
+            Method::Other(_) => self.reject(now, tx, &req, 501, "method not implemented"),
+            _ => self.reject(now, tx, &req, 405, "method not allowed here"),
+        }
+    }
+
+    fn on_reinvite(&mut self, now: Instant, tx: TxId, req: Request) {
+        let Some(c) = self
+            .calls
+            .get_mut(req.call_id())
+            .filter(|c| c.dialog.matches(&req))
+        else {
+            return self.reject(now, tx, &req, 481, "no such dialog");
+        };
+        // A refresh without SDP keeps the session; with SDP the stream may move or
+        // be held. We keep our codec choice unless the new offer drops it.
+        if !req.body.is_empty() {
+            match sdp::parse(&req.body).and_then(|s| sdp::negotiate(&s)) {
+                Ok(n) => {
+                    c.actor.do_send(UpdateRemote(n.remote));
+                    c.negotiated.direction = n.direction;
+                }
+                Err(e) => return self.reject(now, tx, &req, 488, &e.to_string()),
+            }
+        }
+        c.sdp_version += 1;
+        c.dialog.remote_cseq = req.cseq().map(|x| x.seq).unwrap_or(c.dialog.remote_cseq);
+        let body = sdp::answer(&c.negotiated, c.local_media, c.session_id, c.sdp_version);
+        let tag = c.dialog.local_tag.clone();
+        let mut r = msg::response_to(&req, 200, Some(&tag));
+        r.headers
+            .push("Contact", format!("<sip:{}>", self.via_host()));
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body.into_bytes();
+        self.respond(now, tx, r);
+    }
+
+    fn on_invite(
+        &mut self,
+        now: Instant,
+        tx: TxId,
+        req: Request,
+        flow: Flow,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.draining {
+            return self.reject(now, tx, &req, 503, "shutting down");
+        }
+        if self.calls.contains_key(req.call_id()) {
+            return self.reject(
+                now,
+                tx,
+                &req,
+                482,
+                "a call with this Call-ID is already in progress",
+            );
+        }
+        // Trust was checked on arrival; look the gateway up again for routing.
+        let Some(gw) = self.dir.gateway_for(flow.peer.ip()).cloned() else {
+            return self.reject(now, tx, &req, 403, "untrusted SIP peer");
+        };
+        let called = msg::uri_user(&req.uri).map(str::to_string);
+        let diverted = diverted_numbers(&req);
+        let route = match self.dir.route(&gw, called.as_deref(), &diverted) {
+            Ok(r) => r,
+            Err(e) => return self.reject(now, tx, &req, 404, &e.to_string()),
+        };
+        let (dial_plan, extension) = match route {
+            Route::Voicemail {
+                dial_plan,
+                extension,
+            } => (dial_plan, extension),
+            Route::AutoAttendant { name } => {
+                return self.reject(
+                    now,
+                    tx,
+                    &req,
+                    480,
+                    &format!("auto attendant {name} is not available yet"),
+                );
+            }
+            Route::SubscriberAccess { dial_plan } => {
+                return self.reject(
+                    now,
+                    tx,
+                    &req,
+                    480,
+                    &format!("subscriber access for dial plan {dial_plan} is not available yet"),
+                );
+            }
+        };
+        let Some(dp) = self.dir.dial_plan(&dial_plan) else {
+            return self.reject(now, tx, &req, 500, "dial plan vanished");
+        };
+        if dp.voip_security != VoipSecurity::Unsecured {
+            let why = format!(
+                "incompatible VoIP security setting: dial plan {} is {:?}, the call arrived over {}",
+                dp.name,
+                dp.voip_security,
+                flow.transport.via_name()
+            );
+            return self.reject(now, tx, &req, 403, &why);
+        }
+        if self.calls.len() >= self.cfg.max_calls_allowed {
+            return self.reject(now, tx, &req, 503, "MaxCallsAllowed reached");
+        }
+        if req.body.is_empty() {
+            return self.reject(
+                now,
+                tx,
+                &req,
+                488,
+                "INVITE without SDP offer (delayed offer) is not supported",
+            );
+        }
+        if let Some(ct) = req.headers.get("Content-Type")
+            && !ct.to_ascii_lowercase().starts_with("application/sdp")
+        {
+            return self.reject(
+                now,
+                tx,
+                &req,
+                415,
+                "only application/sdp bodies are accepted",
+            );
+        }
+        let offer = match sdp::parse(&req.body) {
+            Ok(o) => o,
+            Err(e) => return self.reject(now, tx, &req, 400, &format!("bad SDP: {e}")),
+        };
+        let negotiated = match sdp::negotiate(&offer) {
+            Ok(n) => n,
+            Err(e) => return self.reject(now, tx, &req, 488, &e.to_string()),
+        };
+        let (Some(mailbox), Some(policy)) = (
+            self.dir.mailbox(&dial_plan, &extension),
+            self.dir
+                .mailbox(&dial_plan, &extension)
+                .and_then(|m| self.dir.mailbox_policy(m)),
+        ) else {
+            return self.reject(now, tx, &req, 500, "mailbox or policy vanished");
+        };
+        let Some(rtp_socket) = self.ports.bind() else {
+            return self.reject(
+                now,
+                tx,
+                &req,
+                503,
+                "no free RTP port in the configured range",
+            );
+        };
+        let Ok(local_port) = rtp_socket.local_addr().map(|a| a.port()) else {
+            return self.reject(now, tx, &req, 503, "RTP socket has no address");
+        };
+        let local_media = SocketAddr::new(self.cfg.address, local_port);
+
+        let tag = token(&mut self.rng);
+        let dialog = Dialog::from_invite(&req, &tag, flow);
+        let from = req.headers.get("From").unwrap_or("");
+        let caller_id = msg::uri_user(msg::addr_uri(from)).unwrap_or("").to_string();
+        let caller_name = msg::addr_display(from).map(str::to_string);
+        let worker = self
+            .workers
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, w)| w.1)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let info = CallInfo {
+            call_id: req.call_id().to_string(),
+            mailbox: mailbox.extension.clone(),
+            caller_id: caller_id.clone(),
+            caller_name,
+            worker,
+        };
+        let params = CallParams {
+            law: negotiated.law,
+            pt: negotiated.pt,
+            dtmf_pt: negotiated.dtmf_pt,
+            remote: negotiated.remote,
+            ssrc: self.rng.r#gen(),
+            seq: self.rng.r#gen(),
+            ts: self.rng.r#gen(),
+            deposit: DepositParams {
+                extension: mailbox.extension.clone(),
+                has_personal_greeting: false,
+                max_message: policy.max_message,
+                silence_timeout: policy.silence_timeout,
+                min_message: policy.min_message,
+            },
+        };
+        let core = CallCore::new(params, self.prompts.clone());
+        let (ep, store) = (ctx.address(), self.store.clone());
+        let Some((arbiter, load)) = self.workers.get_mut(worker) else {
+            return self.reject(now, tx, &req, 500, "no worker");
+        };
+        *load += 1;
+        let actor = CallActor::start_in_arbiter(arbiter, move |_| {
+            CallActor::new(info, core, rtp_socket, ep, store)
+        });
+
+        let session_id: u64 = self.rng.r#gen::<u32>() as u64;
+        let body = sdp::answer(&negotiated, local_media, session_id, 1);
+        let mut ok = msg::response_to(&req, 200, Some(&tag));
+        let transport = match flow.transport {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+        };
+        ok.headers.push(
+            "Contact",
+            format!(
+                "<sip:{}@{}{transport}>",
+                called.as_deref().unwrap_or("openum"),
+                self.via_host()
+            ),
+        );
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = body.into_bytes();
+        metrics::counter!("openum_calls_answered_total").increment(1);
+        tracing::info!(
+            event = "call_answered",
+            call_id = req.call_id(),
+            mailbox = %extension,
+            dial_plan = %dial_plan,
+            gateway = %gw.name,
+            caller = %caller_id,
+            codec = negotiated.law.name(),
+            dtmf_pt = ?negotiated.dtmf_pt,
+            transport = flow.transport.via_name(),
+            rtp_port = local_port,
+        );
+        self.calls.insert(
+            req.call_id().to_string(),
+            CallEntry {
+                dialog,
+                actor,
+                invite_tx: Some(tx),
+                session_id,
+                sdp_version: 1,
+                local_media,
+                negotiated,
+                bye_sent: false,
+            },
+        );
+        metrics::gauge!("openum_calls_active").set(self.calls.len() as f64);
+        self.respond(now, tx, ok);
+    }
+}
+
+/// Numbers the call was diverted from, most recent first: Diversion (RFC 5806, the
+/// topmost is the latest) then History-Info (RFC 7044, entries before the last one,
+/// latest first).
+pub fn diverted_numbers(req: &Request) -> Vec<String> {
+    let mut v: Vec<String> = req
+        .headers
+        .get_all("Diversion")
+        .filter_map(|d| msg::uri_user(msg::addr_uri(d)))
+        .map(str::to_string)
+        .collect();
+    let hi: Vec<&str> = req
+        .headers
+        .get_all("History-Info")
+        .filter_map(|h| msg::uri_user(msg::addr_uri(h)))
+        .collect();
+    v.extend(hi.iter().rev().skip(1).map(|s| s.to_string()));
+    v
+}
+
+impl Actor for SipEndpoint {
+    type Context = Context<Self>;
+}
+
+/// Bytes from the network.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub bytes: Vec<u8>,
+    pub flow: Flow,
+}
+
+impl Handler<Inbound> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: Inbound, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let transport = m.flow.transport.via_name();
+        match msg::parse(&m.bytes) {
+            Err(e) => {
+                metrics::counter!("openum_sip_malformed_total", "transport" => transport)
+                    .increment(1);
+                let answer = msg::bad_request(&m.bytes, &e);
+                tracing::warn!(event = "sip_malformed", peer = %m.flow.peer, transport, error = %e, answered = answer.is_some());
+                if let Some(mut r) = answer {
+                    r.headers.push("Server", SERVER);
+                    self.send(m.flow, r.to_bytes());
+                }
+            }
+            Ok(Message::Request(req)) => {
+                if self.dir.gateway_for(m.flow.peer.ip()).is_none() {
+                    // Untrusted peer: refused statelessly, also on UDP (a 403 tells a
+                    // misconfigured PBX what is wrong; it costs one datagram).
+                    metrics::counter!("openum_untrusted_requests_total").increment(1);
+                    tracing::warn!(event = "untrusted_peer", peer = %m.flow.peer, transport, method = req.method.as_str(), call_id = req.call_id());
+                    if req.method != Method::Ack {
+                        let mut r = msg::response_to(&req, 403, Some(&token(&mut self.rng)));
+                        r.reason = "Forbidden (not a configured IP gateway)".into();
+                        r.headers.push("Server", SERVER);
+                        self.send(m.flow, r.to_bytes());
+                    }
+                    return;
+                }
+                self.tl.handle_request(now, req, m.flow);
+            }
+            Ok(Message::Response(r)) => self.tl.handle_response(now, r),
+        }
+        self.pump(ctx);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConnOpened {
+    pub id: u64,
+    pub tx: UnboundedSender<Vec<u8>>,
+    pub peer: SocketAddr,
+}
+
+impl Handler<ConnOpened> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: ConnOpened, _: &mut Context<Self>) {
+        tracing::debug!(event = "tcp_connected", peer = %m.peer, conn = m.id);
+        self.conns.insert(m.id, m.tx);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConnClosed {
+    pub id: u64,
+}
+
+impl Handler<ConnClosed> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: ConnClosed, _: &mut Context<Self>) {
+        self.conns.remove(&m.id);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SendOnConn {
+    pub conn: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Handler<SendOnConn> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: SendOnConn, _: &mut Context<Self>) {
+        if let Some(tx) = self.conns.get(&m.conn) {
+            let _ = tx.send(m.bytes);
+        }
+    }
+}
+
+/// A call wants to hang up: send BYE in its dialog.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CallHangup {
+    pub call_id: String,
+}
+
+impl Handler<CallHangup> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: CallHangup, ctx: &mut Context<Self>) {
+        let via = self.via_host();
+        let branch = format!("z9hG4bK{}", token(&mut self.rng));
+        let Some(c) = self.calls.get_mut(&m.call_id) else {
+            return;
+        };
+        if c.bye_sent {
+            return;
+        }
+        c.bye_sent = true;
+        let mut bye = c.dialog.request(Method::Bye, &via, &branch);
+        bye.headers.push("User-Agent", SERVER);
+        let flow = c.dialog.flow;
+        self.tl.send_request(Instant::now(), &bye, flow);
+        tracing::info!(event = "call_hangup_sent", call_id = %m.call_id);
+        self.pump(ctx);
+    }
+}
+
+/// A call actor stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CallFinished {
+    pub call_id: String,
+    pub worker: usize,
+}
+
+impl Handler<CallFinished> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, m: CallFinished, ctx: &mut Context<Self>) {
+        if self.calls.remove(&m.call_id).is_some()
+            && let Some(w) = self.workers.get_mut(m.worker)
+        {
+            w.1 = w.1.saturating_sub(1);
+        }
+        metrics::gauge!("openum_calls_active").set(self.calls.len() as f64);
+        if self.draining && self.calls.is_empty() {
+            stop_soon(ctx);
+        }
+    }
+}
+
+/// Let the last BYEs leave the socket, then stop the process.
+fn stop_soon(ctx: &mut Context<SipEndpoint>) {
+    ctx.run_later(Duration::from_millis(200), |_, _| System::current().stop());
+}
+
+/// Orderly shutdown (SIGINT/SIGTERM): refuse new calls, let calls in progress commit
+/// what they recorded and hang up, then stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for SipEndpoint {
+    type Result = ();
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        if self.draining {
+            return;
+        }
+        self.draining = true;
+        tracing::info!(event = "shutdown_started", calls = self.calls.len());
+        for c in self.calls.values() {
+            c.actor.do_send(LocalHangup);
+        }
+        if self.calls.is_empty() {
+            stop_soon(ctx);
+        }
+        ctx.run_later(DRAIN_LIMIT, |act, _| {
+            tracing::warn!(event = "shutdown_forced", calls = act.calls.len());
+            System::current().stop();
+        });
+    }
+}
+
+/// How many calls are up (admin API / status).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ActiveCalls;
+
+impl Handler<ActiveCalls> for SipEndpoint {
+    type Result = usize;
+    fn handle(&mut self, _: ActiveCalls, _: &mut Context<Self>) -> usize {
+        self.calls.len()
+    }
+}

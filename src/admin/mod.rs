@@ -1,0 +1,105 @@
+//! The admin HTTP API (actix-web), bound to the configured admin address (loopback by
+//! default): message listing and WAV export while the server runs, status, and
+//! Prometheus metrics.
+//!
+//! - `GET /api/status` — version, active calls
+//! - `GET /api/mailboxes` — UM mailboxes (no PINs)
+//! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
+//! - `GET /api/messages/{id}` — one message's metadata
+//! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
+//! - `GET /metrics` — Prometheus text format
+//!
+//! Depends on `store` and `directory`; store calls run on actix-web's blocking pool.
+
+use crate::actors::endpoint::{ActiveCalls, SipEndpoint};
+use crate::directory::Directory;
+use crate::store::{MailboxStore, StoreError, to_wav};
+use actix::Addr;
+use actix_web::{HttpResponse, web};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub store: Arc<dyn MailboxStore>,
+    pub dir: Arc<Directory>,
+    pub endpoint: Addr<SipEndpoint>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+fn store_error(e: StoreError) -> HttpResponse {
+    match e {
+        StoreError::NotFound(id) => HttpResponse::NotFound()
+            .json(serde_json::json!({"error": format!("no such message {id}")})),
+        e => HttpResponse::InternalServerError().json(serde_json::json!({"error": e.to_string()})),
+    }
+}
+
+async fn status(s: web::Data<AdminState>) -> HttpResponse {
+    let calls = s.endpoint.send(ActiveCalls).await.unwrap_or(0);
+    HttpResponse::Ok().json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "active_calls": calls,
+    }))
+}
+
+async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(&s.dir.mailboxes)
+}
+
+async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let ext = path.into_inner();
+    if s.dir.mailbox_any(&ext).is_none() {
+        return HttpResponse::NotFound()
+            .json(serde_json::json!({"error": format!("no UM mailbox {ext}")}));
+    }
+    let store = s.store.clone();
+    match web::block(move || store.list(&ext)).await {
+        Ok(Ok(list)) => HttpResponse::Ok().json(list),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let store = s.store.clone();
+    match web::block(move || store.get(&id)).await {
+        Ok(Ok(m)) => HttpResponse::Ok().json(m),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let store = s.store.clone();
+    let r = web::block(move || {
+        let meta = store.get(&id)?;
+        to_wav(meta.codec, &store.audio(&id)?)
+    })
+    .await;
+    match r {
+        Ok(Ok(wav)) => HttpResponse::Ok().content_type("audio/wav").body(wav),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
+    match &s.metrics {
+        Some(h) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(h.render()),
+        None => HttpResponse::NotFound().body("metrics recorder not installed"),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/status", web::get().to(status))
+        .route("/api/mailboxes", web::get().to(mailboxes))
+        .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
+        .route("/api/messages/{id}", web::get().to(message))
+        .route("/api/messages/{id}/audio.wav", web::get().to(audio))
+        .route("/metrics", web::get().to(prometheus));
+}

@@ -1,0 +1,629 @@
+//! TOML bootstrap configuration: the service settings (ports, limits, addresses) and
+//! the UM object model, validated into a [`Directory`]. Validation errors name the
+//! object and the field, e.g. `dial_plan "Demo": extension_digits: must be 1..=20`.
+//!
+//! Reads no files itself (the CLI passes the text in); resolves gateway FQDNs through
+//! a resolver function the caller supplies, so tests need no DNS.
+
+use crate::directory::{
+    AutoAttendant, DialPlan, Directory, HuntGroup, IpGateway, MailboxPolicy, UmMailbox, UriType,
+    VoipSecurity, pin,
+};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// The demo configuration compiled into the binary.
+pub const DEMO_TOML: &str = include_str!("demo.toml");
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("configuration is not valid TOML: {0}")]
+    Toml(String),
+    #[error("{kind} {name:?}: {field}: {problem}")]
+    Invalid {
+        kind: &'static str,
+        name: String,
+        field: &'static str,
+        problem: String,
+    },
+}
+
+fn invalid(
+    kind: &'static str,
+    name: &str,
+    field: &'static str,
+    problem: impl Into<String>,
+) -> ConfigError {
+    ConfigError::Invalid {
+        kind,
+        name: name.to_string(),
+        field,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    service: RawService,
+    #[serde(default)]
+    mailbox_policy: Vec<RawPolicy>,
+    #[serde(default)]
+    dial_plan: Vec<RawDialPlan>,
+    #[serde(default)]
+    ip_gateway: Vec<RawGateway>,
+    #[serde(default)]
+    hunt_group: Vec<RawHuntGroup>,
+    #[serde(default)]
+    auto_attendant: Vec<RawAutoAttendant>,
+    #[serde(default)]
+    mailbox: Vec<RawMailbox>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    fqdn: String,
+    address: IpAddr,
+    #[serde(default = "default_bind")]
+    sip_bind: IpAddr,
+    #[serde(default = "default_sip_port")]
+    sip_port: u16,
+    #[serde(default = "yes")]
+    udp: bool,
+    admin: SocketAddr,
+    rtp_ports: [u16; 2],
+    #[serde(default = "default_max_calls")]
+    max_calls_allowed: usize,
+    #[serde(default = "default_locale")]
+    locale: String,
+}
+
+fn default_bind() -> IpAddr {
+    IpAddr::from([0, 0, 0, 0])
+}
+fn default_sip_port() -> u16 {
+    5060
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_calls() -> usize {
+    100
+}
+fn default_locale() -> String {
+    "en-US".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    #[serde(default = "d_min_pin")]
+    min_pin_length: usize,
+    #[serde(default = "d_failures")]
+    max_logon_failures: u32,
+    #[serde(default = "d_max_msg")]
+    max_message_secs: u64,
+    #[serde(default = "d_max_msg")]
+    max_greeting_secs: u64,
+    #[serde(default = "d_silence")]
+    silence_timeout_secs: u64,
+    #[serde(default = "d_min_msg")]
+    min_message_ms: u64,
+}
+fn d_min_pin() -> usize {
+    6
+}
+fn d_failures() -> u32 {
+    5
+}
+fn d_max_msg() -> u64 {
+    300
+}
+fn d_silence() -> u64 {
+    10
+}
+fn d_min_msg() -> u64 {
+    500
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDialPlan {
+    name: String,
+    uri_type: UriType,
+    extension_digits: usize,
+    voip_security: VoipSecurity,
+    #[serde(default)]
+    access_numbers: Vec<String>,
+    phone_context: String,
+    mailbox_policy: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGateway {
+    name: String,
+    address: String,
+    #[serde(default = "default_sip_port")]
+    port: u16,
+    #[serde(default)]
+    outcalls_allowed: bool,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHuntGroup {
+    name: String,
+    gateway: String,
+    dial_plan: String,
+    #[serde(default)]
+    pilot: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutoAttendant {
+    name: String,
+    dial_plan: String,
+    pilots: Vec<String>,
+    #[serde(default)]
+    speech_enabled: bool,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    extension: String,
+    display_name: String,
+    dial_plan: String,
+    policy: Option<String>,
+    sip_uri: Option<String>,
+    pin: Option<String>,
+}
+
+/// Service-level settings (the `Set-UMService` part).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub fqdn: String,
+    pub address: IpAddr,
+    pub sip_bind: IpAddr,
+    pub sip_port: u16,
+    pub udp: bool,
+    pub admin: SocketAddr,
+    pub rtp_ports: (u16, u16),
+    /// Exchange's MaxCallsAllowed: concurrent calls before new ones get 503.
+    pub max_calls_allowed: usize,
+    pub locale: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service: ServiceConfig,
+    pub directory: Directory,
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Config {
+    /// The embedded demo configuration.
+    pub fn demo() -> Result<Config, ConfigError> {
+        Self::parse(DEMO_TOML, &|_| Vec::new())
+    }
+
+    /// Parse and validate. `resolve` maps a gateway FQDN to addresses (called once per
+    /// FQDN gateway; an empty answer is a validation error).
+    pub fn parse(text: &str, resolve: &dyn Fn(&str) -> Vec<IpAddr>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        let s = raw.service;
+        if s.rtp_ports[0] == 0
+            || s.rtp_ports[0] >= s.rtp_ports[1]
+            || s.rtp_ports[1] - s.rtp_ports[0] < 2
+        {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "rtp_ports",
+                "need [low, high] with low < high - 1",
+            ));
+        }
+        if s.max_calls_allowed == 0 {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "max_calls_allowed",
+                "must be at least 1",
+            ));
+        }
+        let service = ServiceConfig {
+            fqdn: s.fqdn,
+            address: s.address,
+            sip_bind: s.sip_bind,
+            sip_port: s.sip_port,
+            udp: s.udp,
+            admin: s.admin,
+            rtp_ports: (s.rtp_ports[0], s.rtp_ports[1]),
+            max_calls_allowed: s.max_calls_allowed,
+            locale: s.locale,
+        };
+
+        let mut policies = Vec::new();
+        for p in raw.mailbox_policy {
+            let k = "mailbox_policy";
+            if !(4..=24).contains(&p.min_pin_length) {
+                return Err(invalid(k, &p.name, "min_pin_length", "must be 4..=24"));
+            }
+            if p.max_message_secs == 0 || p.max_message_secs > 100 * 60 {
+                return Err(invalid(k, &p.name, "max_message_secs", "must be 1..=6000"));
+            }
+            if p.max_greeting_secs == 0 || p.max_greeting_secs > 10 * 60 {
+                return Err(invalid(k, &p.name, "max_greeting_secs", "must be 1..=600"));
+            }
+            if p.silence_timeout_secs == 0 {
+                return Err(invalid(
+                    k,
+                    &p.name,
+                    "silence_timeout_secs",
+                    "must be at least 1",
+                ));
+            }
+            policies.push(MailboxPolicy {
+                name: p.name,
+                min_pin_length: p.min_pin_length,
+                max_logon_failures: p.max_logon_failures,
+                max_message: Duration::from_secs(p.max_message_secs),
+                max_greeting: Duration::from_secs(p.max_greeting_secs),
+                silence_timeout: Duration::from_secs(p.silence_timeout_secs),
+                min_message: Duration::from_millis(p.min_message_ms),
+            });
+        }
+        unique("mailbox_policy", policies.iter().map(|p| p.name.as_str()))?;
+
+        let mut dial_plans = Vec::new();
+        for d in raw.dial_plan {
+            let k = "dial_plan";
+            if d.name.is_empty() || d.name.contains(char::is_whitespace) {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "name",
+                    "must be non-empty without spaces",
+                ));
+            }
+            if !(1..=20).contains(&d.extension_digits) {
+                return Err(invalid(k, &d.name, "extension_digits", "must be 1..=20"));
+            }
+            if let Some(a) = d
+                .access_numbers
+                .iter()
+                .find(|a| !digits(a.trim_start_matches('+')))
+            {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "access_numbers",
+                    format!("{a:?} is not a number"),
+                ));
+            }
+            if !policies.iter().any(|p| p.name == d.mailbox_policy) {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "mailbox_policy",
+                    format!("no mailbox policy {:?}", d.mailbox_policy),
+                ));
+            }
+            dial_plans.push(DialPlan {
+                name: d.name,
+                uri_type: d.uri_type,
+                extension_digits: d.extension_digits,
+                voip_security: d.voip_security,
+                access_numbers: d.access_numbers,
+                phone_context: d.phone_context,
+                mailbox_policy: d.mailbox_policy,
+            });
+        }
+        unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;
+
+        let mut gateways = Vec::new();
+        for g in raw.ip_gateway {
+            let resolved = match g.address.parse::<IpAddr>() {
+                Ok(ip) => vec![ip],
+                Err(_) => {
+                    let r = resolve(&g.address);
+                    if r.is_empty() {
+                        return Err(invalid(
+                            "ip_gateway",
+                            &g.name,
+                            "address",
+                            format!("{:?} does not resolve", g.address),
+                        ));
+                    }
+                    r
+                }
+            };
+            gateways.push(IpGateway {
+                name: g.name,
+                address: g.address,
+                resolved,
+                port: g.port,
+                outcalls_allowed: g.outcalls_allowed,
+                enabled: g.enabled,
+            });
+        }
+        unique("ip_gateway", gateways.iter().map(|g| g.name.as_str()))?;
+
+        let mut hunt_groups = Vec::new();
+        for h in raw.hunt_group {
+            let k = "hunt_group";
+            if !gateways.iter().any(|g| g.name == h.gateway) {
+                return Err(invalid(
+                    k,
+                    &h.name,
+                    "gateway",
+                    format!("no ip_gateway {:?}", h.gateway),
+                ));
+            }
+            if !dial_plans.iter().any(|d| d.name == h.dial_plan) {
+                return Err(invalid(
+                    k,
+                    &h.name,
+                    "dial_plan",
+                    format!("no dial_plan {:?}", h.dial_plan),
+                ));
+            }
+            if !h.pilot.is_empty() && !digits(h.pilot.trim_start_matches('+')) {
+                return Err(invalid(k, &h.name, "pilot", "must be a number"));
+            }
+            hunt_groups.push(HuntGroup {
+                name: h.name,
+                gateway: h.gateway,
+                dial_plan: h.dial_plan,
+                pilot: h.pilot,
+            });
+        }
+        unique("hunt_group", hunt_groups.iter().map(|h| h.name.as_str()))?;
+        // A gateway created without a dial plan gets a default hunt group (seed 004):
+        // here, a gateway with no hunt group at all cannot route anything, so say so.
+        let mut seen = HashSet::new();
+        for h in &hunt_groups {
+            if !seen.insert((h.gateway.as_str(), h.pilot.as_str())) {
+                return Err(invalid(
+                    "hunt_group",
+                    &h.name,
+                    "pilot",
+                    "another hunt group has this gateway and pilot",
+                ));
+            }
+        }
+
+        let mut auto_attendants = Vec::new();
+        for a in raw.auto_attendant {
+            let k = "auto_attendant";
+            if a.name.is_empty() || a.name.contains(char::is_whitespace) {
+                return Err(invalid(
+                    k,
+                    &a.name,
+                    "name",
+                    "must be non-empty without spaces",
+                ));
+            }
+            if !dial_plans.iter().any(|d| d.name == a.dial_plan) {
+                return Err(invalid(
+                    k,
+                    &a.name,
+                    "dial_plan",
+                    format!("no dial_plan {:?}", a.dial_plan),
+                ));
+            }
+            if a.pilots.is_empty() || a.pilots.iter().any(|p| !digits(p.trim_start_matches('+'))) {
+                return Err(invalid(k, &a.name, "pilots", "need at least one number"));
+            }
+            auto_attendants.push(AutoAttendant {
+                name: a.name,
+                dial_plan: a.dial_plan,
+                pilots: a.pilots,
+                speech_enabled: a.speech_enabled,
+                enabled: a.enabled,
+            });
+        }
+        unique(
+            "auto_attendant",
+            auto_attendants.iter().map(|a| a.name.as_str()),
+        )?;
+
+        let mut mailboxes = Vec::new();
+        for m in raw.mailbox {
+            let k = "mailbox";
+            let Some(dp) = dial_plans.iter().find(|d| d.name == m.dial_plan) else {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "dial_plan",
+                    format!("no dial_plan {:?}", m.dial_plan),
+                ));
+            };
+            if !digits(&m.extension) || m.extension.len() != dp.extension_digits {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "extension",
+                    format!(
+                        "must be {} digits (dial plan {})",
+                        dp.extension_digits, dp.name
+                    ),
+                ));
+            }
+            let policy = m.policy.unwrap_or_else(|| dp.mailbox_policy.clone());
+            let Some(pol) = policies.iter().find(|p| p.name == policy) else {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "policy",
+                    format!("no mailbox_policy {policy:?}"),
+                ));
+            };
+            if let Some(p) = &m.pin {
+                pin::check_pin(p, pol.min_pin_length)
+                    .map_err(|e| invalid(k, &m.extension, "pin", e.to_string()))?;
+            }
+            if m.display_name.trim().is_empty() {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "display_name",
+                    "must not be empty",
+                ));
+            }
+            mailboxes.push(UmMailbox {
+                extension: m.extension,
+                display_name: m.display_name,
+                dial_plan: m.dial_plan,
+                policy,
+                sip_uri: m.sip_uri,
+                initial_pin: m.pin,
+            });
+        }
+        let mut seen = HashSet::new();
+        for m in &mailboxes {
+            if !seen.insert((m.dial_plan.as_str(), m.extension.as_str())) {
+                return Err(invalid(
+                    "mailbox",
+                    &m.extension,
+                    "extension",
+                    "duplicate in its dial plan",
+                ));
+            }
+        }
+
+        Ok(Config {
+            service,
+            directory: Directory::new(
+                dial_plans,
+                policies,
+                gateways,
+                hunt_groups,
+                auto_attendants,
+                mailboxes,
+            ),
+        })
+    }
+}
+
+fn unique<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            return Err(invalid(kind, n, "name", "duplicate"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_has_the_promised_objects() {
+        let c = Config::demo().unwrap();
+        let d = &c.directory;
+        let dp = d.dial_plan("Demo").unwrap();
+        assert_eq!(dp.uri_type, UriType::TelExtn);
+        assert_eq!(dp.extension_digits, 4);
+        assert_eq!(dp.voip_security, VoipSecurity::Unsecured);
+        assert_eq!(dp.access_numbers, ["4000"]);
+        assert_eq!(dp.phone_context, "demo.openum.local");
+        let names: Vec<_> = d
+            .mailboxes
+            .iter()
+            .map(|m| (m.extension.as_str(), m.display_name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("1001", "Alice Martin"),
+                ("1002", "Bob Durand"),
+                ("1003", "Chloé Bernard")
+            ]
+        );
+        let p = d.policy("Default").unwrap();
+        assert_eq!((p.min_pin_length, p.max_logon_failures), (6, 5));
+        assert_eq!(p.max_message, Duration::from_secs(300));
+        assert_eq!(c.service.max_calls_allowed, 100);
+        assert!(d.gateways[0].outcalls_allowed);
+        assert_eq!(d.auto_attendants[0].pilots, ["4100"]);
+    }
+
+    fn with(replace: &str, by: &str) -> Result<Config, ConfigError> {
+        assert!(DEMO_TOML.contains(replace), "{replace}");
+        Config::parse(&DEMO_TOML.replace(replace, by), &|_| Vec::new())
+    }
+
+    #[test]
+    fn errors_name_the_object_and_field() {
+        let e = with("extension_digits = 4", "extension_digits = 0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dial_plan \"Demo\": extension_digits: must be 1..=20"
+        );
+        let e = with("pin = \"135790\"", "pin = \"12\"").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "mailbox \"1001\": pin: PIN must have at least 6 digits"
+        );
+        let e = with(
+            "gateway = \"loopback\"\ndial_plan = \"Demo\"\npilot = \"4000\"",
+            "gateway = \"nope\"\ndial_plan = \"Demo\"\npilot = \"4000\"",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("hunt_group \"loopback-voicemail\": gateway:"),
+            "{e}"
+        );
+        let e = with("extension = \"1002\"", "extension = \"102\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("mailbox \"102\": extension: must be 4 digits"),
+            "{e}"
+        );
+        let e = with(
+            "address = \"127.0.0.1\"\nport",
+            "address = \"gw.invalid\"\nport",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not resolve"), "{e}");
+        assert!(matches!(
+            with("[service]", "[servic]"),
+            Err(ConfigError::Toml(_))
+        ));
+    }
+
+    #[test]
+    fn fqdn_gateways_use_the_resolver() {
+        let text = DEMO_TOML.replace(
+            "address = \"127.0.0.1\"\nport",
+            "address = \"pbx.example\"\nport",
+        );
+        let c = Config::parse(&text, &|n| {
+            assert_eq!(n, "pbx.example");
+            vec!["192.0.2.7".parse().unwrap()]
+        })
+        .unwrap();
+        assert!(
+            c.directory
+                .gateway_for("192.0.2.7".parse().unwrap())
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The UM object model, mirroring Exchange 2013/2016 Unified Messaging: dial plans
+//! (`New-UMDialPlan`), IP gateways (`New-UMIPGateway`), hunt groups
+//! (`New-UMHuntGroup`), mailbox policies (`New-UMMailboxPolicy`), UM-enabled mailboxes
+//! (`Enable-UMMailbox`) and auto attendants (`New-UMAutoAttendant`), plus call routing:
+//! which gateway a peer is, and what a call to a number reaches.
+//!
+//! Pure data and lookups; no IO. Depends on `std`, serde (for the JSON the admin API
+//! returns) and [`pin`] for PIN hashing.
+
+pub mod pin;
+mod route;
+
+pub use route::{Route, RouteError};
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How users are addressed in a dial plan (`-URIType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum UriType {
+    TelExtn,
+    SipName,
+    E164,
+}
+
+/// `-VoIPSecurity` of a dial plan (seed 003): which transports its calls may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum VoipSecurity {
+    /// SIP over UDP/TCP, media RTP.
+    Unsecured,
+    /// SIP over TLS, media RTP.
+    SIPSecured,
+    /// SIP over TLS, media SRTP.
+    Secured,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DialPlan {
+    pub name: String,
+    pub uri_type: UriType,
+    pub extension_digits: usize,
+    pub voip_security: VoipSecurity,
+    /// Subscriber access / voicemail pilot numbers (`-AccessTelephoneNumbers`).
+    pub access_numbers: Vec<String>,
+    pub phone_context: String,
+    pub mailbox_policy: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxPolicy {
+    pub name: String,
+    pub min_pin_length: usize,
+    pub max_logon_failures: u32,
+    #[serde(with = "secs")]
+    pub max_message: Duration,
+    #[serde(with = "secs")]
+    pub max_greeting: Duration,
+    /// Recording stops after this much continuous silence.
+    #[serde(with = "secs")]
+    pub silence_timeout: Duration,
+    /// Recordings shorter than this are discarded (a caller who hung up at the beep).
+    #[serde(with = "secs")]
+    pub min_message: Duration,
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpGateway {
+    pub name: String,
+    /// IP literal or FQDN, as configured.
+    pub address: String,
+    /// Addresses the gateway is known by (the literal, or what the FQDN resolved to).
+    pub resolved: Vec<IpAddr>,
+    pub port: u16,
+    pub outcalls_allowed: bool,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HuntGroup {
+    pub name: String,
+    pub gateway: String,
+    pub dial_plan: String,
+    /// Empty pilot = the default hunt group: any number the gateway sends.
+    pub pilot: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoAttendant {
+    pub name: String,
+    pub dial_plan: String,
+    pub pilots: Vec<String>,
+    pub speech_enabled: bool,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UmMailbox {
+    pub extension: String,
+    pub display_name: String,
+    pub dial_plan: String,
+    pub policy: String,
+    pub sip_uri: Option<String>,
+    /// PIN set at enable time; hashed into the store at first start, never persisted
+    /// in clear, never serialized.
+    #[serde(skip)]
+    pub initial_pin: Option<String>,
+}
+
+/// The whole validated object model. Built by `config`, read by everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Directory {
+    pub dial_plans: Vec<DialPlan>,
+    pub policies: Vec<MailboxPolicy>,
+    pub gateways: Vec<IpGateway>,
+    pub hunt_groups: Vec<HuntGroup>,
+    pub auto_attendants: Vec<AutoAttendant>,
+    pub mailboxes: Vec<UmMailbox>,
+    #[serde(skip)]
+    by_extension: HashMap<(String, String), usize>,
+}
+
+impl Directory {
+    /// Build the lookup indexes. Called once by `config` after validation.
+    pub fn new(
+        dial_plans: Vec<DialPlan>,
+        policies: Vec<MailboxPolicy>,
+        gateways: Vec<IpGateway>,
+        hunt_groups: Vec<HuntGroup>,
+        auto_attendants: Vec<AutoAttendant>,
+        mailboxes: Vec<UmMailbox>,
+    ) -> Self {
+        let by_extension = mailboxes
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ((m.dial_plan.clone(), m.extension.clone()), i))
+            .collect();
+        Directory {
+            dial_plans,
+            policies,
+            gateways,
+            hunt_groups,
+            auto_attendants,
+            mailboxes,
+            by_extension,
+        }
+    }
+
+    pub fn dial_plan(&self, name: &str) -> Option<&DialPlan> {
+        self.dial_plans.iter().find(|d| d.name == name)
+    }
+    pub fn policy(&self, name: &str) -> Option<&MailboxPolicy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+    pub fn mailbox(&self, dial_plan: &str, extension: &str) -> Option<&UmMailbox> {
+        self.by_extension
+            .get(&(dial_plan.to_string(), extension.to_string()))
+            .map(|&i| &self.mailboxes[i])
+    }
+    /// A mailbox by extension in any dial plan (extensions are unique per dial plan,
+    /// the CLI takes the first match).
+    pub fn mailbox_any(&self, extension: &str) -> Option<&UmMailbox> {
+        self.mailboxes.iter().find(|m| m.extension == extension)
+    }
+    /// The policy governing a mailbox. Validation guarantees it exists.
+    pub fn mailbox_policy(&self, mailbox: &UmMailbox) -> Option<&MailboxPolicy> {
+        self.policy(&mailbox.policy)
+    }
+    /// The trusted gateway a request from `ip` belongs to.
+    pub fn gateway_for(&self, ip: IpAddr) -> Option<&IpGateway> {
+        let ip = canonical_ip(ip);
+        self.gateways
+            .iter()
+            .find(|g| g.enabled && g.resolved.iter().any(|r| canonical_ip(*r) == ip))
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}

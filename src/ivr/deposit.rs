@@ -1,0 +1,400 @@
+//! The voicemail deposit call flow (what Exchange UM does when a call is diverted to
+//! a mailbox): greeting → beep → record → commit → "saved, goodbye" → hang up.
+//!
+//! A state machine over inputs (prompt finished, DTMF, remote hangup, timer, store
+//! result) producing [`Action`]s. No IO, no clock: `now` comes in.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// What to play.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// A named prompt from the library.
+    Named(&'static str),
+    /// A digit, spoken.
+    Digit(char),
+    /// The mailbox's own recorded greeting.
+    PersonalGreeting,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Play(Vec<Prompt>),
+    /// Stop any prompt in progress (barge-in).
+    StopPlayback,
+    StartRecording,
+    /// Stop recording and commit what was recorded (the shell replies with
+    /// [`Deposit::handle_committed`]).
+    Commit {
+        reason: EndReason,
+    },
+    /// Stop recording and throw it away (too short).
+    Discard {
+        reason: EndReason,
+    },
+    Hangup,
+}
+
+/// Why a recording ended; logged with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum EndReason {
+    Pound,
+    RemoteHangup,
+    MaxLength,
+    Silence,
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Greeting,
+    Beep,
+    Recording,
+    Committing { remote_gone: bool },
+    Goodbye,
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub struct DepositParams {
+    pub extension: String,
+    pub has_personal_greeting: bool,
+    pub max_message: Duration,
+    pub silence_timeout: Duration,
+    pub min_message: Duration,
+}
+
+#[derive(Debug)]
+pub struct Deposit {
+    p: DepositParams,
+    phase: Phase,
+    recording_since: Option<Instant>,
+    last_voice: Option<Instant>,
+    actions: VecDeque<Action>,
+}
+
+impl Deposit {
+    pub fn new(p: DepositParams) -> Self {
+        Deposit {
+            p,
+            phase: Phase::Greeting,
+            recording_since: None,
+            last_voice: None,
+            actions: VecDeque::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether the mailbox has its own greeting (known once the store answered).
+    pub fn set_personal_greeting(&mut self, has: bool) {
+        self.p.has_personal_greeting = has;
+    }
+
+    /// The call is answered: play the greeting.
+    pub fn start(&mut self, _now: Instant) {
+        let prompts = if self.p.has_personal_greeting {
+            vec![Prompt::PersonalGreeting]
+        } else {
+            let mut v = vec![Prompt::Named("the_person_at_extension")];
+            v.extend(self.p.extension.chars().map(Prompt::Digit));
+            v.push(Prompt::Named("is_not_available"));
+            v
+        };
+        self.actions.push_back(Action::Play(prompts));
+    }
+
+    /// The queued prompts finished playing.
+    pub fn handle_play_done(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Greeting => self.to_beep(),
+            Phase::Beep => {
+                self.phase = Phase::Recording;
+                self.recording_since = Some(now);
+                self.last_voice = Some(now);
+                self.actions.push_back(Action::StartRecording);
+            }
+            Phase::Goodbye => {
+                self.phase = Phase::Done;
+                self.actions.push_back(Action::Hangup);
+            }
+            _ => {}
+        }
+    }
+
+    fn to_beep(&mut self) {
+        self.phase = Phase::Beep;
+        self.actions
+            .push_back(Action::Play(vec![Prompt::Named("beep")]));
+    }
+
+    pub fn handle_dtmf(&mut self, now: Instant, digit: char, recorded: Duration) {
+        match (self.phase, digit) {
+            // '#' during the greeting skips to the beep, as on most voicemail systems.
+            (Phase::Greeting, '#') => {
+                self.actions.push_back(Action::StopPlayback);
+                self.to_beep();
+            }
+            (Phase::Recording, '#') => self.end_recording(now, EndReason::Pound, recorded),
+            _ => {}
+        }
+    }
+
+    /// Voice was heard in the recording at `at`.
+    pub fn handle_voice(&mut self, at: Instant) {
+        if self.phase == Phase::Recording {
+            self.last_voice = Some(at);
+        }
+    }
+
+    fn end_recording(&mut self, _now: Instant, reason: EndReason, recorded: Duration) {
+        let remote_gone = matches!(reason, EndReason::RemoteHangup | EndReason::Shutdown);
+        if recorded < self.p.min_message {
+            self.actions.push_back(Action::Discard { reason });
+            if remote_gone {
+                self.phase = Phase::Done;
+            } else {
+                self.phase = Phase::Goodbye;
+                self.actions
+                    .push_back(Action::Play(vec![Prompt::Named("message_not_saved")]));
+            }
+            return;
+        }
+        self.phase = Phase::Committing { remote_gone };
+        self.actions.push_back(Action::Commit { reason });
+    }
+
+    /// The caller hung up (BYE / CANCEL), or the server is shutting down.
+    pub fn handle_hangup(&mut self, now: Instant, reason: EndReason, recorded: Duration) {
+        match self.phase {
+            Phase::Recording => self.end_recording(now, reason, recorded),
+            Phase::Committing { .. } => self.phase = Phase::Committing { remote_gone: true },
+            _ => self.phase = Phase::Done,
+        }
+    }
+
+    /// The store acknowledged (or refused) the message.
+    pub fn handle_committed(&mut self, ok: bool) {
+        let Phase::Committing { remote_gone } = self.phase else {
+            return;
+        };
+        if remote_gone {
+            self.phase = Phase::Done;
+            return;
+        }
+        self.phase = Phase::Goodbye;
+        let p = if ok {
+            "message_saved_goodbye"
+        } else {
+            "message_not_saved"
+        };
+        self.actions.push_back(Action::Play(vec![Prompt::Named(p)]));
+    }
+
+    /// Max-length and silence deadlines while recording.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase != Phase::Recording {
+            return None;
+        }
+        let max = self.recording_since? + self.p.max_message;
+        let silence = self.last_voice? + self.p.silence_timeout;
+        Some(max.min(silence))
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, recorded: Duration) {
+        if self.phase != Phase::Recording {
+            return;
+        }
+        let (Some(since), Some(voice)) = (self.recording_since, self.last_voice) else {
+            return;
+        };
+        if now >= since + self.p.max_message {
+            self.end_recording(now, EndReason::MaxLength, recorded);
+        } else if now >= voice + self.p.silence_timeout {
+            self.end_recording(now, EndReason::Silence, recorded);
+        }
+    }
+
+    /// The recorder filled up to the policy maximum (counted in audio, not wall time).
+    pub fn handle_recording_full(&mut self, now: Instant, recorded: Duration) {
+        if self.phase == Phase::Recording {
+            self.end_recording(now, EndReason::MaxLength, recorded);
+        }
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> DepositParams {
+        DepositParams {
+            extension: "1001".into(),
+            has_personal_greeting: false,
+            max_message: Duration::from_secs(300),
+            silence_timeout: Duration::from_secs(10),
+            min_message: Duration::from_millis(500),
+        }
+    }
+
+    fn drain(d: &mut Deposit) -> Vec<Action> {
+        std::iter::from_fn(|| d.poll_action()).collect()
+    }
+
+    fn recording(t0: Instant) -> Deposit {
+        let mut d = Deposit::new(params());
+        d.start(t0);
+        d.handle_play_done(t0);
+        d.handle_play_done(t0);
+        drain(&mut d);
+        assert_eq!(d.phase(), Phase::Recording);
+        d
+    }
+
+    #[test]
+    fn greeting_names_the_extension_then_beep_then_record() {
+        let t0 = Instant::now();
+        let mut d = Deposit::new(params());
+        d.start(t0);
+        let Some(Action::Play(p)) = d.poll_action() else {
+            panic!()
+        };
+        assert_eq!(
+            p,
+            [
+                Prompt::Named("the_person_at_extension"),
+                Prompt::Digit('1'),
+                Prompt::Digit('0'),
+                Prompt::Digit('0'),
+                Prompt::Digit('1'),
+                Prompt::Named("is_not_available")
+            ]
+        );
+        d.handle_play_done(t0);
+        assert_eq!(drain(&mut d), [Action::Play(vec![Prompt::Named("beep")])]);
+        d.handle_play_done(t0);
+        assert_eq!(drain(&mut d), [Action::StartRecording]);
+    }
+
+    #[test]
+    fn pound_commits_then_says_goodbye_only_after_the_store_answers() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        d.handle_dtmf(t0, '#', Duration::from_secs(5));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Commit {
+                reason: EndReason::Pound
+            }]
+        );
+        d.handle_committed(true);
+        assert_eq!(
+            drain(&mut d),
+            [Action::Play(vec![Prompt::Named("message_saved_goodbye")])]
+        );
+        d.handle_play_done(t0);
+        assert_eq!(drain(&mut d), [Action::Hangup]);
+    }
+
+    #[test]
+    fn store_failure_is_said_not_hidden() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        d.handle_dtmf(t0, '#', Duration::from_secs(5));
+        drain(&mut d);
+        d.handle_committed(false);
+        assert_eq!(
+            drain(&mut d),
+            [Action::Play(vec![Prompt::Named("message_not_saved")])]
+        );
+    }
+
+    #[test]
+    fn hangup_while_recording_commits_without_prompts() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        d.handle_hangup(t0, EndReason::RemoteHangup, Duration::from_secs(7));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Commit {
+                reason: EndReason::RemoteHangup
+            }]
+        );
+        d.handle_committed(true);
+        assert_eq!(drain(&mut d), []);
+        assert_eq!(d.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn too_short_recordings_are_discarded() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        d.handle_hangup(t0, EndReason::RemoteHangup, Duration::from_millis(200));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Discard {
+                reason: EndReason::RemoteHangup
+            }]
+        );
+        assert_eq!(d.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn silence_and_max_length_limits_in_virtual_time() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        assert_eq!(d.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+        d.handle_voice(t0 + Duration::from_secs(4));
+        assert_eq!(d.poll_timeout(), Some(t0 + Duration::from_secs(14)));
+        d.handle_timeout(t0 + Duration::from_secs(13), Duration::from_secs(13));
+        assert!(drain(&mut d).is_empty());
+        d.handle_timeout(t0 + Duration::from_secs(14), Duration::from_secs(14));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Commit {
+                reason: EndReason::Silence
+            }]
+        );
+
+        let mut d = recording(t0);
+        let mut t = t0;
+        while t < t0 + Duration::from_secs(300) {
+            t += Duration::from_secs(5);
+            d.handle_voice(t);
+        }
+        assert_eq!(d.poll_timeout(), Some(t0 + Duration::from_secs(300)));
+        d.handle_timeout(t0 + Duration::from_secs(300), Duration::from_secs(300));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Commit {
+                reason: EndReason::MaxLength
+            }]
+        );
+    }
+
+    #[test]
+    fn pound_in_greeting_skips_to_beep_and_hangup_there_leaves_nothing() {
+        let t0 = Instant::now();
+        let mut d = Deposit::new(params());
+        d.start(t0);
+        drain(&mut d);
+        d.handle_dtmf(t0, '#', Duration::ZERO);
+        assert_eq!(
+            drain(&mut d),
+            [
+                Action::StopPlayback,
+                Action::Play(vec![Prompt::Named("beep")])
+            ]
+        );
+        d.handle_hangup(t0, EndReason::RemoteHangup, Duration::ZERO);
+        assert_eq!(drain(&mut d), []);
+        assert_eq!(d.phase(), Phase::Done);
+    }
+}

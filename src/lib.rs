@@ -1,0 +1,56 @@
+//! # openum — open Unified Messaging
+//!
+//! A self-hosted replacement for Exchange 2013/2016 Unified Messaging: PBXs and
+//! gateways send calls over SIP to pilot numbers; openum answers, plays prompts,
+//! reads DTMF, records voicemail into an embedded store, and (in coming issues)
+//! runs auto attendants and subscriber access.
+//!
+//! # Layout
+//! - [`config`] — TOML bootstrap → validated [`directory::Directory`].
+//! - [`directory`] — the UM object model (dial plans, IP gateways, hunt groups,
+//!   mailbox policies, UM mailboxes, auto attendants), call routing, PIN hashing.
+//! - [`sip`] — RFC 3261 messages, transactions (timers A–K), dialogs. Sans-IO.
+//! - [`sdp`] — RFC 4566/3264 offer/answer. Sans-IO.
+//! - [`media`] — G.711, RTP send/receive, RFC 4733 DTMF, the recorder. Sans-IO.
+//! - [`ivr`] — call flows (voicemail deposit) and prompts. Sans-IO.
+//! - [`store`] — the `MailboxStore` trait and its sled implementation.
+//! - [`actors`] — actix shells: SIP endpoint (routing, admission), one actor per
+//!   call on worker arbiters, the store on a sync thread.
+//! - [`admin`] — HTTP admin API and Prometheus metrics.
+//! - [`server`] — process wiring for `openum serve`.
+//!
+//! # The rule: protocol and call logic do no IO
+//! Everything under `sip`, `sdp`, `media`, `ivr` and `directory` is synchronous,
+//! takes time as a `now: Instant` argument and returns its output as values
+//! (`Transmit`, `Event`, `Action`, `poll_timeout`). The actors own sockets and
+//! timers and run the loop: *handle input → drain outputs → sleep until
+//! `poll_timeout()`*. So RFC 3261 timers and recording limits are tested in
+//! virtual time, and every parser can be fuzzed without a runtime.
+//!
+//! # Call path
+//! 1. `actors::net` reads a datagram or a Content-Length–framed TCP message and
+//!    hands it to `actors::endpoint::SipEndpoint`, which parses it (400 / drop on
+//!    error), refuses untrusted peers (403) and feeds the transaction layer.
+//! 2. A new INVITE is routed: gateway → hunt group → dial plan → mailbox (Request-URI,
+//!    or Diversion/History-Info on the voicemail pilot). Unknown number 404,
+//!    MaxCallsAllowed 503 + Retry-After, no common codec 488.
+//! 3. The endpoint binds an RTP port, starts a `CallActor` on the least-loaded worker
+//!    arbiter and answers 200 with SDP. The call plays the greeting and beep at
+//!    20 ms pacing, records, and on `#`/BYE/limits asks the store actor to commit.
+//! 4. The store writes the message in one atomic batch and fsyncs before the call
+//!    hears "saved"; a crash before that leaves no partial message.
+//!
+//! # Errors
+//! Panics are bugs: no input from the network may cause one. Every refusal is a SIP
+//! response plus one structured `tracing` event (`event = "…"`).
+
+pub mod actors;
+pub mod admin;
+pub mod config;
+pub mod directory;
+pub mod ivr;
+pub mod media;
+pub mod sdp;
+pub mod server;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,101 @@
+//! RFC 4733 telephone-event detection. A digit is reported once, when its end bit is
+//! first seen (the sender repeats the end packet three times, §2.5.1.4); if a new
+//! event starts before the previous one's end arrived (end packets lost), the
+//! previous one is reported then. Events are identified by their RTP timestamp.
+
+/// Map RFC 4733 event codes 0–15 to keypad characters.
+pub fn event_char(code: u8) -> Option<char> {
+    Some(match code {
+        0..=9 => (b'0' + code) as char,
+        10 => '*',
+        11 => '#',
+        12..=15 => (b'A' + code - 12) as char,
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct DtmfDetector {
+    /// Event in progress: (timestamp, code).
+    current: Option<(u32, u8)>,
+    /// Timestamp of the last reported event, to drop its repeated end packets.
+    last_reported: Option<u32>,
+}
+
+impl DtmfDetector {
+    /// Feed one telephone-event payload carried in an RTP packet with `timestamp`.
+    pub fn handle(&mut self, timestamp: u32, payload: &[u8]) -> Option<char> {
+        if payload.len() < 4 {
+            return None;
+        }
+        let (code, end) = (payload[0], payload[1] & 0x80 != 0);
+        if self.last_reported == Some(timestamp) {
+            return None;
+        }
+        if let Some((ts, c)) = self.current
+            && ts != timestamp
+        {
+            // A new event began without the old one's end (end packets lost): report
+            // the old one now. One digit per packet: this packet's event becomes the
+            // current one and is reported by its next (repeated) end packet.
+            self.last_reported = Some(ts);
+            self.current = Some((timestamp, code));
+            return event_char(c);
+        }
+        if end {
+            self.current = None;
+            self.last_reported = Some(timestamp);
+            return event_char(code);
+        }
+        self.current = Some((timestamp, code));
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: u8, end: bool, dur: u16) -> [u8; 4] {
+        let d = dur.to_be_bytes();
+        [code, if end { 0x8a } else { 0x0a }, d[0], d[1]]
+    }
+
+    #[test]
+    fn one_digit_reported_once_on_end_bit() {
+        let mut d = DtmfDetector::default();
+        assert_eq!(d.handle(1000, &ev(11, false, 160)), None);
+        assert_eq!(d.handle(1000, &ev(11, false, 320)), None);
+        assert_eq!(d.handle(1000, &ev(11, true, 480)), Some('#'));
+        assert_eq!(d.handle(1000, &ev(11, true, 480)), None);
+        assert_eq!(d.handle(1000, &ev(11, true, 480)), None);
+        // Same key again later is a new event (new timestamp).
+        assert_eq!(d.handle(5000, &ev(11, true, 480)), Some('#'));
+    }
+
+    #[test]
+    fn lost_end_packets_still_report_the_digit() {
+        let mut d = DtmfDetector::default();
+        assert_eq!(d.handle(1000, &ev(1, false, 160)), None);
+        assert_eq!(d.handle(2000, &ev(2, false, 160)), Some('1'));
+        assert_eq!(d.handle(2000, &ev(2, true, 480)), Some('2'));
+    }
+
+    #[test]
+    fn lost_end_then_an_end_only_event() {
+        let mut d = DtmfDetector::default();
+        assert_eq!(d.handle(1000, &ev(1, false, 160)), None);
+        assert_eq!(d.handle(2000, &ev(2, true, 480)), Some('1'));
+        assert_eq!(d.handle(2000, &ev(2, true, 480)), Some('2'));
+        assert_eq!(d.handle(2000, &ev(2, true, 480)), None);
+    }
+
+    #[test]
+    fn junk_is_ignored() {
+        let mut d = DtmfDetector::default();
+        assert_eq!(d.handle(1, &[1, 2]), None);
+        assert_eq!(d.handle(1, &ev(200, true, 1)), None);
+        assert_eq!(event_char(10), Some('*'));
+        assert_eq!(event_char(15), Some('D'));
+    }
+}

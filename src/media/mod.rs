@@ -1,0 +1,8 @@
+//! Media: G.711 codecs, RTP receive/send for one call, RFC 4733 DTMF, and the
+//! voicemail recorder. All sans-IO; the call actor owns the socket.
+//! Depends on the `rtp`/`webrtc-util` crates for header (un)marshalling.
+
+pub mod dtmf;
+pub mod g711;
+pub mod recorder;
+pub mod rtp;

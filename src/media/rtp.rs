@@ -1,0 +1,438 @@
+//! RTP (RFC 3550) for one call, sans-IO: [`RtpReceiver`] classifies incoming packets
+//! (audio for the recorder, RFC 4733 events for the DTMF detector) and maps their
+//! timestamps onto a monotonic sample index; [`RtpSender`] paces prompt audio at one
+//! packet per ptime, on an exact grid derived from the start instant so it never
+//! drifts, with RFC 3550 §5.1 timestamp and marker rules.
+//!
+//! Header parsing/printing uses the `rtp` crate; everything here takes `now` as input.
+
+use super::dtmf::DtmfDetector;
+use super::g711::Law;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use webrtc_util::{Marshal, Unmarshal};
+
+/// Samples per 20 ms at 8 kHz.
+pub const FRAME: usize = 160;
+pub const PTIME: Duration = Duration::from_millis(20);
+
+/// What an incoming packet was.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received<'a> {
+    /// G.711 audio starting at sample `index` (monotonic across SSRC changes).
+    Audio { index: u64, payload: &'a [u8] },
+    /// A completed RFC 4733 digit.
+    Dtmf(char),
+    /// Nothing to do (DTMF in progress, comfort noise, duplicate, …).
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RtpError {
+    #[error("not an RTP packet: {0}")]
+    Malformed(&'static str),
+    #[error("unexpected payload type {0}")]
+    PayloadType(u8),
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct RxStats {
+    pub packets: u64,
+    pub malformed: u64,
+    pub foreign_pt: u64,
+    pub dtmf_digits: u64,
+}
+
+#[derive(Debug)]
+pub struct RtpReceiver {
+    pt: u8,
+    dtmf_pt: Option<u8>,
+    ssrc: Option<u32>,
+    /// RTP timestamp that maps to sample index `base_index`.
+    base_ts: u32,
+    base_index: u64,
+    /// One past the highest sample index seen.
+    high: u64,
+    last_at: Option<Instant>,
+    dtmf: DtmfDetector,
+    pub stats: RxStats,
+}
+
+impl RtpReceiver {
+    pub fn new(pt: u8, dtmf_pt: Option<u8>) -> Self {
+        RtpReceiver {
+            pt,
+            dtmf_pt,
+            ssrc: None,
+            base_ts: 0,
+            base_index: 0,
+            high: 0,
+            last_at: None,
+            dtmf: DtmfDetector::default(),
+            stats: RxStats::default(),
+        }
+    }
+
+    /// Update payload types after a re-INVITE.
+    pub fn set_payload_types(&mut self, pt: u8, dtmf_pt: Option<u8>) {
+        self.pt = pt;
+        self.dtmf_pt = dtmf_pt;
+    }
+
+    fn rebase(&mut self, ssrc: u32, ts: u32) {
+        self.ssrc = Some(ssrc);
+        self.base_ts = ts;
+        self.base_index = self.high;
+    }
+
+    pub fn handle<'a>(&mut self, now: Instant, packet: &'a [u8]) -> Result<Received<'a>, RtpError> {
+        let mut buf: &'a [u8] = packet;
+        let header = rtp::header::Header::unmarshal(&mut buf).map_err(|_| {
+            self.stats.malformed += 1;
+            RtpError::Malformed("header")
+        })?;
+        if header.version != 2 {
+            self.stats.malformed += 1;
+            return Err(RtpError::Malformed("version"));
+        }
+        let mut payload: &'a [u8] = buf;
+        if header.padding {
+            let pad = payload.last().copied().unwrap_or(0) as usize;
+            if pad == 0 || pad > payload.len() {
+                self.stats.malformed += 1;
+                return Err(RtpError::Malformed("padding"));
+            }
+            payload = &payload[..payload.len() - pad];
+        }
+        self.stats.packets += 1;
+        let pt = header.payload_type;
+        if Some(pt) == self.dtmf_pt {
+            return Ok(match self.dtmf.handle(header.timestamp, payload) {
+                Some(c) => {
+                    self.stats.dtmf_digits += 1;
+                    Received::Dtmf(c)
+                }
+                None => Received::Nothing,
+            });
+        }
+        if pt == 13 {
+            return Ok(Received::Nothing); // comfort noise (RFC 3389): treat as silence
+        }
+        if pt != self.pt {
+            self.stats.foreign_pt += 1;
+            return Err(RtpError::PayloadType(pt));
+        }
+        let gap = self.last_at.map(|t| now.saturating_duration_since(t));
+        self.last_at = Some(now);
+        if self.ssrc != Some(header.ssrc) {
+            self.rebase(header.ssrc, header.timestamp);
+        }
+        let delta = header.timestamp.wrapping_sub(self.base_ts) as i32 as i64;
+        let index = self.base_index as i64 + delta;
+        // A timestamp jump far beyond the wall-clock gap (a sender that restarted its
+        // clock without a new SSRC) would fill the recording with minutes of silence:
+        // treat it as a new stream that continues where we are.
+        let limit = gap.unwrap_or_default().as_millis() as i64 * 8 + 8000;
+        if index < self.base_index as i64 - 8000 || index > self.high as i64 + limit {
+            self.rebase(header.ssrc, header.timestamp);
+            return Ok(self.audio_at(self.base_index, payload));
+        }
+        if index < 0 {
+            return Ok(Received::Nothing);
+        }
+        Ok(self.audio_at(index as u64, payload))
+    }
+
+    fn audio_at<'a>(&mut self, index: u64, payload: &'a [u8]) -> Received<'a> {
+        self.high = self.high.max(index + payload.len() as u64);
+        Received::Audio { index, payload }
+    }
+}
+
+/// A prompt clip, already encoded in the call's law.
+pub type Clip = Arc<[u8]>;
+
+#[derive(Debug)]
+pub struct RtpSender {
+    law: Law,
+    pt: u8,
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+    queue: VecDeque<Clip>,
+    pos: usize,
+    /// Grid origin and packet count since: packet k goes at `origin + k * PTIME`.
+    origin: Option<Instant>,
+    sent_on_grid: u32,
+    /// When the last packet was sent, to advance the timestamp across idle gaps.
+    last_sent: Option<Instant>,
+    marker: bool,
+    pub packets_sent: u64,
+}
+
+impl RtpSender {
+    pub fn new(law: Law, pt: u8, ssrc: u32, seq: u16, ts: u32) -> Self {
+        RtpSender {
+            law,
+            pt,
+            ssrc,
+            seq,
+            ts,
+            queue: VecDeque::new(),
+            pos: 0,
+            origin: None,
+            sent_on_grid: 0,
+            last_sent: None,
+            marker: true,
+            packets_sent: 0,
+        }
+    }
+
+    pub fn law(&self) -> Law {
+        self.law
+    }
+
+    /// Queue clips; playing starts at `now` if idle.
+    pub fn play(&mut self, now: Instant, clips: impl IntoIterator<Item = Clip>) {
+        let was_idle = self.is_idle();
+        self.queue
+            .extend(clips.into_iter().filter(|c| !c.is_empty()));
+        if was_idle && !self.queue.is_empty() {
+            self.origin = Some(now);
+            self.sent_on_grid = 0;
+            self.marker = true;
+            if let Some(last) = self.last_sent {
+                // §5.1: the timestamp keeps counting real time across the silence.
+                let idle = now.saturating_duration_since(last).as_micros() as u64 * 8 / 1000;
+                self.ts = self
+                    .ts
+                    .wrapping_add((idle as u32).saturating_sub(FRAME as u32));
+            }
+        }
+    }
+
+    /// Drop everything queued (barge-in).
+    pub fn stop(&mut self) {
+        self.queue.clear();
+        self.pos = 0;
+        self.origin = None;
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// When the next packet is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let origin = self.origin?;
+        if self.queue.is_empty() {
+            return None;
+        }
+        Some(origin + PTIME * self.sent_on_grid)
+    }
+
+    /// Write the next packet into `out` if one is due at `now`; returns its length.
+    /// `out` must hold 12 + 160 bytes.
+    pub fn poll_packet(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
+        let due = self.poll_timeout()?;
+        if due > now {
+            return None;
+        }
+        // After a stall (e.g. a suspended process) don't burst: restart the grid.
+        if now.saturating_duration_since(due) > 5 * PTIME {
+            self.origin = Some(now);
+            self.sent_on_grid = 0;
+        }
+        let header = rtp::header::Header {
+            version: 2,
+            marker: self.marker,
+            payload_type: self.pt,
+            sequence_number: self.seq,
+            timestamp: self.ts,
+            ssrc: self.ssrc,
+            ..Default::default()
+        };
+        let n = header.marshal_to(out).ok()?;
+        let body = &mut out[n..n + FRAME];
+        let mut filled = 0;
+        while filled < FRAME {
+            let Some(clip) = self.queue.front() else {
+                break;
+            };
+            let take = (clip.len() - self.pos).min(FRAME - filled);
+            body[filled..filled + take].copy_from_slice(&clip[self.pos..self.pos + take]);
+            filled += take;
+            self.pos += take;
+            if self.pos == clip.len() {
+                self.queue.pop_front();
+                self.pos = 0;
+            }
+        }
+        body[filled..].fill(self.law.silence());
+        self.marker = false;
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(FRAME as u32);
+        self.sent_on_grid += 1;
+        self.last_sent = Some(now);
+        self.packets_sent += 1;
+        if self.queue.is_empty() {
+            self.origin = None;
+        }
+        Some(n + FRAME)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+        let h = rtp::header::Header {
+            version: 2,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc,
+            ..Default::default()
+        };
+        let mut v = vec![0u8; 12];
+        h.marshal_to(&mut v).unwrap();
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn audio_indexes_follow_timestamps_and_survive_ssrc_change() {
+        let t = Instant::now();
+        let mut r = RtpReceiver::new(8, Some(101));
+        let a = [0xD5u8; 160];
+        assert_eq!(
+            r.handle(t, &pkt(8, 1, 5000, 7, &a)),
+            Ok(Received::Audio {
+                index: 0,
+                payload: &a
+            })
+        );
+        assert_eq!(
+            r.handle(t, &pkt(8, 3, 5320, 7, &a)),
+            Ok(Received::Audio {
+                index: 320,
+                payload: &a
+            })
+        );
+        // Late packet lands in the hole.
+        assert_eq!(
+            r.handle(t, &pkt(8, 2, 5160, 7, &a)),
+            Ok(Received::Audio {
+                index: 160,
+                payload: &a
+            })
+        );
+        // New SSRC continues after the highest index.
+        assert_eq!(
+            r.handle(t, &pkt(8, 9, 99, 8, &a)),
+            Ok(Received::Audio {
+                index: 480,
+                payload: &a
+            })
+        );
+        // Absurd jump without SSRC change: rebased, not a minute of silence.
+        assert_eq!(
+            r.handle(t + PTIME, &pkt(8, 10, 99 + 8000 * 60, 8, &a)),
+            Ok(Received::Audio {
+                index: 640,
+                payload: &a
+            })
+        );
+    }
+
+    #[test]
+    fn dtmf_uses_the_negotiated_payload_type() {
+        let t = Instant::now();
+        let mut r = RtpReceiver::new(0, Some(96));
+        let end = [11u8, 0x8a, 0x01, 0xe0];
+        assert_eq!(
+            r.handle(t, &pkt(96, 1, 100, 1, &end)),
+            Ok(Received::Dtmf('#'))
+        );
+        assert_eq!(
+            r.handle(t, &pkt(96, 2, 100, 1, &end)),
+            Ok(Received::Nothing)
+        );
+        // PT 101 is not telephone-event in this call.
+        assert_eq!(
+            r.handle(t, &pkt(101, 3, 200, 1, &end)),
+            Err(RtpError::PayloadType(101))
+        );
+    }
+
+    #[test]
+    fn malformed_packets_are_errors_not_panics() {
+        let t = Instant::now();
+        let mut r = RtpReceiver::new(0, None);
+        assert!(r.handle(t, &[0x80, 0]).is_err());
+        assert!(r.handle(t, &[0x40; 20]).is_err()); // version 1
+        let mut p = pkt(0, 1, 1, 1, &[1, 2, 3]);
+        p[0] |= 0x20; // padding bit with pad count 3 > ok? last byte 3 == len → empty
+        assert!(r.handle(t, &p).is_ok());
+        let mut p = pkt(0, 1, 1, 1, &[1, 2, 9]);
+        p[0] |= 0x20;
+        assert_eq!(r.handle(t, &p), Err(RtpError::Malformed("padding")));
+        assert_eq!(r.stats.malformed, 3);
+    }
+
+    #[test]
+    fn sender_paces_on_an_exact_grid() {
+        let t0 = Instant::now();
+        let mut s = RtpSender::new(Law::Mu, 0, 42, 100, 1000);
+        let clip: Clip = vec![1u8; 400].into(); // 2.5 frames
+        s.play(t0, [clip]);
+        let mut out = [0u8; 200];
+        let mut got = Vec::new();
+        let mut now = t0;
+        while let Some(due) = s.poll_timeout() {
+            // The shell wakes a little late each time; the grid must not drift.
+            now = due + Duration::from_millis(3);
+            let n = s.poll_packet(now, &mut out).unwrap();
+            let h = rtp::header::Header::unmarshal(&mut &out[..n]).unwrap();
+            got.push((
+                due - t0,
+                h.sequence_number,
+                h.timestamp,
+                h.marker,
+                out[n - 1],
+            ));
+        }
+        assert_eq!(
+            got,
+            [
+                (Duration::ZERO, 100, 1000, true, 1),
+                (PTIME, 101, 1160, false, 1),
+                (PTIME * 2, 102, 1320, false, 0xFF), // last frame padded with silence
+            ]
+        );
+        assert!(s.is_idle());
+        // Playing again after 1 s idle: timestamp advanced by real time, marker set.
+        s.play(now + Duration::from_secs(1), [vec![1u8; 160].into()]);
+        let n = s
+            .poll_packet(now + Duration::from_secs(1), &mut out)
+            .unwrap();
+        let h = rtp::header::Header::unmarshal(&mut &out[..n]).unwrap();
+        assert!(h.marker);
+        // The last packet (ts 1320) went out 1 s earlier: 1320 + 8000.
+        assert_eq!(h.timestamp, 1320 + 8000);
+    }
+
+    #[test]
+    fn sender_does_not_burst_after_a_stall() {
+        let t0 = Instant::now();
+        let mut s = RtpSender::new(Law::A, 8, 1, 1, 1);
+        s.play(t0, [vec![1u8; 1600].into()]);
+        let mut out = [0u8; 200];
+        s.poll_packet(t0, &mut out).unwrap();
+        let late = t0 + Duration::from_millis(500);
+        s.poll_packet(late, &mut out).unwrap();
+        assert_eq!(s.poll_timeout(), Some(late + PTIME));
+    }
+}

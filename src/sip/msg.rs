@@ -1,0 +1,756 @@
+//! SIP message parsing and printing (RFC 3261 §7, §18.3 framing, §7.3.3 compact forms).
+//!
+//! Hand-written rather than taken from a crate: the kept SIP crates either pull a whole
+//! async stack with them or reject the sloppy-but-legal input real PBXs send (folded
+//! headers, compact forms, bare LF line ends). This parser is total: every input yields
+//! either a message or a [`ParseError`], never a panic, and it is fuzzed
+//! (`fuzz/fuzz_targets/sip_parse.rs`).
+//!
+//! Depends on nothing but `std`.
+
+use std::fmt::Write as _;
+
+/// Largest message we accept; bigger datagrams/streams are refused (RFC 3261 §18.1.1
+/// only requires 1300 bytes for UDP, a stream peer sending megabytes is misbehaving).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Why a message could not be parsed. The text goes into a 400 reason phrase.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("message is empty")]
+    Empty,
+    #[error("message is larger than {MAX_MESSAGE} bytes")]
+    TooLarge,
+    #[error("message is not UTF-8 in its header part")]
+    NotUtf8,
+    #[error("start line is malformed")]
+    StartLine,
+    #[error("header line without a colon")]
+    HeaderLine,
+    #[error("bad Content-Length")]
+    ContentLength,
+    #[error("body is shorter than Content-Length")]
+    Truncated,
+    #[error("missing mandatory header {0}")]
+    Missing(&'static str),
+    #[error("bad CSeq")]
+    CSeq,
+    #[error("bad Via")]
+    Via,
+}
+
+/// SIP request methods we know by name; anything else is kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    Invite,
+    Ack,
+    Bye,
+    Cancel,
+    Options,
+    Register,
+    Info,
+    Notify,
+    Subscribe,
+    Update,
+    Prack,
+    Refer,
+    Message,
+    Other(String),
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "OPTIONS" => Method::Options,
+            "REGISTER" => Method::Register,
+            "INFO" => Method::Info,
+            "NOTIFY" => Method::Notify,
+            "SUBSCRIBE" => Method::Subscribe,
+            "UPDATE" => Method::Update,
+            "PRACK" => Method::Prack,
+            "REFER" => Method::Refer,
+            "MESSAGE" => Method::Message,
+            o => Method::Other(o.to_string()),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Options => "OPTIONS",
+            Method::Register => "REGISTER",
+            Method::Info => "INFO",
+            Method::Notify => "NOTIFY",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Update => "UPDATE",
+            Method::Prack => "PRACK",
+            Method::Refer => "REFER",
+            Method::Message => "MESSAGE",
+            Method::Other(s) => s,
+        }
+    }
+}
+
+/// Header list in arrival order. Names are stored in their canonical long form so
+/// lookups need not know about compact forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+/// RFC 3261 §7.3.3 compact forms (plus the common extension ones).
+fn canonical_name(name: &str) -> String {
+    let long = match name.to_ascii_lowercase().as_str() {
+        "i" | "call-id" => "Call-ID",
+        "m" | "contact" => "Contact",
+        "e" | "content-encoding" => "Content-Encoding",
+        "l" | "content-length" => "Content-Length",
+        "c" | "content-type" => "Content-Type",
+        "f" | "from" => "From",
+        "s" | "subject" => "Subject",
+        "k" | "supported" => "Supported",
+        "t" | "to" => "To",
+        "v" | "via" => "Via",
+        "o" | "event" => "Event",
+        "u" | "allow-events" => "Allow-Events",
+        "r" | "refer-to" => "Refer-To",
+        "cseq" => "CSeq",
+        "max-forwards" => "Max-Forwards",
+        "diversion" => "Diversion",
+        "history-info" => "History-Info",
+        "user-agent" => "User-Agent",
+        "allow" => "Allow",
+        "accept" => "Accept",
+        "record-route" => "Record-Route",
+        "route" => "Route",
+        "www-authenticate" => "WWW-Authenticate",
+        "retry-after" => "Retry-After",
+        "reason" => "Reason",
+        "warning" => "Warning",
+        "server" => "Server",
+        _ => return name.to_string(),
+    };
+    long.to_string()
+}
+
+impl Headers {
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+    /// First value of a header (case-insensitive name, canonical or compact).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// All values of a header, each comma-separated element on its own, in order.
+    /// Used for Via / Record-Route / Diversion which may be folded into one line.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| split_commas(v))
+    }
+    /// Raw header lines with this name (not split at commas), for copying verbatim.
+    pub fn raw_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
+        self.0.push((canonical_name(name), value.into()));
+    }
+    /// Replace all values of `name` with one.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.remove(name);
+        self.push(name, value);
+    }
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// Split a header value at commas that are not inside quotes or angle brackets.
+pub fn split_commas(v: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    let (mut quoted, mut angle, mut start) = (false, false, 0);
+    let bytes = v.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b',' if !quoted && !angle => {
+                parts.push(v[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(v[start..].trim());
+    parts.into_iter().filter(|p| !p.is_empty())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub uri: String,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Request(Request),
+    Response(Response),
+}
+
+impl Message {
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Message::Request(r) => &r.headers,
+            Message::Response(r) => &r.headers,
+        }
+    }
+}
+
+/// The parts of a CSeq header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CSeq {
+    pub seq: u32,
+    pub method: Method,
+}
+
+impl CSeq {
+    pub fn parse(v: &str) -> Result<CSeq, ParseError> {
+        let mut it = v.split_whitespace();
+        let seq = it
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or(ParseError::CSeq)?;
+        let method = it.next().map(Method::parse).ok_or(ParseError::CSeq)?;
+        Ok(CSeq { seq, method })
+    }
+}
+
+/// The top Via's fields needed for transaction matching and response routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    pub transport: String,
+    pub sent_by: String,
+    pub branch: Option<String>,
+}
+
+impl Via {
+    pub fn parse(v: &str) -> Result<Via, ParseError> {
+        // "SIP/2.0/UDP host:port;branch=z9hG4bK...;rport"
+        let v = v.trim();
+        let (proto, rest) = v.split_once(char::is_whitespace).ok_or(ParseError::Via)?;
+        let transport = proto.rsplit('/').next().ok_or(ParseError::Via)?;
+        let mut parts = rest.trim().split(';');
+        let sent_by = parts.next().unwrap_or("").trim();
+        if sent_by.is_empty() {
+            return Err(ParseError::Via);
+        }
+        let branch = parts
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("branch"))
+            .map(|(_, v)| v.trim().to_string());
+        Ok(Via {
+            transport: transport.to_ascii_uppercase(),
+            sent_by: sent_by.to_string(),
+            branch,
+        })
+    }
+}
+
+/// Value of a `;name=value` parameter in a header (outside the `<…>` part).
+pub fn header_param<'a>(v: &'a str, name: &str) -> Option<&'a str> {
+    let after = match v.rfind('>') {
+        Some(i) => &v[i + 1..],
+        None => v,
+    };
+    after
+        .split(';')
+        .skip(usize::from(!v.contains('>')))
+        .filter_map(|p| {
+            let p = p.trim();
+            match p.split_once('=') {
+                Some((k, val)) => Some((k.trim(), val.trim())),
+                None => Some((p, "")),
+            }
+        })
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+/// The URI inside a name-addr (`"Name" <sip:x@y>;tag=…`) or an addr-spec (`sip:x@y;tag=`).
+pub fn addr_uri(v: &str) -> &str {
+    if let (Some(a), Some(b)) = (v.find('<'), v.rfind('>'))
+        && a < b
+    {
+        return &v[a + 1..b];
+    }
+    v.split(';').next().unwrap_or("").trim()
+}
+
+/// The display name of a name-addr, without quotes, if any.
+pub fn addr_display(v: &str) -> Option<&str> {
+    let a = v.find('<')?;
+    let d = v[..a].trim().trim_matches('"').trim();
+    (!d.is_empty()).then_some(d)
+}
+
+/// User part of a `sip:`/`sips:`/`tel:` URI, without parameters.
+pub fn uri_user(uri: &str) -> Option<&str> {
+    let rest = uri
+        .strip_prefix("sips:")
+        .or_else(|| uri.strip_prefix("sip:"))
+        .or_else(|| uri.strip_prefix("tel:"))
+        .or_else(|| uri.strip_prefix("SIP:"))?;
+    let user = match rest.split_once('@') {
+        Some((u, _)) => u,
+        None if uri.starts_with("tel:") => rest,
+        None => return None,
+    };
+    let user = user.split([';', ':', '?']).next()?;
+    (!user.is_empty()).then_some(user)
+}
+
+fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    // Returns (end of header block, start of body).
+    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        return Some((i, i + 4));
+    }
+    buf.windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| (i, i + 2))
+}
+
+/// Stream framing (RFC 3261 §18.3): the length of the first complete message in `buf`,
+/// `Ok(None)` if more bytes are needed. Leading CRLF keep-alives (RFC 5626 §4.4.1) are
+/// reported as a message of their length with no content, so callers can skip them.
+pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
+    let ws = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    if ws > 0 {
+        return Ok(Some(ws));
+    }
+    let Some((head_end, body_start)) = find_head_end(buf) else {
+        return if buf.len() > MAX_MESSAGE {
+            Err(ParseError::TooLarge)
+        } else {
+            Ok(None)
+        };
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+    let mut len = None;
+    for line in head.lines().skip(1) {
+        if let Some((n, v)) = line.split_once(':')
+            && canonical_name(n.trim()) == "Content-Length"
+        {
+            len = Some(
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| ParseError::ContentLength)?,
+            );
+        }
+    }
+    // On a stream Content-Length is mandatory (§18.3); without it the message has no body.
+    let total = body_start + len.unwrap_or(0);
+    if total > MAX_MESSAGE {
+        return Err(ParseError::TooLarge);
+    }
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// Parse one complete message (a datagram, or a frame cut by [`frame_stream`]).
+pub fn parse(buf: &[u8]) -> Result<Message, ParseError> {
+    parse_inner(buf, true)
+}
+
+/// The 400 response owed to a request that failed to parse, when enough of it is
+/// readable to address one (§8.2.6 needs Via, From, To, Call-ID and CSeq). `None`
+/// means: drop it (nothing to answer to).
+pub fn bad_request(buf: &[u8], err: &ParseError) -> Option<Response> {
+    let Ok(Message::Request(req)) = parse_inner(buf, false) else {
+        return None;
+    };
+    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        req.headers.get(h)?;
+    }
+    let mut r = response_to(&req, 400, None);
+    r.reason = format!("Bad Request ({err})");
+    Some(r)
+}
+
+fn parse_inner(buf: &[u8], strict: bool) -> Result<Message, ParseError> {
+    if buf.len() > MAX_MESSAGE {
+        return Err(ParseError::TooLarge);
+    }
+    // Tolerate leading CRLFs (§7.5).
+    let start = buf
+        .iter()
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .ok_or(ParseError::Empty)?;
+    let buf = &buf[start..];
+    let (head_end, body_start) = find_head_end(buf).unwrap_or((buf.len(), buf.len()));
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+    let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let start_line = lines.next().ok_or(ParseError::StartLine)?;
+
+    let mut headers = Headers::new();
+    for line in lines {
+        if line.starts_with([' ', '\t']) {
+            // Folded continuation (§7.3.1).
+            let last = headers.0.last_mut().ok_or(ParseError::HeaderLine)?;
+            last.1.push(' ');
+            last.1.push_str(line.trim());
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let (n, v) = line.split_once(':').ok_or(ParseError::HeaderLine)?;
+        let n = n.trim();
+        if n.is_empty() || n.contains(char::is_whitespace) {
+            return Err(ParseError::HeaderLine);
+        }
+        headers.push(n, v.trim());
+    }
+
+    let rest = &buf[body_start.min(buf.len())..];
+    let body = match headers.get("Content-Length") {
+        Some(cl) => match cl.trim().parse::<usize>() {
+            Ok(n) if n <= rest.len() => rest[..n].to_vec(),
+            Ok(_) if strict => return Err(ParseError::Truncated),
+            Err(_) if strict => return Err(ParseError::ContentLength),
+            _ => Vec::new(),
+        },
+        // §18.3: on datagrams the body runs to the end of the packet.
+        None => rest.to_vec(),
+    };
+
+    let mut parts = start_line.splitn(3, ' ');
+    let (a, b, c) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let msg = if a == "SIP/2.0" {
+        let status: u16 = b.parse().map_err(|_| ParseError::StartLine)?;
+        if !(100..700).contains(&status) {
+            return Err(ParseError::StartLine);
+        }
+        Message::Response(Response {
+            status,
+            reason: c.to_string(),
+            headers,
+            body,
+        })
+    } else {
+        if c.trim() != "SIP/2.0"
+            || b.is_empty()
+            || a.is_empty()
+            || !a
+                .bytes()
+                .all(|x| x.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&x))
+        {
+            return Err(ParseError::StartLine);
+        }
+        Message::Request(Request {
+            method: Method::parse(a),
+            uri: b.to_string(),
+            headers,
+            body,
+        })
+    };
+    if strict {
+        validate(&msg)?;
+    }
+    Ok(msg)
+}
+
+/// §8.1.1: the headers every request/response must carry for us to answer it.
+fn validate(msg: &Message) -> Result<(), ParseError> {
+    let h = msg.headers();
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        if h.get(name).is_none() {
+            return Err(ParseError::Missing(match name {
+                "Via" => "Via",
+                "From" => "From",
+                "To" => "To",
+                "Call-ID" => "Call-ID",
+                _ => "CSeq",
+            }));
+        }
+    }
+    // unwrap-free: presence checked just above.
+    CSeq::parse(h.get("CSeq").unwrap_or(""))?;
+    Via::parse(h.get_all("Via").next().unwrap_or(""))?;
+    Ok(())
+}
+
+fn print_headers(out: &mut String, headers: &Headers, body: &[u8]) {
+    for (n, v) in headers.iter() {
+        if n == "Content-Length" {
+            continue;
+        }
+        let _ = write!(out, "{n}: {v}\r\n");
+    }
+    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
+}
+
+impl Request {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(512 + self.body.len());
+        let _ = write!(out, "{} {} SIP/2.0\r\n", self.method.as_str(), self.uri);
+        print_headers(&mut out, &self.headers, &self.body);
+        let mut v = out.into_bytes();
+        v.extend_from_slice(&self.body);
+        v
+    }
+    pub fn cseq(&self) -> Option<CSeq> {
+        self.headers.get("CSeq").and_then(|v| CSeq::parse(v).ok())
+    }
+    pub fn top_via(&self) -> Option<Via> {
+        self.headers
+            .get_all("Via")
+            .next()
+            .and_then(|v| Via::parse(v).ok())
+    }
+    pub fn call_id(&self) -> &str {
+        self.headers.get("Call-ID").unwrap_or("")
+    }
+    pub fn from_tag(&self) -> Option<&str> {
+        self.headers
+            .get("From")
+            .and_then(|v| header_param(v, "tag"))
+    }
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.get("To").and_then(|v| header_param(v, "tag"))
+    }
+}
+
+impl Response {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(512 + self.body.len());
+        let _ = write!(out, "SIP/2.0 {} {}\r\n", self.status, self.reason);
+        print_headers(&mut out, &self.headers, &self.body);
+        let mut v = out.into_bytes();
+        v.extend_from_slice(&self.body);
+        v
+    }
+    pub fn cseq(&self) -> Option<CSeq> {
+        self.headers.get("CSeq").and_then(|v| CSeq::parse(v).ok())
+    }
+    pub fn top_via(&self) -> Option<Via> {
+        self.headers
+            .get_all("Via")
+            .next()
+            .and_then(|v| Via::parse(v).ok())
+    }
+}
+
+/// Standard reason phrase for the status codes we send.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        183 => "Session Progress",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        415 => "Unsupported Media Type",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        491 => "Request Pending",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Build a response to `req` per §8.2.6: copies Via (all), From, To, Call-ID, CSeq;
+/// adds `to_tag` to To when given and To has none.
+pub fn response_to(req: &Request, status: u16, to_tag: Option<&str>) -> Response {
+    let mut h = Headers::new();
+    for v in req.headers.raw_all("Via") {
+        h.push("Via", v);
+    }
+    if let Some(f) = req.headers.get("From") {
+        h.push("From", f);
+    }
+    if let Some(t) = req.headers.get("To") {
+        match to_tag {
+            Some(tag) if header_param(t, "tag").is_none() && status != 100 => {
+                h.push("To", format!("{t};tag={tag}"))
+            }
+            _ => h.push("To", t),
+        }
+    }
+    h.push("Call-ID", req.call_id());
+    if let Some(c) = req.headers.get("CSeq") {
+        h.push("CSeq", c);
+    }
+    Response {
+        status,
+        reason: reason_phrase(status).to_string(),
+        headers: h,
+        body: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &str = "INVITE sip:1001@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK776asdhds;rport\r\n\
+v: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bKproxy\r\n\
+Max-Forwards: 70\r\n\
+f: \"Caller\" <sip:5551234@10.0.0.1>;tag=1928301774\r\n\
+t: <sip:1001@127.0.0.1>\r\n\
+i: a84b4c76e66710@pc33\r\n\
+CSeq: 314159 INVITE\r\n\
+Subject: folded\r\n  continued\r\n\
+c: application/sdp\r\n\
+l: 4\r\n\r\nv=0\r\n";
+
+    #[test]
+    fn parses_compact_forms_multiple_via_and_folding() {
+        let Message::Request(r) = parse(INVITE.as_bytes()).unwrap() else {
+            panic!("request expected")
+        };
+        assert_eq!(r.method, Method::Invite);
+        assert_eq!(r.uri, "sip:1001@127.0.0.1:5060");
+        assert_eq!(r.call_id(), "a84b4c76e66710@pc33");
+        assert_eq!(r.headers.get_all("Via").count(), 2);
+        let via = r.top_via().unwrap();
+        assert_eq!(via.branch.as_deref(), Some("z9hG4bK776asdhds"));
+        assert_eq!(via.sent_by, "10.0.0.1:5060");
+        assert_eq!(r.headers.get("Subject"), Some("folded continued"));
+        assert_eq!(r.body, b"v=0\r");
+        assert_eq!(r.from_tag(), Some("1928301774"));
+        assert_eq!(r.to_tag(), None);
+        assert_eq!(r.cseq().unwrap().seq, 314159);
+    }
+
+    #[test]
+    fn print_then_parse_round_trips() {
+        let Message::Request(r) = parse(INVITE.as_bytes()).unwrap() else {
+            panic!()
+        };
+        let again = parse(&r.to_bytes()).unwrap();
+        assert_eq!(again, Message::Request(r));
+    }
+
+    #[test]
+    fn response_copies_dialog_headers_and_adds_tag() {
+        let Message::Request(r) = parse(INVITE.as_bytes()).unwrap() else {
+            panic!()
+        };
+        let resp = response_to(&r, 200, Some("abc"));
+        let text = String::from_utf8(resp.to_bytes()).unwrap();
+        assert!(text.starts_with("SIP/2.0 200 OK\r\n"));
+        assert_eq!(resp.headers.raw_all("Via").count(), 2);
+        assert!(text.contains("To: <sip:1001@127.0.0.1>;tag=abc\r\n"));
+        let trying = response_to(&r, 100, Some("abc"));
+        assert_eq!(trying.headers.get("To"), Some("<sip:1001@127.0.0.1>"));
+    }
+
+    #[test]
+    fn rejects_malformed_input_without_panicking() {
+        assert_eq!(parse(b""), Err(ParseError::Empty));
+        assert_eq!(parse(b"\r\n\r\n"), Err(ParseError::Empty));
+        assert_eq!(parse(b"HELLO\r\n\r\n"), Err(ParseError::StartLine));
+        assert_eq!(parse(b"SIP/2.0 99 x\r\n\r\n"), Err(ParseError::StartLine));
+        let no_callid = INVITE.replace("i: a84b4c76e66710@pc33\r\n", "");
+        assert_eq!(
+            parse(no_callid.as_bytes()),
+            Err(ParseError::Missing("Call-ID"))
+        );
+        let long_cl = INVITE.replace("l: 4", "l: 400");
+        assert_eq!(parse(long_cl.as_bytes()), Err(ParseError::Truncated));
+        let bad_cl = INVITE.replace("l: 4", "l: -1");
+        assert_eq!(parse(bad_cl.as_bytes()), Err(ParseError::ContentLength));
+        let bad_cseq = INVITE.replace("CSeq: 314159 INVITE", "CSeq: x");
+        assert_eq!(parse(bad_cseq.as_bytes()), Err(ParseError::CSeq));
+        assert!(parse(&[0xff, 0xfe, b'\r', b'\n', b'\r', b'\n']).is_err());
+    }
+
+    #[test]
+    fn bad_requests_get_a_400_when_addressable() {
+        let bad = INVITE.replace("l: 4", "l: 400");
+        let err = parse(bad.as_bytes()).unwrap_err();
+        let r = bad_request(bad.as_bytes(), &err).unwrap();
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.reason,
+            "Bad Request (body is shorter than Content-Length)"
+        );
+        assert_eq!(r.headers.get("Call-ID"), Some("a84b4c76e66710@pc33"));
+        let no_cseq = INVITE.replace("CSeq: 314159 INVITE\r\n", "");
+        let err = parse(no_cseq.as_bytes()).unwrap_err();
+        assert_eq!(bad_request(no_cseq.as_bytes(), &err), None);
+        assert_eq!(bad_request(b"garbage", &ParseError::StartLine), None);
+    }
+
+    #[test]
+    fn stream_framing_waits_for_the_whole_body() {
+        let whole = INVITE.replace("l: 4", "l: 5");
+        let bytes = whole.as_bytes();
+        assert_eq!(frame_stream(&bytes[..bytes.len() - 2]), Ok(None));
+        assert_eq!(frame_stream(bytes), Ok(Some(bytes.len())));
+        let mut two = bytes.to_vec();
+        two.extend_from_slice(bytes);
+        assert_eq!(frame_stream(&two), Ok(Some(bytes.len())));
+        assert_eq!(frame_stream(b"\r\n\r\nINV"), Ok(Some(4)));
+        assert_eq!(frame_stream(b"INVITE sip:x SIP/2.0\r\n"), Ok(None));
+    }
+
+    #[test]
+    fn uri_helpers() {
+        assert_eq!(uri_user("sip:1001@host;user=phone"), Some("1001"));
+        assert_eq!(uri_user("sips:1001@host"), Some("1001"));
+        assert_eq!(uri_user("tel:+33123;phone-context=x"), Some("+33123"));
+        assert_eq!(uri_user("sip:host"), None);
+        assert_eq!(addr_uri("\"A\" <sip:a@b;x=y>;tag=1"), "sip:a@b;x=y");
+        assert_eq!(addr_uri("sip:a@b;tag=1"), "sip:a@b");
+        assert_eq!(addr_display("\"Alice M\" <sip:a@b>"), Some("Alice M"));
+        assert_eq!(
+            header_param("<sip:a@b;x=1>;tag=7;reason=no-answer", "reason"),
+            Some("no-answer")
+        );
+        assert_eq!(header_param("<sip:a@b;tag=1>", "tag"), None);
+        assert_eq!(header_param("sip:a@b;tag=9", "tag"), Some("9"));
+        let parts: Vec<_> = split_commas("<sip:a,b@c>, \"x,y\" <sip:d@e>").collect();
+        assert_eq!(parts, vec!["<sip:a,b@c>", "\"x,y\" <sip:d@e>"]);
+    }
+}

@@ -1,0 +1,758 @@
+//! RFC 3261 §17 transactions, sans-IO: server INVITE (§17.2.1, with the RFC 6026
+//! "Accepted" state), server non-INVITE (§17.2.2) and client non-INVITE (§17.1.2, for
+//! the BYEs openum sends). Timers A–K follow §17 and Table 4; on reliable transports the
+//! retransmission timers are never armed and the wait timers are zero.
+//!
+//! Retransmitting our 2xx to INVITE until ACK arrives is, by §13.3.1.4, the UA core's
+//! job; it is done here, in the Accepted state, because the layer already owns timers
+//! and the flow to send on. The 2xx's ACK is a new transaction (new branch), so it is
+//! matched on (Call-ID, CSeq number) instead of the branch.
+//!
+//! Inputs: [`TransactionLayer::handle_request`], [`TransactionLayer::handle_response`],
+//! [`TransactionLayer::respond`], [`TransactionLayer::send_request`],
+//! [`TransactionLayer::handle_timeout`]. Outputs: [`TransactionLayer::poll_transmit`],
+//! [`TransactionLayer::poll_event`], [`TransactionLayer::poll_timeout`].
+//! Time is always an argument. Depends on [`super::msg`] only.
+
+use super::msg::{Method, Request, Response};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// RTT estimate (§17.1.1.1).
+pub const T1: Duration = Duration::from_millis(500);
+/// Maximum retransmit interval for non-INVITE requests and INVITE responses.
+pub const T2: Duration = Duration::from_secs(4);
+/// Maximum time a message stays in the network.
+pub const T4: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn reliable(self) -> bool {
+        !matches!(self, Transport::Udp)
+    }
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// Where a message came from / goes to. `conn` names a stream connection owned by the
+/// shell; responses go back on the same connection (§18.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flow {
+    pub transport: Transport,
+    pub peer: SocketAddr,
+    pub conn: Option<u64>,
+}
+
+/// Bytes the shell must send on `flow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub flow: Flow,
+    pub bytes: Vec<u8>,
+}
+
+/// Opaque transaction handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxId(pub u64);
+
+/// What the layer tells its user (the UA core).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new request to handle. ACK for a 2xx and stray ACKs come as `tx: None`.
+    Request {
+        tx: Option<TxId>,
+        request: Request,
+        flow: Flow,
+    },
+    /// A CANCEL matched a pending INVITE server transaction (§9.2); the layer has
+    /// already answered the CANCEL with 200. The user should answer the INVITE 487.
+    Cancelled { invite_tx: TxId },
+    /// Our 2xx to an INVITE was acknowledged.
+    Acked { call_id: String, cseq: u32 },
+    /// Our 2xx to an INVITE was never acknowledged within 64*T1 (§13.3.1.4): the
+    /// dialog must be ended with BYE.
+    AckTimeout { call_id: String, cseq: u32 },
+    /// A final response to a request we sent.
+    Response { tx: TxId, response: Response },
+    /// A request we sent got no final answer in time (Timer F / transport error).
+    Timeout { tx: TxId },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    ServerInvite,
+    ServerNonInvite,
+    ClientNonInvite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Trying,
+    Proceeding,
+    /// §17.2.1 after a 3xx–6xx; waiting for ACK.
+    Completed,
+    /// Server INVITE: ACK received, absorbing ACK retransmissions (Timer I).
+    Confirmed,
+    /// RFC 6026 for the server INVITE after a 2xx: retransmitting it until ACK.
+    Accepted,
+}
+
+#[derive(Debug)]
+struct Tx {
+    kind: Kind,
+    state: State,
+    flow: Flow,
+    key: String,
+    call_id: String,
+    cseq: u32,
+    /// Last response sent (server) or the request (client), for retransmission.
+    last: Option<Vec<u8>>,
+    /// Retransmission interval and its deadline (Timers A/E/G).
+    interval: Duration,
+    retransmit_at: Option<Instant>,
+    /// When the transaction ends or times out (Timers B/F/H/I/J/K and L of RFC 6026).
+    end_at: Option<Instant>,
+    /// Client: the request was answered provisionally (Timer E capped at T2).
+    provisional: bool,
+}
+
+impl Tx {
+    fn deadline(&self) -> Option<Instant> {
+        match (self.retransmit_at, self.end_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// All transactions of one SIP endpoint.
+#[derive(Debug, Default)]
+pub struct TransactionLayer {
+    next_id: u64,
+    txs: HashMap<TxId, Tx>,
+    by_key: HashMap<String, TxId>,
+    /// Accepted INVITE transactions by (Call-ID, CSeq) for matching 2xx ACKs.
+    accepted: HashMap<(String, u32), TxId>,
+    timers: BTreeSet<(Instant, TxId)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+}
+
+/// §17.2.3 matching key. RFC 2543 peers without the magic cookie fall back to the
+/// dialog identifiers.
+fn server_key(req: &Request, method: &Method) -> String {
+    let via = req.top_via();
+    let m = match method {
+        Method::Ack => "INVITE",
+        m => m.as_str(),
+    };
+    match via.as_ref().and_then(|v| v.branch.as_ref().map(|b| (v, b))) {
+        Some((v, b)) if b.starts_with("z9hG4bK") => format!("s|{b}|{}|{m}", v.sent_by),
+        _ => format!(
+            "s|{}|{}|{}|{m}",
+            req.call_id(),
+            req.from_tag().unwrap_or(""),
+            req.cseq().map(|c| c.seq).unwrap_or(0)
+        ),
+    }
+}
+
+impl TransactionLayer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    fn alloc(&mut self) -> TxId {
+        self.next_id += 1;
+        TxId(self.next_id)
+    }
+
+    fn rearm(&mut self, id: TxId, old: Option<Instant>) {
+        if let Some(old) = old {
+            self.timers.remove(&(old, id));
+        }
+        if let Some(tx) = self.txs.get(&id)
+            && let Some(d) = tx.deadline()
+        {
+            self.timers.insert((d, id));
+        }
+    }
+
+    fn remove(&mut self, id: TxId) {
+        if let Some(tx) = self.txs.remove(&id) {
+            if let Some(d) = tx.deadline() {
+                self.timers.remove(&(d, id));
+            }
+            self.by_key.remove(&tx.key);
+            if tx.kind == Kind::ServerInvite {
+                self.accepted.remove(&(tx.call_id.clone(), tx.cseq));
+            }
+        }
+    }
+
+    /// A request arrived. Retransmissions are absorbed (and answered with the last
+    /// response); new requests become [`Event::Request`].
+    pub fn handle_request(&mut self, now: Instant, request: Request, flow: Flow) {
+        let Some(cseq) = request.cseq() else { return };
+        let method = request.method.clone();
+        let key = server_key(&request, &method);
+
+        if method == Method::Ack {
+            if let Some(&id) = self.by_key.get(&key)
+                && let Some(tx) = self.txs.get_mut(&id)
+                && tx.kind == Kind::ServerInvite
+            {
+                // ACK to a non-2xx final (same branch): §17.2.1 Completed → Confirmed.
+                if tx.state == State::Completed {
+                    let old = tx.deadline();
+                    tx.state = State::Confirmed;
+                    tx.retransmit_at = None;
+                    tx.end_at = Some(
+                        now + if flow.transport.reliable() {
+                            Duration::ZERO
+                        } else {
+                            T4
+                        },
+                    );
+                    self.rearm(id, old);
+                }
+                return;
+            }
+            let dkey = (request.call_id().to_string(), cseq.seq);
+            if let Some(id) = self.accepted.remove(&dkey) {
+                self.remove(id);
+                self.events.push_back(Event::Acked {
+                    call_id: dkey.0,
+                    cseq: dkey.1,
+                });
+                return;
+            }
+            // ACK retransmission after we already saw one, or stray: let the core see it.
+            self.events.push_back(Event::Request {
+                tx: None,
+                request,
+                flow,
+            });
+            return;
+        }
+
+        if let Some(&id) = self.by_key.get(&key) {
+            // Retransmission: resend the last response, if any (§17.2.1, §17.2.2).
+            if let Some(tx) = self.txs.get(&id)
+                && let Some(last) = &tx.last
+            {
+                self.transmits.push_back(Transmit {
+                    flow,
+                    bytes: last.clone(),
+                });
+            }
+            return;
+        }
+
+        if method == Method::Cancel {
+            // §9.2: find the INVITE with the same branch.
+            let ikey = server_key(&request, &Method::Invite);
+            let id = self.alloc();
+            let invite = self.by_key.get(&ikey).copied().filter(|iid| {
+                self.txs
+                    .get(iid)
+                    .is_some_and(|t| t.state == State::Proceeding)
+            });
+            self.insert_server(id, Kind::ServerNonInvite, key, &request, flow, now);
+            let status = if invite.is_some() { 200 } else { 481 };
+            let resp = super::msg::response_to(&request, status, None);
+            self.respond(now, id, &resp);
+            if let Some(invite_tx) = invite {
+                self.events.push_back(Event::Cancelled { invite_tx });
+            }
+            return;
+        }
+
+        let id = self.alloc();
+        let kind = if method == Method::Invite {
+            Kind::ServerInvite
+        } else {
+            Kind::ServerNonInvite
+        };
+        self.insert_server(id, kind, key, &request, flow, now);
+        if kind == Kind::ServerInvite {
+            // §17.2.1: 100 Trying at once, so the client stops retransmitting (Timer A).
+            let trying = super::msg::response_to(&request, 100, None);
+            self.respond(now, id, &trying);
+        }
+        self.events.push_back(Event::Request {
+            tx: Some(id),
+            request,
+            flow,
+        });
+    }
+
+    fn insert_server(
+        &mut self,
+        id: TxId,
+        kind: Kind,
+        key: String,
+        request: &Request,
+        flow: Flow,
+        _now: Instant,
+    ) {
+        self.by_key.insert(key.clone(), id);
+        self.txs.insert(
+            id,
+            Tx {
+                kind,
+                state: if kind == Kind::ServerInvite {
+                    State::Proceeding
+                } else {
+                    State::Trying
+                },
+                flow,
+                key,
+                call_id: request.call_id().to_string(),
+                cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
+                last: None,
+                interval: T1,
+                retransmit_at: None,
+                end_at: None,
+                provisional: false,
+            },
+        );
+    }
+
+    /// The flow a server transaction's request arrived on.
+    pub fn flow(&self, id: TxId) -> Option<Flow> {
+        self.txs.get(&id).map(|t| t.flow)
+    }
+
+    /// Send a response within server transaction `id`. Returns false when the
+    /// transaction is gone (answered already, or timed out).
+    pub fn respond(&mut self, now: Instant, id: TxId, response: &Response) -> bool {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return false;
+        };
+        if !matches!(tx.state, State::Trying | State::Proceeding) {
+            return false;
+        }
+        let bytes = response.to_bytes();
+        let old = tx.deadline();
+        let reliable = tx.flow.transport.reliable();
+        let status = response.status;
+        tx.last = Some(bytes.clone());
+        self.transmits.push_back(Transmit {
+            flow: tx.flow,
+            bytes,
+        });
+        match (tx.kind, status) {
+            (_, 100..=199) => tx.state = State::Proceeding,
+            (Kind::ServerInvite, 200..=299) => {
+                tx.state = State::Accepted;
+                tx.interval = T1;
+                tx.retransmit_at = (!reliable).then(|| now + T1);
+                tx.end_at = Some(now + 64 * T1);
+                let k = (tx.call_id.clone(), tx.cseq);
+                self.accepted.insert(k, id);
+            }
+            (Kind::ServerInvite, _) => {
+                tx.state = State::Completed;
+                tx.interval = T1;
+                tx.retransmit_at = (!reliable).then(|| now + T1); // Timer G
+                tx.end_at = Some(now + 64 * T1); // Timer H
+            }
+            (_, _) => {
+                tx.state = State::Completed;
+                // Timer J: 64*T1 on UDP, zero on reliable transports.
+                tx.end_at = Some(now + if reliable { Duration::ZERO } else { 64 * T1 });
+            }
+        }
+        self.rearm(id, old);
+        true
+    }
+
+    /// Start a client non-INVITE transaction (BYE, OPTIONS, NOTIFY) to `flow`.
+    /// `request` must carry a fresh branch in its top Via.
+    pub fn send_request(&mut self, now: Instant, request: &Request, flow: Flow) -> TxId {
+        let id = self.alloc();
+        let via = request.top_via();
+        let key = format!(
+            "c|{}|{}",
+            via.and_then(|v| v.branch).unwrap_or_default(),
+            request.method.as_str()
+        );
+        let bytes = request.to_bytes();
+        self.transmits.push_back(Transmit {
+            flow,
+            bytes: bytes.clone(),
+        });
+        let reliable = flow.transport.reliable();
+        self.by_key.insert(key.clone(), id);
+        self.txs.insert(
+            id,
+            Tx {
+                kind: Kind::ClientNonInvite,
+                state: State::Trying,
+                flow,
+                key,
+                call_id: request.call_id().to_string(),
+                cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
+                last: Some(bytes),
+                interval: T1,
+                retransmit_at: (!reliable).then(|| now + T1), // Timer E
+                end_at: Some(now + 64 * T1),                  // Timer F
+                provisional: false,
+            },
+        );
+        self.rearm(id, None);
+        id
+    }
+
+    /// A response arrived; matched to a client transaction by branch + CSeq method
+    /// (§17.1.3). Unmatched responses are dropped.
+    pub fn handle_response(&mut self, now: Instant, response: Response) {
+        let (Some(via), Some(cseq)) = (response.top_via(), response.cseq()) else {
+            return;
+        };
+        let key = format!(
+            "c|{}|{}",
+            via.branch.unwrap_or_default(),
+            cseq.method.as_str()
+        );
+        let Some(&id) = self.by_key.get(&key) else {
+            return;
+        };
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        if tx.state == State::Completed {
+            return; // retransmitted final response
+        }
+        let old = tx.deadline();
+        if response.status < 200 {
+            tx.provisional = true;
+            tx.state = State::Proceeding;
+            return;
+        }
+        tx.state = State::Completed;
+        tx.retransmit_at = None;
+        // Timer K
+        tx.end_at = Some(
+            now + if tx.flow.transport.reliable() {
+                Duration::ZERO
+            } else {
+                T4
+            },
+        );
+        self.rearm(id, old);
+        self.events.push_back(Event::Response { tx: id, response });
+    }
+
+    /// The earliest instant at which [`Self::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.remove(&(at, id));
+            let Some(tx) = self.txs.get_mut(&id) else {
+                continue;
+            };
+            if tx.end_at.is_some_and(|e| e <= now) {
+                let (kind, state) = (tx.kind, tx.state);
+                let (call_id, cseq) = (tx.call_id.clone(), tx.cseq);
+                self.remove(id);
+                match (kind, state) {
+                    (Kind::ServerInvite, State::Accepted) => {
+                        self.events.push_back(Event::AckTimeout { call_id, cseq })
+                    }
+                    (Kind::ClientNonInvite, State::Trying | State::Proceeding) => {
+                        self.events.push_back(Event::Timeout { tx: id })
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if tx.retransmit_at.is_some_and(|r| r <= now) {
+                if let Some(last) = &tx.last {
+                    self.transmits.push_back(Transmit {
+                        flow: tx.flow,
+                        bytes: last.clone(),
+                    });
+                }
+                // Timers G / E and the 2xx schedule: double up to T2; a client
+                // that has seen a provisional retransmits every T2 (§17.1.2.2).
+                tx.interval = if tx.provisional {
+                    T2
+                } else {
+                    (tx.interval * 2).min(T2)
+                };
+                tx.retransmit_at = Some(now + tx.interval);
+            }
+            self.rearm(id, None);
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::msg::{self, Message};
+    use super::*;
+
+    fn flow(t: Transport) -> Flow {
+        Flow {
+            transport: t,
+            peer: "127.0.0.1:5070".parse().unwrap(),
+            conn: None,
+        }
+    }
+
+    fn req(method: &str, branch: &str, cseq: &str) -> Request {
+        let text = format!(
+            "{method} sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch={branch}\r\n\
+From: <sip:a@b>;tag=f1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: {cseq}\r\n\r\n"
+        );
+        match msg::parse(text.as_bytes()).unwrap() {
+            Message::Request(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    fn drain(l: &mut TransactionLayer) -> Vec<String> {
+        std::iter::from_fn(|| l.poll_transmit())
+            .map(|t| {
+                String::from_utf8_lossy(&t.bytes)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn new_invite(l: &mut TransactionLayer, t0: Instant, tr: Transport) -> TxId {
+        l.handle_request(t0, req("INVITE", "z9hG4bK1", "1 INVITE"), flow(tr));
+        match l.poll_event() {
+            Some(Event::Request { tx: Some(id), .. }) => id,
+            e => panic!("expected request, got {e:?}"),
+        }
+    }
+
+    #[test]
+    fn invite_gets_trying_and_retransmission_is_absorbed() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        new_invite(&mut l, t0, Transport::Udp);
+        assert_eq!(drain(&mut l), ["SIP/2.0 100 Trying"]);
+        l.handle_request(
+            t0 + T1,
+            req("INVITE", "z9hG4bK1", "1 INVITE"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(drain(&mut l), ["SIP/2.0 100 Trying"]);
+        assert_eq!(l.poll_event(), None);
+    }
+
+    #[test]
+    fn ok_is_retransmitted_on_timer_g_schedule_until_ack() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Udp);
+        drain(&mut l);
+        let ok = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 200, Some("tt"));
+        assert!(l.respond(t0, id, &ok));
+        assert_eq!(drain(&mut l).len(), 1);
+        // Retransmits at 0.5, 1.5, 3.5, 7.5, 11.5 s (interval doubling, capped at T2).
+        let mut sent = Vec::new();
+        let mut now = t0;
+        while let Some(t) = l.poll_timeout() {
+            if t > t0 + Duration::from_secs(12) {
+                break;
+            }
+            now = t;
+            l.handle_timeout(now);
+            if !drain(&mut l).is_empty() {
+                sent.push((now - t0).as_millis());
+            }
+        }
+        assert_eq!(sent, [500, 1500, 3500, 7500, 11500]);
+        // The ACK (new branch, same Call-ID/CSeq) stops it.
+        l.handle_request(now, req("ACK", "z9hG4bKack", "1 ACK"), flow(Transport::Udp));
+        assert_eq!(
+            l.poll_event(),
+            Some(Event::Acked {
+                call_id: "c1".into(),
+                cseq: 1
+            })
+        );
+        assert_eq!(l.poll_timeout(), None);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn unacked_ok_times_out_after_64_t1() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Tcp);
+        let ok = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 200, Some("tt"));
+        l.respond(t0, id, &ok);
+        drain(&mut l);
+        // Reliable transport: no retransmission, one timer at 32 s.
+        assert_eq!(l.poll_timeout(), Some(t0 + 64 * T1));
+        l.handle_timeout(t0 + 64 * T1);
+        assert!(drain(&mut l).is_empty());
+        assert_eq!(
+            l.poll_event(),
+            Some(Event::AckTimeout {
+                call_id: "c1".into(),
+                cseq: 1
+            })
+        );
+    }
+
+    #[test]
+    fn error_final_waits_for_ack_then_timer_i() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Udp);
+        drain(&mut l);
+        let r = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 486, Some("tt"));
+        l.respond(t0, id, &r);
+        drain(&mut l);
+        l.handle_timeout(t0 + T1);
+        assert_eq!(drain(&mut l), ["SIP/2.0 486 Busy Here"]); // Timer G
+        // ACK with the INVITE's branch goes to Confirmed, stops Timer G.
+        l.handle_request(
+            t0 + T1,
+            req("ACK", "z9hG4bK1", "1 ACK"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(l.poll_event(), None);
+        assert_eq!(l.poll_timeout(), Some(t0 + T1 + T4)); // Timer I
+        l.handle_timeout(t0 + T1 + T4);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn error_final_without_ack_ends_at_timer_h() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Udp);
+        let r = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 404, Some("tt"));
+        l.respond(t0, id, &r);
+        let mut now = t0;
+        while let Some(t) = l.poll_timeout() {
+            now = t;
+            l.handle_timeout(t);
+        }
+        assert_eq!(now - t0, 64 * T1);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn cancel_answers_200_and_reports_the_invite() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Udp);
+        drain(&mut l);
+        l.handle_request(
+            t0,
+            req("CANCEL", "z9hG4bK1", "1 CANCEL"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(drain(&mut l), ["SIP/2.0 200 OK"]);
+        assert_eq!(l.poll_event(), Some(Event::Cancelled { invite_tx: id }));
+        // A CANCEL for nothing gets 481.
+        l.handle_request(
+            t0,
+            req("CANCEL", "z9hG4bK9", "1 CANCEL"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(
+            drain(&mut l),
+            ["SIP/2.0 481 Call/Transaction Does Not Exist"]
+        );
+    }
+
+    #[test]
+    fn non_invite_server_absorbs_retransmissions_until_timer_j() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let bye = req("BYE", "z9hG4bKb", "2 BYE");
+        l.handle_request(t0, bye.clone(), flow(Transport::Udp));
+        let Some(Event::Request { tx: Some(id), .. }) = l.poll_event() else {
+            panic!()
+        };
+        l.respond(t0, id, &msg::response_to(&bye, 200, None));
+        drain(&mut l);
+        l.handle_request(t0 + T1, bye.clone(), flow(Transport::Udp));
+        assert_eq!(drain(&mut l), ["SIP/2.0 200 OK"]);
+        assert_eq!(l.poll_event(), None);
+        assert_eq!(l.poll_timeout(), Some(t0 + 64 * T1));
+    }
+
+    #[test]
+    fn client_request_retransmits_on_timer_e_and_times_out_on_f() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let bye = req("BYE", "z9hG4bKout", "5 BYE");
+        let id = l.send_request(t0, &bye, flow(Transport::Udp));
+        assert_eq!(drain(&mut l).len(), 1);
+        let mut sends = 0;
+        while let Some(t) = l.poll_timeout() {
+            l.handle_timeout(t);
+            sends += drain(&mut l).len();
+        }
+        // 0.5,1.5,3.5,7.5,11.5,...,31.5 → 10 retransmissions before Timer F at 32 s.
+        assert_eq!(sends, 10);
+        assert_eq!(l.poll_event(), Some(Event::Timeout { tx: id }));
+    }
+
+    #[test]
+    fn client_request_completes_on_final_response() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let bye = req("BYE", "z9hG4bKout", "5 BYE");
+        let id = l.send_request(t0, &bye, flow(Transport::Udp));
+        let ok = msg::response_to(&bye, 200, None);
+        l.handle_response(t0, ok.clone());
+        assert_eq!(
+            l.poll_event(),
+            Some(Event::Response {
+                tx: id,
+                response: ok.clone()
+            })
+        );
+        l.handle_response(t0, ok); // retransmission: ignored
+        assert_eq!(l.poll_event(), None);
+        l.handle_timeout(t0 + T4);
+        assert!(l.is_empty());
+    }
+}
