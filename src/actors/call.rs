@@ -40,6 +40,9 @@ pub struct CallActor {
     bye_owed: bool,
     finished: bool,
     send_errors: u64,
+    /// Held so the per-packet cost is one atomic add, not a registry lookup.
+    rtp_in: metrics::Counter,
+    rtp_out: metrics::Counter,
 }
 
 impl CallActor {
@@ -63,6 +66,8 @@ impl CallActor {
             bye_owed: false,
             finished: false,
             send_errors: 0,
+            rtp_in: metrics::counter!("openum_rtp_packets_received_total"),
+            rtp_out: metrics::counter!("openum_rtp_packets_sent_total"),
         }
     }
 
@@ -75,10 +80,9 @@ impl CallActor {
         self.core.handle_timeout(now);
         let mut buf = [0u8; 256];
         while let Some((n, to)) = self.core.poll_rtp(now, &mut buf) {
-            if let Some(s) = &self.socket
-                && s.try_send_to(&buf[..n], to).is_err()
-            {
-                self.send_errors += 1;
+            match &self.socket {
+                Some(s) if s.try_send_to(&buf[..n], to).is_ok() => self.rtp_out.increment(1),
+                _ => self.send_errors += 1,
             }
         }
         while let Some(ev) = self.core.poll_event() {
@@ -160,6 +164,9 @@ impl CallActor {
             }
             CallEvent::Discarded { duration, reason } => {
                 tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, end = ?reason, "shorter than the policy minimum");
+            }
+            CallEvent::RecordingStarted => {
+                tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox);
             }
             CallEvent::Dtmf(c) => {
                 tracing::debug!(event = "dtmf", call_id = %i.call_id, digit = %c);
@@ -246,6 +253,7 @@ impl StreamHandler<Result<(BytesMut, SocketAddr), std::io::Error>> for CallActor
         ctx: &mut Context<Self>,
     ) {
         if let Ok((pkt, _from)) = item {
+            self.rtp_in.increment(1);
             self.core.handle_rtp(Instant::now(), &pkt);
             self.drive(ctx);
         }

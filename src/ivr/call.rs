@@ -31,6 +31,8 @@ pub enum CallEvent {
     },
     /// A digit was received (for logs/metrics).
     Dtmf(char),
+    /// The beep is over; what the caller says from now on is recorded.
+    RecordingStarted,
     /// We hang up: send BYE.
     Hangup,
 }
@@ -147,6 +149,7 @@ impl CallCore {
                 }
                 Action::StartRecording => {
                     self.recorder = Some(Recorder::new(self.tx.law(), self.max_message, now));
+                    self.events.push_back(CallEvent::RecordingStarted);
                 }
                 Action::Commit { reason } => {
                     if let Some(r) = self.recorder.take() {
@@ -328,6 +331,7 @@ mod tests {
             c.handle_rtp(now, &pkt(101, 999, 777, &[11, 0x8a, 0x03, 0x20]));
         }
         let mut events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(matches!(events.remove(0), CallEvent::RecordingStarted));
         assert!(matches!(events.remove(0), CallEvent::Dtmf('#')));
         let Some(CallEvent::Commit {
             law,

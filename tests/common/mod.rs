@@ -1,0 +1,279 @@
+//! Shared end-to-end harness: a real `openum serve` process on loopback with its own
+//! ports and temp data dir, SIPp runs with their own ports, and waits on conditions
+//! with deadlines (never bare sleeps).
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const G711A_PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
+pub const POUND_PCAP: &str = "/usr/share/sip-tester/dtmf_2833_pound.pcap";
+/// Demo greeting ("The person at extension …" + digits + "is not available …") plus
+/// the beep lasts about 12.4 s; callers start talking after this.
+pub const GREETING_MS: u32 = 13_000;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    repo().join("tools/sipp").join(name)
+}
+
+/// Poll `f` until it returns Some or the deadline passes.
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A UDP+TCP port free right now (both bound at once, then released).
+pub fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = u.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// A UDP port p with p..p+3 free (SIPp's RTP/RTCP and its spare pair).
+pub fn free_media_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = u.local_addr().unwrap().port();
+        drop(u);
+        if p < 65000 && (0..4).all(|i| UdpSocket::bind(("127.0.0.1", p + i)).is_ok()) {
+            return p;
+        }
+    }
+}
+
+pub fn have_sipp() {
+    let ok = Command::new("sipp").arg("-v").output().is_ok();
+    assert!(
+        ok,
+        "sipp is not installed: run tools/test, which installs sip-tester"
+    );
+}
+
+pub struct Server {
+    pub child: Child,
+    pub data: tempfile::TempDir,
+    pub sip_port: u16,
+    pub admin_url: String,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let log = data.path().join("server.log");
+        let logf = std::fs::File::create(&log).unwrap();
+        // A wide RTP range started at a random place per server; the allocator skips
+        // ports another test's server holds.
+        let child = Command::new(env!("CARGO_BIN_EXE_openum"))
+            .args([
+                "serve",
+                "--sip-port",
+                "0",
+                "--admin",
+                "127.0.0.1:0",
+                "--rtp-ports",
+                "20000-29999",
+                "--data",
+            ])
+            .arg(data.path().join("d"))
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .expect("start openum");
+        let mut s = Server {
+            child,
+            data,
+            sip_port: 0,
+            admin_url: String::new(),
+            log,
+        };
+        let rt = s.data_dir().join("runtime.json");
+        let v: serde_json::Value = wait_for("runtime.json", Duration::from_secs(30), || {
+            if let Ok(Some(st)) = s.child.try_wait() {
+                panic!("server exited early ({st}):\n{}", s.log_text());
+            }
+            std::fs::read_to_string(&rt)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+        });
+        s.sip_port = v["sip_port"].as_u64().unwrap() as u16;
+        s.admin_url = v["admin_url"].as_str().unwrap().to_string();
+        s
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().join("d")
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until the server log has `n` lines containing every one of `needles`.
+    pub fn wait_log(&self, needles: &[&str], n: usize, limit: Duration) -> Vec<String> {
+        wait_for(&format!("{n} log line(s) with {needles:?}"), limit, || {
+            let lines: Vec<String> = self
+                .log_text()
+                .lines()
+                .filter(|l| needles.iter().all(|x| l.contains(x)))
+                .map(str::to_string)
+                .collect();
+            (lines.len() >= n).then_some(lines)
+        })
+    }
+
+    pub fn get(&self, path: &str) -> ureq::Response {
+        ureq::get(&format!("{}{path}", self.admin_url))
+            .call()
+            .expect("admin API")
+    }
+
+    pub fn messages(&self, mailbox: &str) -> Vec<serde_json::Value> {
+        self.get(&format!("/api/mailboxes/{mailbox}/messages"))
+            .into_json()
+            .unwrap()
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        wait_for("server exit", Duration::from_secs(30), || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
+    /// Run the CLI against this server's data dir.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_openum"))
+            .args(args)
+            .arg("--data")
+            .arg(self.data_dir())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Sipp {
+    args: Vec<String>,
+}
+
+impl Sipp {
+    /// A SIPp client for `scenario`, calling `service` (Request-URI user).
+    pub fn new(server: &Server, scenario_name: &str, service: &str) -> Self {
+        have_sipp();
+        let args = vec![
+            format!("127.0.0.1:{}", server.sip_port),
+            "-sf".into(),
+            scenario(scenario_name).display().to_string(),
+            "-s".into(),
+            service.into(),
+            "-i".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            free_port().to_string(),
+            "-mi".into(),
+            "127.0.0.1".into(),
+            "-mp".into(),
+            free_media_port().to_string(),
+            "-nostdin".into(),
+            "-timeout".into(),
+            "90s".into(),
+            "-timeout_error".into(),
+        ];
+        Sipp { args }
+    }
+
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn key(self, k: &str, v: &str) -> Self {
+        self.arg("-key").arg(k).arg(v)
+    }
+
+    /// Run to completion; returns the exit code and SIPp's stderr + error log.
+    pub fn run(self) -> (i32, String) {
+        let err = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new("sipp")
+            .args(&self.args)
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(err.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sipp");
+        let status = wait_for("sipp to finish", Duration::from_secs(150), || {
+            child.try_wait().ok().flatten()
+        });
+        let mut out = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut out);
+        let errors = std::fs::read_to_string(err.path()).unwrap_or_default();
+        (status.code().unwrap_or(-1), format!("{out}\n{errors}"))
+    }
+}
+
+/// G.711 payloads of every RTP packet in a pcap (Ethernet/IPv4/UDP), in order.
+pub fn pcap_rtp_payloads(path: &Path) -> Vec<Vec<u8>> {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(
+        &b[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "little-endian pcap expected"
+    );
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= b.len() {
+        let incl = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+        let pkt = &b[off + 16..off + 16 + incl];
+        off += 16 + incl;
+        let ihl = ((pkt[14] & 0x0f) as usize) * 4;
+        let rtp = &pkt[14 + ihl + 8..];
+        let cc = (rtp[0] & 0x0f) as usize;
+        out.push(rtp[12 + 4 * cc..].to_vec());
+    }
+    out
+}
+
+/// 16-bit samples of a WAV file.
+pub fn wav_samples(bytes: &[u8]) -> Vec<i16> {
+    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(r.spec().sample_rate, 8000);
+    r.into_samples::<i16>().map(|s| s.unwrap()).collect()
+}
+
+pub fn rms(s: &[i16]) -> f64 {
+    (s.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
+}

@@ -1,0 +1,257 @@
+//! End to end: SIPp leaves voicemails over UDP and TCP; the messages land in sled
+//! with the right mailbox, duration and audio; the CLI lists and exports them while
+//! the server runs (admin API) and after it stopped (store opened directly).
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// Decoded PCMA samples that SIPp's g711a.pcap streams.
+fn pcap_samples() -> Vec<i16> {
+    pcap_rtp_payloads(Path::new(G711A_PCAP))
+        .concat()
+        .iter()
+        .map(|&b| openum::media::g711::Law::A.decode(b))
+        .collect()
+}
+
+fn assert_message_is_the_pcap(wav: &[u8], duration_ms: u64) {
+    let expected = pcap_samples(); // 236 packets × 240 samples = 7.08 s
+    assert!(
+        (7000..=7200).contains(&duration_ms),
+        "duration {duration_ms} ms"
+    );
+    let got = wav_samples(wav);
+    assert_eq!(got.len() as u64, duration_ms * 8);
+    assert!(
+        rms(&got) > 500.0,
+        "recording is (nearly) silent: rms {}",
+        rms(&got)
+    );
+    // Loopback loses nothing in practice, but allow a packet or two: compare sample by
+    // sample and require 99 % to be identical (a shifted or garbled recording fails).
+    let n = expected.len().min(got.len());
+    let same = (0..n).filter(|&i| expected[i] == got[i]).count();
+    assert!(
+        same * 100 >= expected.len() * 99,
+        "only {same}/{} samples match the pcap",
+        expected.len()
+    );
+}
+
+#[test]
+fn udp_call_to_an_extension_leaves_a_message_listed_and_exported_by_the_cli() {
+    let mut server = Server::start(&[]);
+    let (rc, out) = Sipp::new(&server, "voicemail.xml", "1001")
+        .arg("-m")
+        .arg("1")
+        .arg("-d")
+        .arg(&GREETING_MS.to_string())
+        .key("from_user", "5551234")
+        .key("diversion", "X-Test: none")
+        .key("pcap", G711A_PCAP)
+        .run();
+    assert_eq!(
+        rc,
+        0,
+        "sipp failed:\n{out}\nserver log:\n{}",
+        server.log_text()
+    );
+    server.wait_log(
+        &["event=\"message_stored\"", "mailbox=1001"],
+        1,
+        Duration::from_secs(10),
+    );
+
+    // While running: the store is locked by the server, the CLI goes through HTTP.
+    let out = server.cli(&["message", "list", "--mailbox", "1001", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let m = &list[0];
+    assert_eq!(m["mailbox"], "1001");
+    assert_eq!(m["caller_id"], "5551234");
+    assert_eq!(m["caller_name"], "SIPp Caller");
+    assert_eq!(m["codec"], "A");
+    let id = m["id"].as_str().unwrap().to_string();
+    let duration = m["duration_ms"].as_u64().unwrap();
+    assert_eq!(m["size"].as_u64().unwrap(), duration * 8);
+    humantime::parse_rfc3339(m["received_at"].as_str().unwrap()).expect("RFC 3339 time");
+
+    let wav_path = server.data.path().join("running.wav");
+    let out = server.cli(&[
+        "message",
+        "export",
+        &id,
+        "--out",
+        wav_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_message_is_the_pcap(&std::fs::read(&wav_path).unwrap(), duration);
+
+    // Other mailboxes are untouched.
+    assert!(server.messages("1002").is_empty());
+
+    // Stopped: the CLI opens the store directly and sees the same message.
+    assert!(server.stop().success());
+    assert!(!server.data_dir().join("runtime.json").exists());
+    let out = server.cli(&["message", "list", "--mailbox", "1001", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(after, list);
+    let wav2 = server.data.path().join("stopped.wav");
+    let out = server.cli(&["message", "export", &id, "--out", wav2.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&wav2).unwrap(),
+        std::fs::read(&wav_path).unwrap()
+    );
+    // Unknown ids are a clear error, not a crash.
+    let out = server.cli(&[
+        "message",
+        "export",
+        "ffffffffffffffff",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such message"));
+}
+
+#[test]
+fn tcp_call_to_the_voicemail_pilot_with_diversion_reaches_the_diverting_mailbox() {
+    let server = Server::start(&[]);
+    let (rc, out) = Sipp::new(&server, "voicemail.xml", "4000")
+        .arg("-t")
+        .arg("t1")
+        .arg("-m")
+        .arg("1")
+        .arg("-d")
+        .arg(&GREETING_MS.to_string())
+        .key("from_user", "5557777")
+        .key(
+            "diversion",
+            "Diversion: <sip:1002@127.0.0.1>;reason=no-answer;counter=1",
+        )
+        .key("pcap", G711A_PCAP)
+        .run();
+    assert_eq!(
+        rc,
+        0,
+        "sipp failed:\n{out}\nserver log:\n{}",
+        server.log_text()
+    );
+    server.wait_log(
+        &["event=\"message_stored\"", "mailbox=1002"],
+        1,
+        Duration::from_secs(10),
+    );
+    let answered = server.wait_log(&["event=\"call_answered\""], 1, Duration::from_secs(1));
+    assert!(answered[0].contains("transport=\"TCP\""), "{answered:?}");
+    let list = server.messages("1002");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["caller_id"], "5557777");
+    let id = list[0]["id"].as_str().unwrap();
+    let wav = server.get(&format!("/api/messages/{id}/audio.wav"));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut wav.into_reader(), &mut bytes).unwrap();
+    assert_message_is_the_pcap(&bytes, list[0]["duration_ms"].as_u64().unwrap());
+    assert!(server.messages("1001").is_empty());
+}
+
+#[test]
+fn pound_ends_the_message_then_the_server_says_goodbye_and_hangs_up() {
+    let server = Server::start(&[]);
+    // The scenario only passes if the server sends BYE (after the goodbye prompt).
+    let (rc, out) = Sipp::new(&server, "voicemail_pound.xml", "1003")
+        .arg("-m")
+        .arg("1")
+        .arg("-d")
+        .arg(&GREETING_MS.to_string())
+        .key("from_user", "5558888")
+        .key("diversion", "X-Test: none")
+        .key("pcap", G711A_PCAP)
+        .key("dtmf_pcap", POUND_PCAP)
+        .run();
+    assert_eq!(
+        rc,
+        0,
+        "sipp failed:\n{out}\nserver log:\n{}",
+        server.log_text()
+    );
+    let stored = server.wait_log(
+        &["event=\"message_stored\"", "mailbox=1003"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(stored[0].contains("end=Pound"), "{stored:?}");
+    server.wait_log(&["event=\"call_hangup_sent\""], 1, Duration::from_secs(5));
+    // Greeting + beep (~619 packets) and the goodbye (~148) were sent.
+    let ended = server.wait_log(&["event=\"call_ended\""], 1, Duration::from_secs(5));
+    let out: u64 = ended[0]
+        .split("rtp_out=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert!(
+        out >= 740,
+        "server sent only {out} RTP packets:\n{}",
+        ended[0]
+    );
+    let list = server.messages("1003");
+    assert_eq!(list.len(), 1);
+    let d = list[0]["duration_ms"].as_u64().unwrap();
+    assert!((7000..=7300).contains(&d), "duration {d}");
+}
+
+#[test]
+fn shutdown_commits_the_recording_in_progress_and_hangs_up() {
+    let mut server = Server::start(&[]);
+    let sipp = Sipp::new(&server, "voicemail.xml", "1001")
+        .arg("-m")
+        .arg("1")
+        .arg("-d")
+        .arg(&GREETING_MS.to_string())
+        .key("from_user", "5553333")
+        .key("diversion", "X-Test: none")
+        .key("pcap", G711A_PCAP);
+    let caller = std::thread::spawn(move || sipp.run());
+    server.wait_log(&["event=\"recording_started\""], 1, Duration::from_secs(40));
+    // Let about 3 s of audio (100 packets of 30 ms) arrive, then stop mid-message.
+    wait_for("100 RTP packets received", Duration::from_secs(20), || {
+        let m = server.get("/metrics").into_string().unwrap();
+        let n: f64 = m
+            .lines()
+            .find(|l| l.starts_with("openum_rtp_packets_received_total"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0.0);
+        (n >= 100.0).then_some(())
+    });
+    assert!(server.stop().success(), "{}", server.log_text());
+    let stored = server.wait_log(&["event=\"message_stored\""], 1, Duration::from_secs(1));
+    assert!(stored[0].contains("end=Shutdown"), "{stored:?}");
+    server.wait_log(&["event=\"call_hangup_sent\""], 1, Duration::from_secs(1));
+    let _ = caller.join();
+    let out = server.cli(&["message", "list", "--mailbox", "1001", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    let d = list[0]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (1000..7080).contains(&d),
+        "partial message expected, got {d} ms"
+    );
+}
