@@ -63,10 +63,10 @@ impl PortAllocator {
             } else {
                 self.next + 2
             };
-            if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(self.bind, port)) {
-                if s.set_nonblocking(true).is_ok() {
-                    return Some(s);
-                }
+            if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(self.bind, port))
+                && s.set_nonblocking(true).is_ok()
+            {
+                return Some(s);
             }
         }
         None

@@ -60,7 +60,7 @@ impl Directory {
             .collect();
 
         // 1. A pilot number of one of this gateway's hunt groups.
-        for hg in groups.iter().filter(|h| h.pilot == called) {
+        if let Some(hg) = groups.iter().find(|h| h.pilot == called) {
             if let Some(aa) = self
                 .auto_attendants
                 .iter()

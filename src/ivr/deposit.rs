@@ -110,7 +110,7 @@ impl Deposit {
     /// The queued prompts finished playing.
     pub fn handle_play_done(&mut self, now: Instant) {
         match self.phase {
-            Phase::Greeting => self.to_beep(),
+            Phase::Greeting => self.play_beep(),
             Phase::Beep => {
                 self.phase = Phase::Recording;
                 self.recording_since = Some(now);
@@ -125,7 +125,7 @@ impl Deposit {
         }
     }
 
-    fn to_beep(&mut self) {
+    fn play_beep(&mut self) {
         self.phase = Phase::Beep;
         self.actions
             .push_back(Action::Play(vec![Prompt::Named("beep")]));
@@ -136,7 +136,7 @@ impl Deposit {
             // '#' during the greeting skips to the beep, as on most voicemail systems.
             (Phase::Greeting, '#') => {
                 self.actions.push_back(Action::StopPlayback);
-                self.to_beep();
+                self.play_beep();
             }
             (Phase::Recording, '#') => self.end_recording(now, EndReason::Pound, recorded),
             _ => {}

@@ -290,11 +290,11 @@ pub fn header_param<'a>(v: &'a str, name: &str) -> Option<&'a str> {
     after
         .split(';')
         .skip(usize::from(!v.contains('>')))
-        .filter_map(|p| {
+        .map(|p| {
             let p = p.trim();
             match p.split_once('=') {
-                Some((k, val)) => Some((k.trim(), val.trim())),
-                None => Some((p, "")),
+                Some((k, val)) => (k.trim(), val.trim()),
+                None => (p, ""),
             }
         })
         .find(|(k, _)| k.eq_ignore_ascii_case(name))

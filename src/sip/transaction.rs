@@ -89,9 +89,9 @@ pub enum Event {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
-    ServerInvite,
-    ServerNonInvite,
-    ClientNonInvite,
+    InviteServer,
+    NonInviteServer,
+    NonInviteClient,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,7 +201,7 @@ impl TransactionLayer {
                 self.timers.remove(&(d, id));
             }
             self.by_key.remove(&tx.key);
-            if tx.kind == Kind::ServerInvite {
+            if tx.kind == Kind::InviteServer {
                 self.accepted.remove(&(tx.call_id.clone(), tx.cseq));
             }
         }
@@ -217,7 +217,7 @@ impl TransactionLayer {
         if method == Method::Ack {
             if let Some(&id) = self.by_key.get(&key)
                 && let Some(tx) = self.txs.get_mut(&id)
-                && tx.kind == Kind::ServerInvite
+                && tx.kind == Kind::InviteServer
             {
                 // ACK to a non-2xx final (same branch): §17.2.1 Completed → Confirmed.
                 if tx.state == State::Completed {
@@ -275,7 +275,7 @@ impl TransactionLayer {
                     .get(iid)
                     .is_some_and(|t| t.state == State::Proceeding)
             });
-            self.insert_server(id, Kind::ServerNonInvite, key, &request, flow, now);
+            self.insert_server(id, Kind::NonInviteServer, key, &request, flow, now);
             let status = if invite.is_some() { 200 } else { 481 };
             let resp = super::msg::response_to(&request, status, None);
             self.respond(now, id, &resp);
@@ -287,12 +287,12 @@ impl TransactionLayer {
 
         let id = self.alloc();
         let kind = if method == Method::Invite {
-            Kind::ServerInvite
+            Kind::InviteServer
         } else {
-            Kind::ServerNonInvite
+            Kind::NonInviteServer
         };
         self.insert_server(id, kind, key, &request, flow, now);
-        if kind == Kind::ServerInvite {
+        if kind == Kind::InviteServer {
             // §17.2.1: 100 Trying at once, so the client stops retransmitting (Timer A).
             let trying = super::msg::response_to(&request, 100, None);
             self.respond(now, id, &trying);
@@ -318,7 +318,7 @@ impl TransactionLayer {
             id,
             Tx {
                 kind,
-                state: if kind == Kind::ServerInvite {
+                state: if kind == Kind::InviteServer {
                     State::Proceeding
                 } else {
                     State::Trying
@@ -361,7 +361,7 @@ impl TransactionLayer {
         });
         match (tx.kind, status) {
             (_, 100..=199) => tx.state = State::Proceeding,
-            (Kind::ServerInvite, 200..=299) => {
+            (Kind::InviteServer, 200..=299) => {
                 tx.state = State::Accepted;
                 tx.interval = T1;
                 tx.retransmit_at = (!reliable).then(|| now + T1);
@@ -369,7 +369,7 @@ impl TransactionLayer {
                 let k = (tx.call_id.clone(), tx.cseq);
                 self.accepted.insert(k, id);
             }
-            (Kind::ServerInvite, _) => {
+            (Kind::InviteServer, _) => {
                 tx.state = State::Completed;
                 tx.interval = T1;
                 tx.retransmit_at = (!reliable).then(|| now + T1); // Timer G
@@ -405,7 +405,7 @@ impl TransactionLayer {
         self.txs.insert(
             id,
             Tx {
-                kind: Kind::ClientNonInvite,
+                kind: Kind::NonInviteClient,
                 state: State::Trying,
                 flow,
                 key,
@@ -482,10 +482,10 @@ impl TransactionLayer {
                 let (call_id, cseq) = (tx.call_id.clone(), tx.cseq);
                 self.remove(id);
                 match (kind, state) {
-                    (Kind::ServerInvite, State::Accepted) => {
+                    (Kind::InviteServer, State::Accepted) => {
                         self.events.push_back(Event::AckTimeout { call_id, cseq })
                     }
-                    (Kind::ClientNonInvite, State::Trying | State::Proceeding) => {
+                    (Kind::NonInviteClient, State::Trying | State::Proceeding) => {
                         self.events.push_back(Event::Timeout { tx: id })
                     }
                     _ => {}

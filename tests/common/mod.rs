@@ -219,6 +219,11 @@ impl Sipp {
         self
     }
 
+    pub fn args(mut self, a: &[&str]) -> Self {
+        self.args.extend(a.iter().map(|s| s.to_string()));
+        self
+    }
+
     pub fn key(self, k: &str, v: &str) -> Self {
         self.arg("-key").arg(k).arg(v)
     }

@@ -1,0 +1,148 @@
+//! End to end: what openum refuses and how — 404 unknown number, 480 for the auto
+//! attendant pilot (not built yet), 503 + Retry-After over MaxCallsAllowed, 400 for
+//! malformed but addressable requests on UDP and TCP, silent drop (and a counter)
+//! for unparseable datagrams, 403 for peers that are not IP gateways, 200 to OPTIONS.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::time::Duration;
+
+fn outcomes(file: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn unknown_numbers_404_auto_attendant_480_and_max_calls_503() {
+    let server = Server::start(&["--max-calls", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("outcomes.txt");
+
+    // Three calls at once, each held 3 s (inside the greeting): the third is refused.
+    let (rc, log) = Sipp::new(&server, "expect_status.xml", "1001")
+        .args(&["-m", "3", "-l", "3", "-r", "50", "-d", "3000"])
+        .key("outfile", out.to_str().unwrap())
+        .run();
+    assert_eq!(rc, 0, "{log}");
+    assert_eq!(outcomes(&out), ["200", "200", "503 Retry-After: 5"]);
+    let rejected = server.wait_log(&["event=\"call_rejected\"", "status=503"], 1, Duration::from_secs(2));
+    assert!(rejected[0].contains("MaxCallsAllowed"), "{rejected:?}");
+
+    std::fs::remove_file(&out).unwrap();
+    for (number, _) in [("7777", 404), ("4100", 480)] {
+        let (rc, log) = Sipp::new(&server, "expect_status.xml", number)
+            .args(&["-m", "1", "-d", "100"])
+            .key("outfile", out.to_str().unwrap())
+            .run();
+        assert_eq!(rc, 0, "{log}");
+    }
+    assert_eq!(outcomes(&out), ["404", "480"]);
+    server.wait_log(&["event=\"call_rejected\"", "status=404", "7777"], 1, Duration::from_secs(2));
+    let aa = server.wait_log(&["event=\"call_rejected\"", "status=480"], 1, Duration::from_secs(2));
+    assert!(aa[0].contains("MainAA"), "{aa:?}");
+    // No message was left by any of these.
+    assert!(server.messages("1001").is_empty());
+}
+
+const OPTIONS: &str = "OPTIONS sip:4000@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKopt1\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\n\
+To: <sip:4000@127.0.0.1>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+
+fn udp_exchange(port: u16, msg: &[u8]) -> Option<String> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    s.send_to(msg, ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 4096];
+    s.recv(&mut buf).ok().map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
+}
+
+fn metric(server: &Server, name: &str) -> f64 {
+    let text = server.get("/metrics").into_string().unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
+    let server = Server::start(&[]);
+    let port = server.sip_port;
+
+    // Addressable but broken (Content-Length past the end): 400 naming the problem.
+    let bad = OPTIONS.replace("Content-Length: 0", "Content-Length: 50");
+    let r = udp_exchange(port, bad.as_bytes()).expect("a 400 over UDP");
+    assert!(r.starts_with("SIP/2.0 400 Bad Request (body is shorter than Content-Length)"), "{r}");
+    assert!(r.contains("Call-ID: opt-1"));
+
+    // Unparseable datagrams: dropped, counted, no answer.
+    for junk in [&b"\x00\x01\x02garbage"[..], b"INVITE\r\n\r\n", &[0xff; 300]] {
+        assert_eq!(udp_exchange(port, junk), None);
+    }
+    wait_for("malformed counter", Duration::from_secs(5), || {
+        (metric(&server, "openum_sip_malformed_total") >= 4.0).then_some(())
+    });
+
+    // Over TCP, a bad CSeq in an otherwise framed message: 400 on the same connection.
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let bad = OPTIONS.replace("CSeq: 1 OPTIONS", "CSeq: x").replace("UDP", "TCP");
+    tcp.write_all(bad.as_bytes()).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tcp.read(&mut buf).unwrap();
+    let r = String::from_utf8_lossy(&buf[..n]);
+    assert!(r.starts_with("SIP/2.0 400 Bad Request (bad CSeq)"), "{r}");
+
+    // And it still works: OPTIONS gets 200 with Allow and Accept.
+    let ok = udp_exchange(port, OPTIONS.as_bytes()).expect("OPTIONS answered");
+    assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");
+    assert!(ok.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS"), "{ok}");
+    assert!(ok.contains("Accept: application/sdp"), "{ok}");
+    let w = server.wait_log(&["event=\"sip_malformed\""], 5, Duration::from_secs(2));
+    assert!(w.iter().any(|l| l.contains("answered=true")) && w.iter().any(|l| l.contains("answered=false")));
+}
+
+#[test]
+fn requests_from_addresses_that_are_not_ip_gateways_get_403() {
+    // A config whose only gateway is 127.0.0.5: our 127.0.0.1 is a stranger.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("openum.toml");
+    let text = openum::config::DEMO_TOML.replace(
+        "address = \"127.0.0.1\"\nport = 5060",
+        "address = \"127.0.0.5\"\nport = 5060",
+    );
+    assert_ne!(text, openum::config::DEMO_TOML);
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let r = udp_exchange(server.sip_port, OPTIONS.as_bytes()).expect("a 403");
+    assert!(r.starts_with("SIP/2.0 403 Forbidden (not a configured IP gateway)"), "{r}");
+    let w = server.wait_log(&["event=\"untrusted_peer\""], 1, Duration::from_secs(2));
+    assert!(w[0].contains("127.0.0.1"), "{w:?}");
+    assert_eq!(metric(&server, "openum_untrusted_requests_total"), 1.0);
+}
+
+#[test]
+fn a_bad_config_is_refused_with_the_object_and_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        openum::config::DEMO_TOML.replace("extension = \"1003\"", "extension = \"10034\""),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openum"))
+        .args(["serve", "--config", cfg.to_str().unwrap(), "--data"])
+        .arg(dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mailbox \"10034\": extension: must be 4 digits"), "{err}");
+}
