@@ -32,7 +32,11 @@ fn unknown_numbers_404_auto_attendant_480_and_max_calls_503() {
         .run();
     assert_eq!(rc, 0, "{log}");
     assert_eq!(outcomes(&out), ["200", "200", "503 Retry-After: 5"]);
-    let rejected = server.wait_log(&["event=\"call_rejected\"", "status=503"], 1, Duration::from_secs(2));
+    let rejected = server.wait_log(
+        &["event=\"call_rejected\"", "status=503"],
+        1,
+        Duration::from_secs(2),
+    );
     assert!(rejected[0].contains("MaxCallsAllowed"), "{rejected:?}");
 
     std::fs::remove_file(&out).unwrap();
@@ -44,8 +48,16 @@ fn unknown_numbers_404_auto_attendant_480_and_max_calls_503() {
         assert_eq!(rc, 0, "{log}");
     }
     assert_eq!(outcomes(&out), ["404", "480"]);
-    server.wait_log(&["event=\"call_rejected\"", "status=404", "7777"], 1, Duration::from_secs(2));
-    let aa = server.wait_log(&["event=\"call_rejected\"", "status=480"], 1, Duration::from_secs(2));
+    server.wait_log(
+        &["event=\"call_rejected\"", "status=404", "7777"],
+        1,
+        Duration::from_secs(2),
+    );
+    let aa = server.wait_log(
+        &["event=\"call_rejected\"", "status=480"],
+        1,
+        Duration::from_secs(2),
+    );
     assert!(aa[0].contains("MainAA"), "{aa:?}");
     // No message was left by any of these.
     assert!(server.messages("1001").is_empty());
@@ -57,10 +69,13 @@ To: <sip:4000@127.0.0.1>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 7
 
 fn udp_exchange(port: u16, msg: &[u8]) -> Option<String> {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
     s.send_to(msg, ("127.0.0.1", port)).unwrap();
     let mut buf = [0u8; 4096];
-    s.recv(&mut buf).ok().map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
+    s.recv(&mut buf)
+        .ok()
+        .map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
 }
 
 fn metric(server: &Server, name: &str) -> f64 {
@@ -79,7 +94,10 @@ fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
     // Addressable but broken (Content-Length past the end): 400 naming the problem.
     let bad = OPTIONS.replace("Content-Length: 0", "Content-Length: 50");
     let r = udp_exchange(port, bad.as_bytes()).expect("a 400 over UDP");
-    assert!(r.starts_with("SIP/2.0 400 Bad Request (body is shorter than Content-Length)"), "{r}");
+    assert!(
+        r.starts_with("SIP/2.0 400 Bad Request (body is shorter than Content-Length)"),
+        "{r}"
+    );
     assert!(r.contains("Call-ID: opt-1"));
 
     // Unparseable datagrams: dropped, counted, no answer.
@@ -93,7 +111,9 @@ fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
     // Over TCP, a bad CSeq in an otherwise framed message: 400 on the same connection.
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let bad = OPTIONS.replace("CSeq: 1 OPTIONS", "CSeq: x").replace("UDP", "TCP");
+    let bad = OPTIONS
+        .replace("CSeq: 1 OPTIONS", "CSeq: x")
+        .replace("UDP", "TCP");
     tcp.write_all(bad.as_bytes()).unwrap();
     let mut buf = [0u8; 4096];
     let n = tcp.read(&mut buf).unwrap();
@@ -103,10 +123,16 @@ fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
     // And it still works: OPTIONS gets 200 with Allow and Accept.
     let ok = udp_exchange(port, OPTIONS.as_bytes()).expect("OPTIONS answered");
     assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");
-    assert!(ok.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS"), "{ok}");
+    assert!(
+        ok.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS"),
+        "{ok}"
+    );
     assert!(ok.contains("Accept: application/sdp"), "{ok}");
     let w = server.wait_log(&["event=\"sip_malformed\""], 5, Duration::from_secs(2));
-    assert!(w.iter().any(|l| l.contains("answered=true")) && w.iter().any(|l| l.contains("answered=false")));
+    assert!(
+        w.iter().any(|l| l.contains("answered=true"))
+            && w.iter().any(|l| l.contains("answered=false"))
+    );
 }
 
 #[test]
@@ -122,7 +148,10 @@ fn requests_from_addresses_that_are_not_ip_gateways_get_403() {
     std::fs::write(&cfg, text).unwrap();
     let server = Server::start(&["--config", cfg.to_str().unwrap()]);
     let r = udp_exchange(server.sip_port, OPTIONS.as_bytes()).expect("a 403");
-    assert!(r.starts_with("SIP/2.0 403 Forbidden (not a configured IP gateway)"), "{r}");
+    assert!(
+        r.starts_with("SIP/2.0 403 Forbidden (not a configured IP gateway)"),
+        "{r}"
+    );
     let w = server.wait_log(&["event=\"untrusted_peer\""], 1, Duration::from_secs(2));
     assert!(w[0].contains("127.0.0.1"), "{w:?}");
     assert_eq!(metric(&server, "openum_untrusted_requests_total"), 1.0);
@@ -144,5 +173,8 @@ fn a_bad_config_is_refused_with_the_object_and_field_named() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mailbox \"10034\": extension: must be 4 digits"), "{err}");
+    assert!(
+        err.contains("mailbox \"10034\": extension: must be 4 digits"),
+        "{err}"
+    );
 }

@@ -201,17 +201,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _held = SledStore::open(dir.path()).unwrap();
         // Within one process sled shares the handle, so test the lock from a child.
-        let out = std::process::Command::new("flock")
+        let st = std::process::Command::new("flock")
             .args(["-n", "-x"])
             .arg(dir.path().join("db"))
             .arg("true")
-            .status();
-        if let Ok(st) = out {
-            assert!(
-                !st.success(),
-                "sled must hold an exclusive lock on its db file"
-            );
-        }
+            .status()
+            .expect("flock (util-linux) is needed; tools/test installs it");
+        assert!(
+            !st.success(),
+            "sled must hold an exclusive lock on its db file"
+        );
     }
 
     #[test]
