@@ -74,7 +74,7 @@ pub enum Event {
         flow: Flow,
     },
     /// A CANCEL matched a pending INVITE server transaction (§9.2); the layer has
-    /// already answered the CANCEL with 200. The user should answer the INVITE 487.
+    /// answered the CANCEL with 200 and the INVITE with 487. The user drops the call.
     Cancelled { invite_tx: TxId },
     /// Our 2xx to an INVITE was acknowledged.
     Acked { call_id: String, cseq: u32 },
@@ -123,6 +123,8 @@ struct Tx {
     end_at: Option<Instant>,
     /// Client: the request was answered provisionally (Timer E capped at T2).
     provisional: bool,
+    /// Server INVITE: the request, kept to build a 487 if a CANCEL comes.
+    invite: Option<Request>,
 }
 
 impl Tx {
@@ -267,19 +269,23 @@ impl TransactionLayer {
         }
 
         if method == Method::Cancel {
-            // §9.2: find the INVITE with the same branch.
+            // §9.2: find the INVITE with the same branch. Already answered: the CANCEL
+            // has no effect but is still acknowledged with 200.
             let ikey = server_key(&request, &Method::Invite);
+            let invite = self.by_key.get(&ikey).copied();
             let id = self.alloc();
-            let invite = self.by_key.get(&ikey).copied().filter(|iid| {
-                self.txs
-                    .get(iid)
-                    .is_some_and(|t| t.state == State::Proceeding)
-            });
             self.insert_server(id, Kind::NonInviteServer, key, &request, flow, now);
             let status = if invite.is_some() { 200 } else { 481 };
             let resp = super::msg::response_to(&request, status, None);
             self.respond(now, id, &resp);
-            if let Some(invite_tx) = invite {
+            let pending = invite.and_then(|iid| {
+                let tx = self.txs.get_mut(&iid)?;
+                (tx.state == State::Proceeding).then(|| (iid, tx.invite.take()))
+            });
+            if let Some((invite_tx, Some(inv))) = pending {
+                let tag = format!("{:x}", invite_tx.0 ^ 0x5eed_cafe);
+                let r487 = super::msg::response_to(&inv, 487, Some(&tag));
+                self.respond(now, invite_tx, &r487);
                 self.events.push_back(Event::Cancelled { invite_tx });
             }
             return;
@@ -332,6 +338,7 @@ impl TransactionLayer {
                 retransmit_at: None,
                 end_at: None,
                 provisional: false,
+                invite: (kind == Kind::InviteServer).then(|| request.clone()),
             },
         );
     }
@@ -355,6 +362,9 @@ impl TransactionLayer {
         let reliable = tx.flow.transport.reliable();
         let status = response.status;
         tx.last = Some(bytes.clone());
+        if status >= 200 {
+            tx.invite = None;
+        }
         self.transmits.push_back(Transmit {
             flow: tx.flow,
             bytes,
@@ -416,6 +426,7 @@ impl TransactionLayer {
                 retransmit_at: (!reliable).then(|| now + T1), // Timer E
                 end_at: Some(now + 64 * T1),                  // Timer F
                 provisional: false,
+                invite: None,
             },
         );
         self.rearm(id, None);
@@ -677,7 +688,7 @@ From: <sip:a@b>;tag=f1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: {cseq
     }
 
     #[test]
-    fn cancel_answers_200_and_reports_the_invite() {
+    fn cancel_of_a_pending_invite_gets_200_and_the_invite_487() {
         let t0 = Instant::now();
         let mut l = TransactionLayer::new();
         let id = new_invite(&mut l, t0, Transport::Udp);
@@ -687,9 +698,40 @@ From: <sip:a@b>;tag=f1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: {cseq
             req("CANCEL", "z9hG4bK1", "1 CANCEL"),
             flow(Transport::Udp),
         );
-        assert_eq!(drain(&mut l), ["SIP/2.0 200 OK"]);
+        assert_eq!(
+            drain(&mut l),
+            ["SIP/2.0 200 OK", "SIP/2.0 487 Request Terminated"]
+        );
         assert_eq!(l.poll_event(), Some(Event::Cancelled { invite_tx: id }));
-        // A CANCEL for nothing gets 481.
+        // The 487 waits for its ACK like any error final (Timer G retransmits it).
+        l.handle_timeout(t0 + T1);
+        assert_eq!(drain(&mut l), ["SIP/2.0 487 Request Terminated"]);
+        l.handle_request(
+            t0 + T1,
+            req("ACK", "z9hG4bK1", "1 ACK"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(l.poll_event(), None);
+        // The user can no longer answer it.
+        let ok = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 200, Some("t"));
+        assert!(!l.respond(t0 + T1, id, &ok));
+    }
+
+    #[test]
+    fn cancel_after_the_answer_has_no_effect_and_unknown_cancel_gets_481() {
+        let t0 = Instant::now();
+        let mut l = TransactionLayer::new();
+        let id = new_invite(&mut l, t0, Transport::Udp);
+        let ok = msg::response_to(&req("INVITE", "z9hG4bK1", "1 INVITE"), 200, Some("t"));
+        l.respond(t0, id, &ok);
+        drain(&mut l);
+        l.handle_request(
+            t0,
+            req("CANCEL", "z9hG4bK1", "1 CANCEL"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(drain(&mut l), ["SIP/2.0 200 OK"]);
+        assert_eq!(l.poll_event(), None);
         l.handle_request(
             t0,
             req("CANCEL", "z9hG4bK9", "1 CANCEL"),
