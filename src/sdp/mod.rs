@@ -214,6 +214,19 @@ pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) 
     s
 }
 
+/// Our offer, for INVITEs that came without one (delayed offer): PCMU, PCMA and
+/// telephone-event on 101.
+pub fn offer(local: SocketAddr, session_id: u64, version: u64) -> String {
+    let ip = local.ip();
+    let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    format!(
+        "v=0\r\no=openum {session_id} {version} IN {fam} {ip}\r\ns=openum\r\nc=IN {fam} {ip}\r\nt=0 0\r\n\
+m=audio {} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+        local.port()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +283,14 @@ a=fmtp:96 0-15\r\na=ptime:30\r\n";
         assert_eq!(parse(b"garbage"), Err(SdpError::Line(1)));
         assert_eq!(parse(&[0xff]), Err(SdpError::NotUtf8));
         assert!(parse(b"v=0\r\nm=audio x RTP/AVP 0\r\n").is_err());
+    }
+
+    #[test]
+    fn our_offer_negotiates_like_any_offer() {
+        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1);
+        let n = negotiate(&parse(o.as_bytes()).unwrap()).unwrap();
+        assert_eq!((n.law, n.pt, n.dtmf_pt), (Law::Mu, 0, Some(101)));
+        assert_eq!(n.remote, Some("127.0.0.1:20002".parse().unwrap()));
     }
 
     #[test]

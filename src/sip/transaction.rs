@@ -76,8 +76,13 @@ pub enum Event {
     /// A CANCEL matched a pending INVITE server transaction (§9.2); the layer has
     /// answered the CANCEL with 200 and the INVITE with 487. The user drops the call.
     Cancelled { invite_tx: TxId },
-    /// Our 2xx to an INVITE was acknowledged.
-    Acked { call_id: String, cseq: u32 },
+    /// Our 2xx to an INVITE was acknowledged. `body` is the ACK's (the SDP answer
+    /// when the INVITE had no offer, RFC 3261 §13.2.1).
+    Acked {
+        call_id: String,
+        cseq: u32,
+        body: Vec<u8>,
+    },
     /// Our 2xx to an INVITE was never acknowledged within 64*T1 (§13.3.1.4): the
     /// dialog must be ended with BYE.
     AckTimeout { call_id: String, cseq: u32 },
@@ -239,10 +244,18 @@ impl TransactionLayer {
             }
             let dkey = (request.call_id().to_string(), cseq.seq);
             if let Some(id) = self.accepted.remove(&dkey) {
-                self.remove(id);
+                // RFC 6026 §7.1: stop retransmitting, but stay until Timer L so late
+                // INVITE retransmissions and CANCELs still find the transaction.
+                if let Some(tx) = self.txs.get_mut(&id) {
+                    let old = tx.deadline();
+                    tx.state = State::Confirmed;
+                    tx.retransmit_at = None;
+                    self.rearm(id, old);
+                }
                 self.events.push_back(Event::Acked {
                     call_id: dkey.0,
                     cseq: dkey.1,
+                    body: request.body,
                 });
                 return;
             }
@@ -620,10 +633,15 @@ From: <sip:a@b>;tag=f1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: {cseq
             l.poll_event(),
             Some(Event::Acked {
                 call_id: "c1".into(),
-                cseq: 1
+                cseq: 1,
+                body: Vec::new(),
             })
         );
-        assert_eq!(l.poll_timeout(), None);
+        // RFC 6026: the transaction lingers until Timer L, silently.
+        assert_eq!(l.poll_timeout(), Some(t0 + 64 * T1));
+        l.handle_timeout(t0 + 64 * T1);
+        assert!(drain(&mut l).is_empty());
+        assert_eq!(l.poll_event(), None);
         assert!(l.is_empty());
     }
 

@@ -10,11 +10,10 @@
 //! shutting down (with Retry-After). Unparseable UDP datagrams are dropped and
 //! counted; addressable malformed requests get 400.
 
-use super::call::{CallActor, CallInfo, LocalHangup, RemoteHangup, UpdateRemote};
+use super::call::{CallActor, CallInfo, LocalHangup, RemoteHangup};
 use super::store::StoreActor;
 use crate::config::ServiceConfig;
-use crate::directory::{Directory, Route, VoipSecurity};
-use crate::ivr::call::{CallCore, CallParams};
+use crate::directory::Directory;
 use crate::ivr::deposit::DepositParams;
 use crate::ivr::prompts::PromptLibrary;
 use crate::sdp;
@@ -73,15 +72,42 @@ impl PortAllocator {
     }
 }
 
+mod invite;
+pub use invite::diverted_numbers;
+
+/// A call waiting for its SDP answer in the ACK (delayed offer).
+struct PendingCall {
+    info: CallInfo,
+    deposit: DepositParams,
+    socket: std::net::UdpSocket,
+}
+
+enum CallState {
+    Running(Addr<CallActor>),
+    AwaitingAnswer(Box<PendingCall>),
+    /// Transient, while moving from AwaitingAnswer to Running.
+    Starting,
+}
+
 struct CallEntry {
     dialog: Dialog,
-    actor: Addr<CallActor>,
+    state: CallState,
     invite_tx: Option<TxId>,
     session_id: u64,
     sdp_version: u64,
     local_media: SocketAddr,
-    negotiated: sdp::Negotiated,
+    /// None until the offer/answer completed (delayed offer: at the ACK).
+    negotiated: Option<sdp::Negotiated>,
     bye_sent: bool,
+}
+
+impl CallEntry {
+    fn actor(&self) -> Option<&Addr<CallActor>> {
+        match &self.state {
+            CallState::Running(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 pub struct SipEndpoint {
@@ -234,15 +260,13 @@ impl SipEndpoint {
                 // (the caller then sends BYE). Logged for the record.
                 tracing::info!(event = "call_cancelled", tx = invite_tx.0);
             }
-            Event::Acked { call_id, .. } => {
-                if let Some(c) = self.calls.get_mut(&call_id) {
-                    c.invite_tx = None;
-                }
-            }
+            Event::Acked { call_id, body, .. } => self.on_acked(now, &call_id, &body, ctx),
             Event::AckTimeout { call_id, .. } => {
                 tracing::warn!(event = "ack_timeout", call_id = %call_id, "no ACK for our 200 within 64*T1; ending the call");
-                if let Some(c) = self.calls.get(&call_id) {
-                    c.actor.do_send(LocalHangup);
+                match self.calls.get(&call_id).map(|c| c.actor().cloned()) {
+                    Some(Some(a)) => a.do_send(LocalHangup),
+                    Some(None) => self.hang_up_pending(now, &call_id),
+                    None => {}
                 }
             }
             Event::Response { .. } => {}
@@ -272,11 +296,20 @@ impl SipEndpoint {
                     .calls
                     .get(req.call_id())
                     .filter(|c| c.dialog.matches(&req));
-                match call {
-                    Some(c) => {
-                        c.actor.do_send(RemoteHangup);
+                match call.map(|c| c.actor().cloned()) {
+                    Some(actor) => {
                         let r = msg::response_to(&req, 200, None);
                         self.respond(now, tx, r);
+                        match actor {
+                            Some(a) => a.do_send(RemoteHangup),
+                            None => {
+                                // Hung up before the delayed-offer ACK: nothing started.
+                                if let Some(c) = self.calls.get_mut(req.call_id()) {
+                                    c.bye_sent = true;
+                                }
+                                self.hang_up_pending(now, req.call_id());
+                            }
+                        }
                     }
                     None => self.reject(now, tx, &req, 481, "no such dialog"),
                 }
@@ -304,268 +337,6 @@ impl SipEndpoint {
             _ => self.reject(now, tx, &req, 405, "method not allowed here"),
         }
     }
-
-    fn on_reinvite(&mut self, now: Instant, tx: TxId, req: Request) {
-        let Some(c) = self
-            .calls
-            .get_mut(req.call_id())
-            .filter(|c| c.dialog.matches(&req))
-        else {
-            return self.reject(now, tx, &req, 481, "no such dialog");
-        };
-        // A refresh without SDP keeps the session; with SDP the stream may move or
-        // be held. We keep our codec choice unless the new offer drops it.
-        if !req.body.is_empty() {
-            match sdp::parse(&req.body).and_then(|s| sdp::negotiate(&s)) {
-                Ok(n) => {
-                    c.actor.do_send(UpdateRemote(n.remote));
-                    c.negotiated.direction = n.direction;
-                }
-                Err(e) => return self.reject(now, tx, &req, 488, &e.to_string()),
-            }
-        }
-        c.sdp_version += 1;
-        c.dialog.remote_cseq = req.cseq().map(|x| x.seq).unwrap_or(c.dialog.remote_cseq);
-        let body = sdp::answer(&c.negotiated, c.local_media, c.session_id, c.sdp_version);
-        let tag = c.dialog.local_tag.clone();
-        let mut r = msg::response_to(&req, 200, Some(&tag));
-        r.headers
-            .push("Contact", format!("<sip:{}>", self.via_host()));
-        r.headers.push("Content-Type", "application/sdp");
-        r.body = body.into_bytes();
-        self.respond(now, tx, r);
-    }
-
-    fn on_invite(
-        &mut self,
-        now: Instant,
-        tx: TxId,
-        req: Request,
-        flow: Flow,
-        ctx: &mut Context<Self>,
-    ) {
-        if self.draining {
-            return self.reject(now, tx, &req, 503, "shutting down");
-        }
-        if self.calls.contains_key(req.call_id()) {
-            return self.reject(
-                now,
-                tx,
-                &req,
-                482,
-                "a call with this Call-ID is already in progress",
-            );
-        }
-        // Trust was checked on arrival; look the gateway up again for routing.
-        let Some(gw) = self.dir.gateway_for(flow.peer.ip()).cloned() else {
-            return self.reject(now, tx, &req, 403, "untrusted SIP peer");
-        };
-        let called = msg::uri_user(&req.uri).map(str::to_string);
-        let diverted = diverted_numbers(&req);
-        let route = match self.dir.route(&gw, called.as_deref(), &diverted) {
-            Ok(r) => r,
-            Err(e) => return self.reject(now, tx, &req, 404, &e.to_string()),
-        };
-        let (dial_plan, extension) = match route {
-            Route::Voicemail {
-                dial_plan,
-                extension,
-            } => (dial_plan, extension),
-            Route::AutoAttendant { name } => {
-                return self.reject(
-                    now,
-                    tx,
-                    &req,
-                    480,
-                    &format!("auto attendant {name} is not available yet"),
-                );
-            }
-            Route::SubscriberAccess { dial_plan } => {
-                return self.reject(
-                    now,
-                    tx,
-                    &req,
-                    480,
-                    &format!("subscriber access for dial plan {dial_plan} is not available yet"),
-                );
-            }
-        };
-        let Some(dp) = self.dir.dial_plan(&dial_plan) else {
-            return self.reject(now, tx, &req, 500, "dial plan vanished");
-        };
-        if dp.voip_security != VoipSecurity::Unsecured {
-            let why = format!(
-                "incompatible VoIP security setting: dial plan {} is {:?}, the call arrived over {}",
-                dp.name,
-                dp.voip_security,
-                flow.transport.via_name()
-            );
-            return self.reject(now, tx, &req, 403, &why);
-        }
-        if self.calls.len() >= self.cfg.max_calls_allowed {
-            return self.reject(now, tx, &req, 503, "MaxCallsAllowed reached");
-        }
-        if req.body.is_empty() {
-            return self.reject(
-                now,
-                tx,
-                &req,
-                488,
-                "INVITE without SDP offer (delayed offer) is not supported",
-            );
-        }
-        if let Some(ct) = req.headers.get("Content-Type")
-            && !ct.to_ascii_lowercase().starts_with("application/sdp")
-        {
-            return self.reject(
-                now,
-                tx,
-                &req,
-                415,
-                "only application/sdp bodies are accepted",
-            );
-        }
-        let offer = match sdp::parse(&req.body) {
-            Ok(o) => o,
-            Err(e) => return self.reject(now, tx, &req, 400, &format!("bad SDP: {e}")),
-        };
-        let negotiated = match sdp::negotiate(&offer) {
-            Ok(n) => n,
-            Err(e) => return self.reject(now, tx, &req, 488, &e.to_string()),
-        };
-        let (Some(mailbox), Some(policy)) = (
-            self.dir.mailbox(&dial_plan, &extension),
-            self.dir
-                .mailbox(&dial_plan, &extension)
-                .and_then(|m| self.dir.mailbox_policy(m)),
-        ) else {
-            return self.reject(now, tx, &req, 500, "mailbox or policy vanished");
-        };
-        let Some(rtp_socket) = self.ports.bind() else {
-            return self.reject(
-                now,
-                tx,
-                &req,
-                503,
-                "no free RTP port in the configured range",
-            );
-        };
-        let Ok(local_port) = rtp_socket.local_addr().map(|a| a.port()) else {
-            return self.reject(now, tx, &req, 503, "RTP socket has no address");
-        };
-        let local_media = SocketAddr::new(self.cfg.address, local_port);
-
-        let tag = token(&mut self.rng);
-        let dialog = Dialog::from_invite(&req, &tag, flow);
-        let from = req.headers.get("From").unwrap_or("");
-        let caller_id = msg::uri_user(msg::addr_uri(from)).unwrap_or("").to_string();
-        let caller_name = msg::addr_display(from).map(str::to_string);
-        let worker = self
-            .workers
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, w)| w.1)
-            .map(|(i, _)| i)
-            .unwrap_or(0);
-        let info = CallInfo {
-            call_id: req.call_id().to_string(),
-            mailbox: mailbox.extension.clone(),
-            caller_id: caller_id.clone(),
-            caller_name,
-            worker,
-        };
-        let params = CallParams {
-            law: negotiated.law,
-            pt: negotiated.pt,
-            dtmf_pt: negotiated.dtmf_pt,
-            remote: negotiated.remote,
-            ssrc: self.rng.r#gen(),
-            seq: self.rng.r#gen(),
-            ts: self.rng.r#gen(),
-            deposit: DepositParams {
-                extension: mailbox.extension.clone(),
-                has_personal_greeting: false,
-                max_message: policy.max_message,
-                silence_timeout: policy.silence_timeout,
-                min_message: policy.min_message,
-            },
-        };
-        let core = CallCore::new(params, self.prompts.clone());
-        let (ep, store) = (ctx.address(), self.store.clone());
-        let Some((arbiter, load)) = self.workers.get_mut(worker) else {
-            return self.reject(now, tx, &req, 500, "no worker");
-        };
-        *load += 1;
-        let actor = CallActor::start_in_arbiter(arbiter, move |_| {
-            CallActor::new(info, core, rtp_socket, ep, store)
-        });
-
-        let session_id: u64 = self.rng.r#gen::<u32>() as u64;
-        let body = sdp::answer(&negotiated, local_media, session_id, 1);
-        let mut ok = msg::response_to(&req, 200, Some(&tag));
-        let transport = match flow.transport {
-            Transport::Udp => "",
-            Transport::Tcp => ";transport=tcp",
-        };
-        ok.headers.push(
-            "Contact",
-            format!(
-                "<sip:{}@{}{transport}>",
-                called.as_deref().unwrap_or("openum"),
-                self.via_host()
-            ),
-        );
-        ok.headers.push("Allow", ALLOW);
-        ok.headers.push("Content-Type", "application/sdp");
-        ok.body = body.into_bytes();
-        metrics::counter!("openum_calls_answered_total").increment(1);
-        tracing::info!(
-            event = "call_answered",
-            call_id = req.call_id(),
-            mailbox = %extension,
-            dial_plan = %dial_plan,
-            gateway = %gw.name,
-            caller = %caller_id,
-            codec = negotiated.law.name(),
-            dtmf_pt = ?negotiated.dtmf_pt,
-            transport = flow.transport.via_name(),
-            rtp_port = local_port,
-        );
-        self.calls.insert(
-            req.call_id().to_string(),
-            CallEntry {
-                dialog,
-                actor,
-                invite_tx: Some(tx),
-                session_id,
-                sdp_version: 1,
-                local_media,
-                negotiated,
-                bye_sent: false,
-            },
-        );
-        metrics::gauge!("openum_calls_active").set(self.calls.len() as f64);
-        self.respond(now, tx, ok);
-    }
-}
-
-/// Numbers the call was diverted from, most recent first: Diversion (RFC 5806, the
-/// topmost is the latest) then History-Info (RFC 7044, entries before the last one,
-/// latest first).
-pub fn diverted_numbers(req: &Request) -> Vec<String> {
-    let mut v: Vec<String> = req
-        .headers
-        .get_all("Diversion")
-        .filter_map(|d| msg::uri_user(msg::addr_uri(d)))
-        .map(str::to_string)
-        .collect();
-    let hi: Vec<&str> = req
-        .headers
-        .get_all("History-Info")
-        .filter_map(|h| msg::uri_user(msg::addr_uri(h)))
-        .collect();
-    v.extend(hi.iter().rev().skip(1).map(|s| s.to_string()));
-    v
 }
 
 impl Actor for SipEndpoint {
@@ -733,9 +504,22 @@ impl Handler<Shutdown> for SipEndpoint {
         }
         self.draining = true;
         tracing::info!(event = "shutdown_started", calls = self.calls.len());
-        for c in self.calls.values() {
-            c.actor.do_send(LocalHangup);
+        let now = Instant::now();
+        let pending: Vec<String> = self
+            .calls
+            .iter()
+            .filter_map(|(id, c)| match c.actor() {
+                Some(a) => {
+                    a.do_send(LocalHangup);
+                    None
+                }
+                None => Some(id.clone()),
+            })
+            .collect();
+        for id in pending {
+            self.hang_up_pending(now, &id);
         }
+        self.pump(ctx);
         if self.calls.is_empty() {
             stop_soon(ctx);
         }
