@@ -4,14 +4,19 @@
 //! packet per ptime, on an exact grid derived from the start instant so it never
 //! drifts, with RFC 3550 §5.1 timestamp and marker rules.
 //!
-//! Header parsing/printing uses the `rtp` crate; everything here takes `now` as input.
+//! Headers are printed with the `rtp` crate. They are parsed here: `rtp` 0.17's
+//! `Header::unmarshal` panics on an RFC 8285 extension element longer than its
+//! extension block (found by `tools/fuzz rtp_receive`), and a packet from the network
+//! must never take a worker down. We need no extension contents, only the payload
+//! offset, so [`parse_header`] is a total RFC 3550 §5.1 parser. Everything here takes
+//! `now` as input.
 
 use super::dtmf::DtmfDetector;
 use super::g711::Law;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use webrtc_util::{Marshal, Unmarshal};
+use webrtc_util::Marshal;
 
 /// Samples per 20 ms at 8 kHz.
 pub const FRAME: usize = 160;
@@ -87,24 +92,7 @@ impl RtpReceiver {
     }
 
     pub fn handle<'a>(&mut self, now: Instant, packet: &'a [u8]) -> Result<Received<'a>, RtpError> {
-        let mut buf: &'a [u8] = packet;
-        let header = rtp::header::Header::unmarshal(&mut buf).map_err(|_| {
-            self.stats.malformed += 1;
-            RtpError::Malformed("header")
-        })?;
-        if header.version != 2 {
-            self.stats.malformed += 1;
-            return Err(RtpError::Malformed("version"));
-        }
-        let mut payload: &'a [u8] = buf;
-        if header.padding {
-            let pad = payload.last().copied().unwrap_or(0) as usize;
-            if pad == 0 || pad > payload.len() {
-                self.stats.malformed += 1;
-                return Err(RtpError::Malformed("padding"));
-            }
-            payload = &payload[..payload.len() - pad];
-        }
+        let (header, payload) = parse_header(packet).inspect_err(|_| self.stats.malformed += 1)?;
         self.stats.packets += 1;
         let pt = header.payload_type;
         if Some(pt) == self.dtmf_pt {
@@ -148,6 +136,53 @@ impl RtpReceiver {
         self.high = self.high.max(index + payload.len() as u64);
         Received::Audio { index, payload }
     }
+}
+
+/// The fixed RTP header fields we use (RFC 3550 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpHeader {
+    pub marker: bool,
+    pub payload_type: u8,
+    pub sequence_number: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+}
+
+/// Parse an RTP header; returns it and the payload (CSRCs, extension and padding
+/// removed). Every length is checked against the packet.
+pub fn parse_header(p: &[u8]) -> Result<(RtpHeader, &[u8]), RtpError> {
+    if p.len() < 12 {
+        return Err(RtpError::Malformed("header"));
+    }
+    if p[0] >> 6 != 2 {
+        return Err(RtpError::Malformed("version"));
+    }
+    let mut start = 12 + 4 * (p[0] & 0x0f) as usize;
+    if p[0] & 0x10 != 0 {
+        let words = p
+            .get(start + 2..start + 4)
+            .ok_or(RtpError::Malformed("extension"))?;
+        start += 4 + 4 * u16::from_be_bytes([words[0], words[1]]) as usize;
+    }
+    let mut end = p.len();
+    if p[0] & 0x20 != 0 {
+        let pad = p[end - 1] as usize;
+        if pad == 0 || start + pad > end {
+            return Err(RtpError::Malformed("padding"));
+        }
+        end -= pad;
+    }
+    if start > end {
+        return Err(RtpError::Malformed("extension"));
+    }
+    let h = RtpHeader {
+        marker: p[1] & 0x80 != 0,
+        payload_type: p[1] & 0x7f,
+        sequence_number: u16::from_be_bytes([p[2], p[3]]),
+        timestamp: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+        ssrc: u32::from_be_bytes([p[8], p[9], p[10], p[11]]),
+    };
+    Ok((h, &p[start..end]))
 }
 
 /// A prompt clip, already encoded in the call's law.
@@ -374,12 +409,25 @@ mod tests {
         assert!(r.handle(t, &[0x80, 0]).is_err());
         assert!(r.handle(t, &[0x40; 20]).is_err()); // version 1
         let mut p = pkt(0, 1, 1, 1, &[1, 2, 3]);
-        p[0] |= 0x20; // padding bit with pad count 3 > ok? last byte 3 == len → empty
+        p[0] |= 0x20; // padding bit, pad count 3 = the whole payload: empty but valid
         assert!(r.handle(t, &p).is_ok());
         let mut p = pkt(0, 1, 1, 1, &[1, 2, 9]);
         p[0] |= 0x20;
         assert_eq!(r.handle(t, &p), Err(RtpError::Malformed("padding")));
         assert_eq!(r.stats.malformed, 3);
+        // Found by fuzzing: an RFC 8285 element longer than its block made the `rtp`
+        // crate panic. Now it is refused, and so is any extension past the end.
+        let crash = [
+            0xf0, 0x00, 0xc1, 0xff, 0x81, 0xb7, 0x7b, 0x00, 0x00, 0x01, 0x40, 0x40, 0x10, 0x00,
+            0x00, 0x02, 0x00, 0x70, 0x70, 0x70, 0x70, 0x70, 0x01, 0x00, 0x28, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x09, 0x10, 0x10, 0x8a, 0x61, 0x21, 0x00, 0x28, 0x8a, 0x7b, 0x8a,
+        ];
+        assert!(r.handle(t, &crash).is_err());
+        let mut ext = pkt(0, 1, 1, 1, &[0xBE, 0xDE, 0x00, 0x01, 0x2f, 0, 0, 0, 9, 9]);
+        ext[0] |= 0x10;
+        assert_eq!(parse_header(&ext).unwrap().1, [9, 9]);
+        ext[15] = 9; // 9 extension words: past the end
+        assert_eq!(parse_header(&ext), Err(RtpError::Malformed("extension")));
     }
 
     #[test]
@@ -395,7 +443,7 @@ mod tests {
             // The shell wakes a little late each time; the grid must not drift.
             now = due + Duration::from_millis(3);
             let n = s.poll_packet(now, &mut out).unwrap();
-            let h = rtp::header::Header::unmarshal(&mut &out[..n]).unwrap();
+            let (h, _) = parse_header(&out[..n]).unwrap();
             got.push((
                 due - t0,
                 h.sequence_number,
@@ -418,7 +466,7 @@ mod tests {
         let n = s
             .poll_packet(now + Duration::from_secs(1), &mut out)
             .unwrap();
-        let h = rtp::header::Header::unmarshal(&mut &out[..n]).unwrap();
+        let (h, _) = parse_header(&out[..n]).unwrap();
         assert!(h.marker);
         // The last packet (ts 1320) went out 1 s earlier: 1320 + 8000.
         assert_eq!(h.timestamp, 1320 + 8000);

@@ -376,7 +376,12 @@ pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
         }
     }
     // On a stream Content-Length is mandatory (§18.3); without it the message has no body.
-    let total = body_start + len.unwrap_or(0);
+    // Bound it before adding: a peer may send any number (found by fuzzing).
+    let len = len.unwrap_or(0);
+    if len > MAX_MESSAGE {
+        return Err(ParseError::TooLarge);
+    }
+    let total = body_start + len;
     if total > MAX_MESSAGE {
         return Err(ParseError::TooLarge);
     }
@@ -423,8 +428,11 @@ fn parse_inner(buf: &[u8], strict: bool) -> Result<Message, ParseError> {
         if line.starts_with([' ', '\t']) {
             // Folded continuation (§7.3.1).
             let last = headers.0.last_mut().ok_or(ParseError::HeaderLine)?;
-            last.1.push(' ');
-            last.1.push_str(line.trim());
+            let more = line.trim();
+            if !last.1.is_empty() && !more.is_empty() {
+                last.1.push(' ');
+            }
+            last.1.push_str(more);
             continue;
         }
         if line.is_empty() {
@@ -672,6 +680,21 @@ l: 4\r\n\r\nv=0\r\n";
     }
 
     #[test]
+    fn folding_onto_an_empty_value_prints_as_a_fixed_point() {
+        // Found by fuzzing: "X:" then a folded line used to print as "X:  v".
+        let text = INVITE.replace("Subject: folded\r\n  continued", "Subject:\r\n \rv");
+        let Message::Request(r) = parse(text.as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.headers.get("Subject"), Some("v"));
+        let once = r.to_bytes();
+        let Message::Request(again) = parse(&once).unwrap() else {
+            panic!()
+        };
+        assert_eq!(again.to_bytes(), once);
+    }
+
+    #[test]
     fn response_copies_dialog_headers_and_adds_tag() {
         let Message::Request(r) = parse(INVITE.as_bytes()).unwrap() else {
             panic!()
@@ -733,6 +756,9 @@ l: 4\r\n\r\nv=0\r\n";
         assert_eq!(frame_stream(&two), Ok(Some(bytes.len())));
         assert_eq!(frame_stream(b"\r\n\r\nINV"), Ok(Some(4)));
         assert_eq!(frame_stream(b"INVITE sip:x SIP/2.0\r\n"), Ok(None));
+        // A Content-Length near usize::MAX must not overflow (found by fuzzing).
+        let huge = INVITE.replace("l: 4", "l: 18446744073709551615");
+        assert_eq!(frame_stream(huge.as_bytes()), Err(ParseError::TooLarge));
     }
 
     #[test]
