@@ -16,6 +16,14 @@ fn pcap_samples() -> Vec<i16> {
         .collect()
 }
 
+/// SIPp leaving one voicemail with `scenario`: waits out the greeting, streams the pcap.
+fn voicemail_call(server: &Server, scenario: &str, number: &str, from: &str) -> Sipp {
+    Sipp::new(server, scenario, number)
+        .args(&["-m", "1", "-d", &GREETING_MS.to_string()])
+        .key("from_user", from)
+        .key("pcap", G711A_PCAP)
+}
+
 fn assert_message_is_the_pcap(wav: &[u8], duration_ms: u64) {
     let expected = pcap_samples(); // 236 packets × 240 samples = 7.08 s
     assert!(
@@ -43,14 +51,8 @@ fn assert_message_is_the_pcap(wav: &[u8], duration_ms: u64) {
 #[test]
 fn udp_call_to_an_extension_leaves_a_message_listed_and_exported_by_the_cli() {
     let mut server = Server::start(&[]);
-    let (rc, out) = Sipp::new(&server, "voicemail.xml", "1001")
-        .arg("-m")
-        .arg("1")
-        .arg("-d")
-        .arg(&GREETING_MS.to_string())
-        .key("from_user", "5551234")
+    let (rc, out) = voicemail_call(&server, "voicemail.xml", "1001", "5551234")
         .key("diversion", "X-Test: none")
-        .key("pcap", G711A_PCAP)
         .run();
     assert_eq!(
         rc,
@@ -134,19 +136,12 @@ fn udp_call_to_an_extension_leaves_a_message_listed_and_exported_by_the_cli() {
 #[test]
 fn tcp_call_to_the_voicemail_pilot_with_diversion_reaches_the_diverting_mailbox() {
     let server = Server::start(&[]);
-    let (rc, out) = Sipp::new(&server, "voicemail.xml", "4000")
-        .arg("-t")
-        .arg("t1")
-        .arg("-m")
-        .arg("1")
-        .arg("-d")
-        .arg(&GREETING_MS.to_string())
-        .key("from_user", "5557777")
+    let (rc, out) = voicemail_call(&server, "voicemail.xml", "4000", "5557777")
+        .args(&["-t", "t1"])
         .key(
             "diversion",
             "Diversion: <sip:1002@127.0.0.1>;reason=no-answer;counter=1",
         )
-        .key("pcap", G711A_PCAP)
         .run();
     assert_eq!(
         rc,
@@ -176,14 +171,8 @@ fn tcp_call_to_the_voicemail_pilot_with_diversion_reaches_the_diverting_mailbox(
 fn pound_ends_the_message_then_the_server_says_goodbye_and_hangs_up() {
     let server = Server::start(&[]);
     // The scenario only passes if the server sends BYE (after the goodbye prompt).
-    let (rc, out) = Sipp::new(&server, "voicemail_pound.xml", "1003")
-        .arg("-m")
-        .arg("1")
-        .arg("-d")
-        .arg(&GREETING_MS.to_string())
-        .key("from_user", "5558888")
+    let (rc, out) = voicemail_call(&server, "voicemail_pound.xml", "1003", "5558888")
         .key("diversion", "X-Test: none")
-        .key("pcap", G711A_PCAP)
         .key("dtmf_pcap", POUND_PCAP)
         .run();
     assert_eq!(
@@ -221,14 +210,8 @@ fn pound_ends_the_message_then_the_server_says_goodbye_and_hangs_up() {
 #[test]
 fn shutdown_commits_the_recording_in_progress_and_hangs_up() {
     let mut server = Server::start(&[]);
-    let sipp = Sipp::new(&server, "voicemail.xml", "1001")
-        .arg("-m")
-        .arg("1")
-        .arg("-d")
-        .arg(&GREETING_MS.to_string())
-        .key("from_user", "5553333")
-        .key("diversion", "X-Test: none")
-        .key("pcap", G711A_PCAP);
+    let sipp = voicemail_call(&server, "voicemail.xml", "1001", "5553333")
+        .key("diversion", "X-Test: none");
     let caller = std::thread::spawn(move || sipp.run());
     server.wait_log(&["event=\"recording_started\""], 1, Duration::from_secs(40));
     // Let about 3 s of audio (100 packets of 30 ms) arrive, then stop mid-message.

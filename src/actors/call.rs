@@ -2,6 +2,7 @@
 //! the core's `poll_timeout()`, sends what `poll_rtp` yields, and turns core events
 //! into store commits and BYE requests.
 
+use super::Wakeup;
 use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
@@ -33,7 +34,7 @@ pub struct CallActor {
     socket: Option<Arc<UdpSocket>>,
     endpoint: Addr<SipEndpoint>,
     store: Addr<StoreActor>,
-    timer: Option<(Instant, SpawnHandle)>,
+    timer: Wakeup,
     answered: bool,
     commit_pending: bool,
     /// We must send BYE ourselves when done (server shutdown, ACK never came).
@@ -60,7 +61,7 @@ impl CallActor {
             socket: None,
             endpoint,
             store,
-            timer: None,
+            timer: Wakeup::default(),
             answered: false,
             commit_pending: false,
             bye_owed: false,
@@ -93,18 +94,10 @@ impl CallActor {
             return;
         }
         let next = self.core.poll_timeout();
-        if self.timer.as_ref().map(|t| t.0) != next {
-            if let Some((_, h)) = self.timer.take() {
-                ctx.cancel_future(h);
-            }
-            if let Some(at) = next {
-                let h = ctx.run_later(at.saturating_duration_since(now), |act, ctx| {
-                    act.timer = None;
-                    act.drive(ctx);
-                });
-                self.timer = Some((at, h));
-            }
-        }
+        self.timer.arm(ctx, now, next, |act, ctx| {
+            act.timer.fired();
+            act.drive(ctx);
+        });
     }
 
     fn on_event(&mut self, ev: CallEvent, ctx: &mut Context<Self>) {

@@ -13,3 +13,41 @@ pub mod call;
 pub mod endpoint;
 pub mod net;
 pub mod store;
+
+use actix::{Actor, AsyncContext, Context, SpawnHandle};
+use std::time::Instant;
+
+/// An actor's one wake-up timer, kept at its sans-IO core's `poll_timeout()`: re-armed
+/// only when the deadline changes, cancelled when there is none.
+#[derive(Default)]
+pub struct Wakeup(Option<(Instant, SpawnHandle)>);
+
+impl Wakeup {
+    pub fn arm<A>(
+        &mut self,
+        ctx: &mut Context<A>,
+        now: Instant,
+        next: Option<Instant>,
+        fire: fn(&mut A, &mut Context<A>),
+    ) where
+        A: Actor<Context = Context<A>>,
+    {
+        if self.0.as_ref().map(|t| t.0) == next {
+            return;
+        }
+        if let Some((_, h)) = self.0.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(at) = next {
+            let h = ctx.run_later(at.saturating_duration_since(now), move |act, ctx| {
+                fire(act, ctx)
+            });
+            self.0 = Some((at, h));
+        }
+    }
+
+    /// Call first thing in the `fire` callback: the timer is spent.
+    pub fn fired(&mut self) {
+        self.0 = None;
+    }
+}

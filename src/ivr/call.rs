@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn a_whole_deposit_in_virtual_time() {
         let mut lib = PromptLibrary::default();
-        for n in super::super::prompts::NAMES {
+        for n in super::super::prompts::names() {
             lib.insert(n, &[1000i16; 800]); // 100 ms each
         }
         let mut c = core(Arc::new(lib));

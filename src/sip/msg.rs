@@ -528,23 +528,39 @@ fn print_headers(out: &mut String, headers: &Headers, body: &[u8]) {
     let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
 }
 
-impl Request {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = String::with_capacity(512 + self.body.len());
-        let _ = write!(out, "{} {} SIP/2.0\r\n", self.method.as_str(), self.uri);
-        print_headers(&mut out, &self.headers, &self.body);
-        let mut v = out.into_bytes();
-        v.extend_from_slice(&self.body);
-        v
-    }
+/// Print a start line, headers (with a fresh Content-Length) and body.
+fn print(start: std::fmt::Arguments<'_>, headers: &Headers, body: &[u8]) -> Vec<u8> {
+    let mut out = String::with_capacity(512 + body.len());
+    let _ = out.write_fmt(start);
+    out.push_str("\r\n");
+    print_headers(&mut out, headers, body);
+    let mut v = out.into_bytes();
+    v.extend_from_slice(body);
+    v
+}
+
+impl Headers {
     pub fn cseq(&self) -> Option<CSeq> {
-        self.headers.get("CSeq").and_then(|v| CSeq::parse(v).ok())
+        self.get("CSeq").and_then(|v| CSeq::parse(v).ok())
     }
     pub fn top_via(&self) -> Option<Via> {
-        self.headers
-            .get_all("Via")
-            .next()
-            .and_then(|v| Via::parse(v).ok())
+        self.get_all("Via").next().and_then(|v| Via::parse(v).ok())
+    }
+}
+
+impl Request {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        print(
+            format_args!("{} {} SIP/2.0", self.method.as_str(), self.uri),
+            &self.headers,
+            &self.body,
+        )
+    }
+    pub fn cseq(&self) -> Option<CSeq> {
+        self.headers.cseq()
+    }
+    pub fn top_via(&self) -> Option<Via> {
+        self.headers.top_via()
     }
     pub fn call_id(&self) -> &str {
         self.headers.get("Call-ID").unwrap_or("")
@@ -561,21 +577,11 @@ impl Request {
 
 impl Response {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = String::with_capacity(512 + self.body.len());
-        let _ = write!(out, "SIP/2.0 {} {}\r\n", self.status, self.reason);
-        print_headers(&mut out, &self.headers, &self.body);
-        let mut v = out.into_bytes();
-        v.extend_from_slice(&self.body);
-        v
-    }
-    pub fn cseq(&self) -> Option<CSeq> {
-        self.headers.get("CSeq").and_then(|v| CSeq::parse(v).ok())
-    }
-    pub fn top_via(&self) -> Option<Via> {
-        self.headers
-            .get_all("Via")
-            .next()
-            .and_then(|v| Via::parse(v).ok())
+        print(
+            format_args!("SIP/2.0 {} {}", self.status, self.reason),
+            &self.headers,
+            &self.body,
+        )
     }
 }
 

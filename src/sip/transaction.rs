@@ -449,7 +449,7 @@ impl TransactionLayer {
     /// A response arrived; matched to a client transaction by branch + CSeq method
     /// (§17.1.3). Unmatched responses are dropped.
     pub fn handle_response(&mut self, now: Instant, response: Response) {
-        let (Some(via), Some(cseq)) = (response.top_via(), response.cseq()) else {
+        let (Some(via), Some(cseq)) = (response.headers.top_via(), response.headers.cseq()) else {
             return;
         };
         let key = format!(

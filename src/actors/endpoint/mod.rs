@@ -10,6 +10,7 @@
 //! shutting down (with Retry-After). Unparseable UDP datagrams are dropped and
 //! counted; addressable malformed requests get 400.
 
+use super::Wakeup;
 use super::call::{CallActor, CallInfo, LocalHangup, RemoteHangup};
 use super::store::StoreActor;
 use crate::config::ServiceConfig;
@@ -124,7 +125,7 @@ pub struct SipEndpoint {
     prompts: Arc<PromptLibrary>,
     ports: PortAllocator,
     rng: StdRng,
-    timer: Option<(Instant, SpawnHandle)>,
+    timer: Wakeup,
     draining: bool,
 }
 
@@ -160,7 +161,7 @@ impl SipEndpoint {
             prompts,
             ports,
             rng: StdRng::from_entropy(),
-            timer: None,
+            timer: Wakeup::default(),
             draining: false,
         }
     }
@@ -199,19 +200,11 @@ impl SipEndpoint {
             self.send(t.flow, t.bytes);
         }
         let next = self.tl.poll_timeout();
-        if self.timer.as_ref().map(|t| t.0) != next {
-            if let Some((_, h)) = self.timer.take() {
-                ctx.cancel_future(h);
-            }
-            if let Some(at) = next {
-                let h = ctx.run_later(at.saturating_duration_since(now), |act, ctx| {
-                    act.timer = None;
-                    act.tl.handle_timeout(Instant::now());
-                    act.pump(ctx);
-                });
-                self.timer = Some((at, h));
-            }
-        }
+        self.timer.arm(ctx, now, next, |act, ctx| {
+            act.timer.fired();
+            act.tl.handle_timeout(Instant::now());
+            act.pump(ctx);
+        });
     }
 
     fn respond(&mut self, now: Instant, tx: TxId, mut r: Response) {
