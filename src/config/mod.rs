@@ -79,6 +79,69 @@ struct RawService {
     max_calls_allowed: usize,
     #[serde(default = "default_locale")]
     locale: String,
+    #[serde(default = "default_startup_mode")]
+    startup_mode: StartupMode,
+    #[serde(default = "default_tls_port")]
+    sip_tls_port: u16,
+    #[serde(default = "default_t1")]
+    sip_t1_ms: u64,
+    #[serde(default = "default_options_interval")]
+    options_interval_secs: u64,
+    #[serde(default)]
+    tls: TlsConfig,
+}
+
+/// `Set-UMService -UMStartupMode`: which SIP listeners start. Changing it takes
+/// effect at the next start (seed 000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub enum StartupMode {
+    /// SIP on the TCP port (and UDP when enabled).
+    TCP,
+    /// SIP over TLS on the TLS port only, mutual TLS.
+    TLS,
+    /// Both.
+    Dual,
+}
+
+impl StartupMode {
+    pub fn plain(self) -> bool {
+        matches!(self, StartupMode::TCP | StartupMode::Dual)
+    }
+    pub fn tls(self) -> bool {
+        matches!(self, StartupMode::TLS | StartupMode::Dual)
+    }
+    pub fn parse(s: &str) -> Option<StartupMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(StartupMode::TCP),
+            "tls" => Some(StartupMode::TLS),
+            "dual" => Some(StartupMode::Dual),
+            _ => None,
+        }
+    }
+}
+
+/// How the TLS certificate is obtained when none is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoCert {
+    /// A self-signed certificate for the FQDN (Exchange's default at install).
+    #[default]
+    SelfSigned,
+    /// A demo CA, a server certificate it signs, and a client certificate for every
+    /// IP gateway with an FQDN; the CA is trusted for mutual TLS.
+    DemoCa,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain and key; when absent, see `auto`.
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+    /// PEM bundle of CAs that gateway client certificates must chain to.
+    pub trust_anchors: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub auto: AutoCert,
 }
 
 fn default_bind() -> IpAddr {
@@ -95,6 +158,18 @@ fn default_max_calls() -> usize {
 }
 fn default_locale() -> String {
     "en-US".into()
+}
+fn default_startup_mode() -> StartupMode {
+    StartupMode::TCP
+}
+fn default_tls_port() -> u16 {
+    5061
+}
+fn default_t1() -> u64 {
+    500
+}
+fn default_options_interval() -> u64 {
+    60
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +225,8 @@ struct RawGateway {
     address: String,
     #[serde(default = "default_sip_port")]
     port: u16,
+    /// The name the gateway's TLS certificate carries (and that may be resolved).
+    fqdn: Option<String>,
     #[serde(default)]
     outcalls_allowed: bool,
     #[serde(default = "yes")]
@@ -202,6 +279,13 @@ pub struct ServiceConfig {
     /// Exchange's MaxCallsAllowed: concurrent calls before new ones get 503.
     pub max_calls_allowed: usize,
     pub locale: String,
+    pub startup_mode: StartupMode,
+    pub sip_tls_port: u16,
+    /// RFC 3261 T1; lowering it (tests) shortens every derived timer.
+    pub sip_t1: Duration,
+    /// How often IP gateways are probed with OPTIONS.
+    pub options_interval: Duration,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +320,30 @@ impl Config {
                 "need [low, high] with low < high - 1",
             ));
         }
+        if !(10..=5000).contains(&s.sip_t1_ms) {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "sip_t1_ms",
+                "must be 10..=5000",
+            ));
+        }
+        if s.options_interval_secs == 0 {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "options_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if s.tls.cert.is_some() != s.tls.key.is_some() {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "tls",
+                "cert and key go together",
+            ));
+        }
         if s.max_calls_allowed == 0 {
             return Err(invalid(
                 "service",
@@ -254,6 +362,11 @@ impl Config {
             rtp_ports: (s.rtp_ports[0], s.rtp_ports[1]),
             max_calls_allowed: s.max_calls_allowed,
             locale: s.locale,
+            startup_mode: s.startup_mode,
+            sip_tls_port: s.sip_tls_port,
+            sip_t1: Duration::from_millis(s.sip_t1_ms),
+            options_interval: Duration::from_secs(s.options_interval_secs),
+            tls: s.tls,
         };
 
         let mut policies = Vec::new();
@@ -336,7 +449,9 @@ impl Config {
 
         let mut gateways = Vec::new();
         for g in raw.ip_gateway {
-            let resolved = match g.address.parse::<IpAddr>() {
+            // Resolved once here (at start); a DNS change needs a restart, as in the
+            // seeds. The FQDN's addresses join the literal address.
+            let mut resolved = match g.address.parse::<IpAddr>() {
                 Ok(ip) => vec![ip],
                 Err(_) => {
                     let r = resolve(&g.address);
@@ -351,11 +466,27 @@ impl Config {
                     r
                 }
             };
+            if let Some(f) = &g.fqdn {
+                if f.is_empty() || f.contains(char::is_whitespace) {
+                    return Err(invalid(
+                        "ip_gateway",
+                        &g.name,
+                        "fqdn",
+                        "must be a host name",
+                    ));
+                }
+                for ip in resolve(f) {
+                    if !resolved.contains(&ip) {
+                        resolved.push(ip);
+                    }
+                }
+            }
             gateways.push(IpGateway {
                 name: g.name,
                 address: g.address,
                 resolved,
                 port: g.port,
+                fqdn: g.fqdn,
                 outcalls_allowed: g.outcalls_allowed,
                 enabled: g.enabled,
             });
@@ -546,14 +677,22 @@ mod tests {
         let names: Vec<_> = d
             .mailboxes
             .iter()
-            .map(|m| (m.extension.as_str(), m.display_name.as_str()))
+            .map(|m| {
+                (
+                    m.extension.as_str(),
+                    m.display_name.as_str(),
+                    m.dial_plan.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             names,
             [
-                ("1001", "Alice Martin"),
-                ("1002", "Bob Durand"),
-                ("1003", "Chloé Bernard")
+                ("1001", "Alice Martin", "Demo"),
+                ("1002", "Bob Durand", "Demo"),
+                ("1003", "Chloé Bernard", "Demo"),
+                ("2001", "Denis Moreau", "SecureDemo"),
+                ("2101", "Emma Petit", "SignalDemo"),
             ]
         );
         let p = d.policy("Default").unwrap();
@@ -562,6 +701,16 @@ mod tests {
         assert_eq!(c.service.max_calls_allowed, 100);
         assert!(d.gateways[0].outcalls_allowed);
         assert_eq!(d.auto_attendants[0].pilots, ["4100"]);
+        let secure = d.dial_plan("SecureDemo").unwrap();
+        assert_eq!(secure.voip_security, VoipSecurity::Secured);
+        assert_eq!(secure.access_numbers, ["5000"]);
+        let signal = d.dial_plan("SignalDemo").unwrap();
+        assert_eq!(signal.voip_security, VoipSecurity::SIPSecured);
+        assert_eq!(signal.access_numbers, ["5100"]);
+        assert_eq!(c.service.startup_mode, StartupMode::Dual);
+        assert_eq!(c.service.sip_tls_port, 5061);
+        assert_eq!(c.service.tls.auto, AutoCert::DemoCa);
+        assert_eq!(d.gateway_fqdns(), ["localhost"]);
     }
 
     fn with(replace: &str, by: &str) -> Result<Config, ConfigError> {
@@ -598,32 +747,66 @@ mod tests {
             "{e}"
         );
         let e = with(
-            "address = \"127.0.0.1\"\nport",
-            "address = \"gw.invalid\"\nport",
+            "address = \"127.0.0.1\"\nfqdn",
+            "address = \"gw.invalid\"\nfqdn",
         )
         .unwrap_err();
         assert!(e.to_string().contains("does not resolve"), "{e}");
+        let e = with("sip_tls_port = 5061", "sip_tls_port = 5061\nsip_t1_ms = 1").unwrap_err();
+        assert!(e.to_string().contains("sip_t1_ms"), "{e}");
         assert!(matches!(
             with("[service]", "[servic]"),
+            Err(ConfigError::Toml(_))
+        ));
+        assert!(matches!(
+            with("startup_mode = \"Dual\"", "startup_mode = \"Both\""),
             Err(ConfigError::Toml(_))
         ));
     }
 
     #[test]
+    fn two_gateways_on_one_address_are_reported() {
+        let text =
+            format!("{DEMO_TOML}\n[[ip_gateway]]\nname = \"twin\"\naddress = \"127.0.0.1\"\n");
+        let c = Config::parse(&text, &|_| Vec::new()).unwrap();
+        assert_eq!(
+            c.directory.shared_gateway_addresses(),
+            [(
+                "loopback".to_string(),
+                "twin".to_string(),
+                "127.0.0.1".parse().unwrap()
+            )]
+        );
+    }
+
+    #[test]
     fn fqdn_gateways_use_the_resolver() {
         let text = DEMO_TOML.replace(
-            "address = \"127.0.0.1\"\nport",
-            "address = \"pbx.example\"\nport",
+            "address = \"127.0.0.1\"\nfqdn = \"localhost\"",
+            "address = \"pbx.example\"\nfqdn = \"gw.example\"",
         );
-        let c = Config::parse(&text, &|n| {
-            assert_eq!(n, "pbx.example");
-            vec!["192.0.2.7".parse().unwrap()]
+        let c = Config::parse(&text, &|n| match n {
+            "pbx.example" => vec!["192.0.2.7".parse().unwrap()],
+            "gw.example" => vec!["192.0.2.8".parse().unwrap()],
+            other => panic!("unexpected lookup {other}"),
         })
         .unwrap();
+        // Both the address's and the FQDN's resolutions identify the gateway.
         assert!(
             c.directory
                 .gateway_for("192.0.2.7".parse().unwrap())
                 .is_some()
         );
+        assert!(
+            c.directory
+                .gateway_for("192.0.2.8".parse().unwrap())
+                .is_some()
+        );
+        assert!(
+            c.directory
+                .gateway_for("127.0.0.1".parse().unwrap())
+                .is_none()
+        );
+        assert!(c.directory.shared_gateway_addresses().is_empty());
     }
 }

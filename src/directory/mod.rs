@@ -82,6 +82,8 @@ pub struct IpGateway {
     /// Addresses the gateway is known by (the literal, or what the FQDN resolved to).
     pub resolved: Vec<IpAddr>,
     pub port: u16,
+    /// Name its TLS certificate must carry (mutual TLS).
+    pub fqdn: Option<String>,
     pub outcalls_allowed: bool,
     pub enabled: bool,
 }
@@ -182,6 +184,31 @@ impl Directory {
         self.gateways
             .iter()
             .find(|g| g.enabled && g.resolved.iter().any(|r| canonical_ip(*r) == ip))
+    }
+}
+
+impl Directory {
+    /// Pairs of gateways that share an address (Exchange event 1175): requests from
+    /// that address cannot be told apart; the first listed gateway gets them.
+    pub fn shared_gateway_addresses(&self) -> Vec<(String, String, IpAddr)> {
+        let mut out = Vec::new();
+        for (i, a) in self.gateways.iter().enumerate() {
+            for b in &self.gateways[i + 1..] {
+                if let Some(ip) = a.resolved.iter().find(|ip| b.resolved.contains(ip)) {
+                    out.push((a.name.clone(), b.name.clone(), *ip));
+                }
+            }
+        }
+        out
+    }
+
+    /// Gateway FQDNs a client certificate may carry.
+    pub fn gateway_fqdns(&self) -> Vec<String> {
+        self.gateways
+            .iter()
+            .filter(|g| g.enabled)
+            .filter_map(|g| g.fqdn.clone())
+            .collect()
     }
 }
 
