@@ -54,3 +54,4 @@ pub mod sdp;
 pub mod server;
 pub mod sip;
 pub mod store;
+pub mod tls;

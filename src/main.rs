@@ -40,6 +40,9 @@ enum Cmd {
         /// Override the SIP port (UDP and TCP; 0 = any free port).
         #[arg(long)]
         sip_port: Option<u16>,
+        /// Override the SIP TLS port (0 = any free port).
+        #[arg(long)]
+        sip_tls_port: Option<u16>,
         /// Override the admin HTTP address (port 0 = any free port).
         #[arg(long)]
         admin: Option<SocketAddr>,
@@ -58,8 +61,61 @@ enum Cmd {
         #[command(subcommand)]
         cmd: MessageCmd,
     },
+    /// The UM service itself (Set-UMService).
+    Service {
+        #[command(subcommand)]
+        cmd: ServiceCmd,
+    },
+    /// TLS certificates (Import-/Enable-/Get-ExchangeCertificate).
+    Certificate {
+        #[command(subcommand)]
+        cmd: CertificateCmd,
+    },
     /// Validate a configuration and print its objects.
     Config {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceCmd {
+    /// Set UMStartupMode (TCP, TLS or Dual). Takes effect when the service restarts.
+    SetStartupMode {
+        #[command(flatten)]
+        common: Common,
+        mode: String,
+    },
+    /// Show the startup mode in effect and the one the next start will use.
+    Show {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertificateCmd {
+    /// Check a PEM certificate chain and key, and store them for `enable`.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Use an imported certificate for SIP TLS (no restart needed).
+    Enable {
+        #[command(flatten)]
+        common: Common,
+        /// Thumbprint (or a unique prefix) shown by `import` / `list`.
+        thumbprint: String,
+        /// Services to assign it to (only UM exists here).
+        #[arg(long, default_value = "UM")]
+        services: String,
+    },
+    /// List the generated and imported certificates, and which one is in use.
+    List {
         #[command(flatten)]
         common: Common,
     },
@@ -213,6 +269,133 @@ fn export(common: &Common, id: &str, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+mod admin_cli {
+    //! The `service` and `certificate` verbs.
+    use super::*;
+    use openum::config::StartupMode;
+    use openum::tls::{TlsFiles, certs};
+
+    fn running(data: &Path) -> Option<Runtime> {
+        let text = std::fs::read_to_string(server::runtime_path(data)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn service(cmd: ServiceCmd) -> Result<(), String> {
+        match cmd {
+            ServiceCmd::SetStartupMode { common, mode } => {
+                let m = StartupMode::parse(&mode).ok_or_else(|| format!("unknown startup mode {mode:?}: use TCP, TLS or Dual"))?;
+                let mut s = server::load_settings(&common.data)?;
+                s.startup_mode = Some(m);
+                server::save_settings(&common.data, &s)?;
+                match running(&common.data) {
+                    Some(r) if r.startup_mode != m => println!(
+                        "UMStartupMode set to {m:?}. The running service (pid {}) keeps {:?}: restart it for the change to take effect.",
+                        r.pid, r.startup_mode
+                    ),
+                    Some(_) => println!("UMStartupMode set to {m:?} (already in effect)."),
+                    None => println!("UMStartupMode set to {m:?}; it takes effect when the service starts."),
+                }
+                Ok(())
+            }
+            ServiceCmd::Show { common } => {
+                let cfg = load_config(&common)?;
+                let next = server::load_settings(&common.data)?.startup_mode.unwrap_or(cfg.service.startup_mode);
+                match running(&common.data) {
+                    Some(r) => println!("running: {:?} (pid {}), next start: {next:?}", r.startup_mode, r.pid),
+                    None => println!("not running, next start: {next:?}"),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn reload(data: &Path) -> Result<Option<String>, String> {
+        let Some(r) = running(data) else { return Ok(None) };
+        let url = format!("{}/api/certificate/reload", r.admin_url);
+        match ureq::post(&url).call() {
+            Ok(resp) => Ok(Some(resp.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(_, resp)) => Err(format!(
+                "the running server refused the certificate and keeps the old one: {}",
+                resp.into_string().unwrap_or_default()
+            )),
+            Err(e) => Err(format!("could not reach the running server at {url}: {e}")),
+        }
+    }
+
+    pub fn certificate(cmd: CertificateCmd) -> Result<(), String> {
+        let now = std::time::SystemTime::now();
+        match cmd {
+            CertificateCmd::Import { common, cert, key } => {
+                let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+                let pair = certs::PemPair {
+                    cert: read(&cert)?,
+                    key: read(&key)?,
+                };
+                let info = certs::inspect(&pair, now).map_err(|e| format!("certificate refused: {e}"))?;
+                TlsFiles::new(&common.data)
+                    .save(&format!("imported/{}", info.thumbprint), &pair)
+                    .map_err(|e| e.to_string())?;
+                println!("imported {} ({}), valid until {}", info.thumbprint, info.names.join(", "), info.not_after);
+                println!("use it with: openum certificate enable {} --services UM", &info.thumbprint[..16]);
+                Ok(())
+            }
+            CertificateCmd::Enable { common, thumbprint, services } => {
+                if !services.split(',').all(|s| s.trim().eq_ignore_ascii_case("UM")) {
+                    return Err(format!("--services {services:?}: only UM is served here"));
+                }
+                let files = TlsFiles::new(&common.data);
+                let matches: Vec<String> = files.imported().into_iter().filter(|t| t.starts_with(&thumbprint.to_ascii_lowercase())).collect();
+                let t = match matches.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err(format!("no imported certificate {thumbprint}; see `openum certificate list`")),
+                    _ => return Err(format!("{thumbprint} matches several certificates; give more digits")),
+                };
+                let pair = files.load(&format!("imported/{t}")).map_err(|e| e.to_string())?;
+                certs::inspect(&pair, now).map_err(|e| format!("certificate refused: {e}"))?;
+                let previous = files.active();
+                files.set_active(&t).map_err(|e| e.to_string())?;
+                match reload(&common.data) {
+                    Ok(Some(_)) => println!("certificate {t} is now used by the running service (no restart needed)"),
+                    Ok(None) => println!("certificate {t} will be used when the service starts"),
+                    Err(e) => {
+                        // Keep what was in use, on disk too.
+                        match previous {
+                            Some(p) => files.set_active(&p).map_err(|e| e.to_string())?,
+                            None => std::fs::remove_file(files.dir.join("active")).map_err(|e| e.to_string())?,
+                        }
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            }
+            CertificateCmd::List { common } => {
+                let cfg = load_config(&common)?;
+                let files = TlsFiles::new(&common.data);
+                let active = openum::tls::current_server_pair(&cfg.service, &files, now)
+                    .ok()
+                    .map(|(_, i, _)| i.thumbprint);
+                let mut rows = Vec::new();
+                for stem in ["server".to_string()].into_iter().chain(files.imported().into_iter().map(|t| format!("imported/{t}"))) {
+                    if let Ok(p) = files.load(&stem)
+                        && let Ok(chain) = certs::parse_chain(&p.cert)
+                        && let Ok(i) = certs::info(&chain[0])
+                    {
+                        let mark = if active.as_deref() == Some(i.thumbprint.as_str()) { "*" } else { " " };
+                        rows.push(format!("{mark} {}  {:<28} until {}  {}", &i.thumbprint[..16], i.names.join(","), i.not_after, stem));
+                    }
+                }
+                if rows.is_empty() {
+                    println!("no certificates yet (they are created at the first start in TLS or Dual mode)");
+                }
+                for r in rows {
+                    println!("{r}");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -233,6 +416,7 @@ fn main() -> ExitCode {
         Cmd::Serve {
             common,
             sip_port,
+            sip_tls_port,
             admin,
             rtp_ports,
             max_calls,
@@ -242,6 +426,9 @@ fn main() -> ExitCode {
             let mut cfg = load_config(&common)?;
             if let Some(p) = sip_port {
                 cfg.service.sip_port = p;
+            }
+            if let Some(p) = sip_tls_port {
+                cfg.service.sip_tls_port = p;
             }
             if let Some(a) = admin {
                 cfg.service.admin = a;
@@ -272,6 +459,8 @@ fn main() -> ExitCode {
             } => list(&common, &mailbox, json),
             MessageCmd::Export { common, id, out } => export(&common, &id, &out),
         },
+        Cmd::Service { cmd } => admin_cli::service(cmd),
+        Cmd::Certificate { cmd } => admin_cli::certificate(cmd),
         Cmd::Config { common } => load_config(&common).and_then(|c| {
             serde_json::to_string_pretty(&c.directory)
                 .map(|s| println!("{s}"))

@@ -1,18 +1,22 @@
-//! `openum serve`: opens the store, provisions PIN hashes, binds the SIP and admin
-//! sockets, starts the actors, prints what it listens on, and runs until SIGINT or
-//! SIGTERM (then drains calls, see `actors::endpoint::Shutdown`).
+//! `openum serve`: opens the store, provisions PIN hashes, prepares TLS, binds the
+//! SIP listeners the startup mode asks for and the admin socket, starts the actors,
+//! prints what it listens on, and runs until SIGINT or SIGTERM (then drains calls,
+//! see `actors::endpoint::Shutdown`).
 //!
-//! `<data>/runtime.json` names the live ports and admin URL while the server runs,
-//! so the CLI (and tests that ask for port 0) can find it.
+//! Files in the data dir: `store/` (sled), `tls/` (see `tls`), `service.json` (the
+//! startup mode set by `openum service set-startup-mode`, read at start only, as
+//! Exchange reads UMStartupMode at service start), and `runtime.json` (live ports and
+//! admin URL while running, for the CLI and for tests that ask for port 0).
 
-use crate::actors::endpoint::{Shutdown, SipEndpoint};
+use crate::actors::endpoint::{Shutdown, SipEndpoint, SipPorts};
 use crate::actors::net;
 use crate::actors::store::StoreActor;
-use crate::admin::{self, AdminState};
-use crate::config::Config;
+use crate::admin::{self, AdminState, TlsAdmin};
+use crate::config::{Config, StartupMode};
 use crate::directory::pin;
 use crate::ivr::prompts::PromptLibrary;
 use crate::store::{MailboxStore, sled::SledStore};
+use crate::tls;
 use actix::prelude::*;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -24,8 +28,18 @@ use std::sync::Arc;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Runtime {
     pub pid: u32,
+    /// UDP/TCP SIP port, 0 when the startup mode is TLS.
     pub sip_port: u16,
+    /// TLS SIP port, 0 when the startup mode is TCP.
+    pub sip_tls_port: u16,
     pub admin_url: String,
+    pub startup_mode: StartupMode,
+}
+
+/// Settings changed by the CLI that outlive the config file (`service.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Settings {
+    pub startup_mode: Option<StartupMode>,
 }
 
 pub fn runtime_path(data: &Path) -> PathBuf {
@@ -36,34 +50,45 @@ pub fn store_path(data: &Path) -> PathBuf {
     data.join("store")
 }
 
+pub fn settings_path(data: &Path) -> PathBuf {
+    data.join("service.json")
+}
+
+pub fn load_settings(data: &Path) -> Result<Settings, String> {
+    match std::fs::read_to_string(settings_path(data)) {
+        Ok(t) => serde_json::from_str(&t).map_err(|e| format!("{}: {e}", settings_path(data).display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Err(e) => Err(format!("{}: {e}", settings_path(data).display())),
+    }
+}
+
+pub fn save_settings(data: &Path, s: &Settings) -> Result<(), String> {
+    std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
+    let tmp = data.join("service.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(s).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    std::fs::rename(tmp, settings_path(data)).map_err(|e| e.to_string())
+}
+
 /// Hash the configured initial PINs of mailboxes that have none stored yet. PINs
 /// changed later (subscriber access) are kept: config only seeds.
 fn provision_pins(cfg: &Config, store: &dyn MailboxStore) -> Result<usize, String> {
     let mut n = 0;
     for m in &cfg.directory.mailboxes {
         let Some(p) = &m.initial_pin else { continue };
-        if store
-            .pin_hash(&m.extension)
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+        if store.pin_hash(&m.extension).map_err(|e| e.to_string())?.is_some() {
             continue;
         }
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
         let h = pin::hash_pin(p, salt).map_err(|e| e.to_string())?;
-        store
-            .set_pin_hash(&m.extension, &h)
-            .map_err(|e| e.to_string())?;
+        store.set_pin_hash(&m.extension, &h).map_err(|e| e.to_string())?;
         n += 1;
     }
     Ok(n)
 }
 
 /// Bind SIP TCP and UDP on one port. Port 0 picks a port free for both.
-fn bind_sip(
-    cfg: &Config,
-) -> std::io::Result<(std::net::TcpListener, Option<std::net::UdpSocket>, u16)> {
+fn bind_plain(cfg: &Config) -> std::io::Result<(std::net::TcpListener, Option<std::net::UdpSocket>, u16)> {
     let s = &cfg.service;
     let mut last_err = None;
     for _ in 0..50 {
@@ -81,20 +106,51 @@ fn bind_sip(
     Err(last_err.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP")))
 }
 
-pub fn run(cfg: Config, data: PathBuf) -> Result<(), String> {
-    std::fs::create_dir_all(&data)
-        .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
-    let sled = SledStore::open(&store_path(&data))
-        .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
+fn tokio_tcp(l: std::net::TcpListener) -> Result<tokio::net::TcpListener, String> {
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())
+}
+
+pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
+    if let Some(m) = load_settings(&data)?.startup_mode {
+        cfg.service.startup_mode = m;
+    }
+    let mode = cfg.service.startup_mode;
+    let sled = SledStore::open(&store_path(&data)).map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
     let store: Arc<dyn MailboxStore> = Arc::new(sled);
     let hashed = provision_pins(&cfg, store.as_ref())?;
     let prompts = Arc::new(PromptLibrary::embedded().map_err(|e| e.to_string())?);
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
+    for (a, b, ip) in cfg.directory.shared_gateway_addresses() {
+        tracing::warn!(event = "gateway_address_shared", event_id = 1175, gateway = %a, other = %b, address = %ip,
+            "two IP gateways resolve to one address; requests from it are attributed to the first");
+    }
 
-    let (tcp, udp, sip_port) = bind_sip(&cfg)
-        .map_err(|e| format!("cannot bind SIP port {}: {e}", cfg.service.sip_port))?;
+    let plain = match mode.plain() {
+        true => Some(bind_plain(&cfg).map_err(|e| format!("cannot bind SIP port {}: {e}", cfg.service.sip_port))?),
+        false => None,
+    };
+    let tls_setup = match mode.tls() {
+        true => Some(tls::prepare(&cfg.service, &cfg.directory, &data, std::time::SystemTime::now())?),
+        false => None,
+    };
+    let tls_listener = match &tls_setup {
+        Some(_) => {
+            let a = SocketAddr::new(cfg.service.sip_bind, cfg.service.sip_tls_port);
+            Some(std::net::TcpListener::bind(a).map_err(|e| format!("cannot bind SIP TLS port {a}: {e}"))?)
+        }
+        None => None,
+    };
+    let ports = SipPorts {
+        plain: plain.as_ref().map_or(0, |p| p.2),
+        tls: match &tls_listener {
+            Some(l) => l.local_addr().map_err(|e| e.to_string())?.port(),
+            None => 0,
+        },
+    };
     let admin_listener = std::net::TcpListener::bind(cfg.service.admin)
         .map_err(|e| format!("cannot bind admin address {}: {e}", cfg.service.admin))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
@@ -107,41 +163,48 @@ pub fn run(cfg: Config, data: PathBuf) -> Result<(), String> {
         let store_addr = SyncArbiter::start(1, move || StoreActor {
             store: store_for_actor.clone(),
         });
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
-        tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let tcp = tokio::net::TcpListener::from_std(tcp).map_err(|e| e.to_string())?;
-        let udp = match udp {
-            Some(u) => {
-                u.set_nonblocking(true).map_err(|e| e.to_string())?;
-                Some(Arc::new(
-                    tokio::net::UdpSocket::from_std(u).map_err(|e| e.to_string())?,
-                ))
+        let (tcp, udp) = match plain {
+            Some((tcp, udp, _)) => {
+                let udp = match udp {
+                    Some(u) => {
+                        u.set_nonblocking(true).map_err(|e| e.to_string())?;
+                        Some(Arc::new(tokio::net::UdpSocket::from_std(u).map_err(|e| e.to_string())?))
+                    }
+                    None => None,
+                };
+                (Some(tokio_tcp(tcp)?), udp)
             }
-            None => None,
+            None => (None, None),
         };
-        let endpoint = SipEndpoint::new(
-            service.clone(),
-            dir.clone(),
-            udp.clone(),
-            sip_port,
-            workers,
-            store_addr,
-            prompts,
-        )
-        .start();
+        let endpoint = SipEndpoint::new(service.clone(), dir.clone(), udp.clone(), ports, workers, store_addr, prompts).start();
         if let Some(u) = udp {
             actix_rt::spawn(net::udp_loop(u, endpoint.clone()));
         }
-        actix_rt::spawn(net::tcp_accept_loop(tcp, endpoint.clone()));
+        if let Some(t) = tcp {
+            actix_rt::spawn(net::tcp_accept_loop(t, endpoint.clone()));
+        }
+        let mut tls_admin = None;
+        if let (Some(setup), Some(listener)) = (&tls_setup, tls_listener) {
+            let resolver = Arc::new(tls::CertResolver::new(&setup.server).map_err(|e| e.to_string())?);
+            let server_cfg = tls::server_config(resolver.clone(), &setup.trust)?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(server_cfg);
+            let fqdns = Arc::new(dir.gateway_fqdns());
+            actix_rt::spawn(net::tls_accept_loop(tokio_tcp(listener)?, acceptor, fqdns, endpoint.clone()));
+            tls_admin = Some(TlsAdmin {
+                resolver,
+                service: service.clone(),
+                data: data.clone(),
+            });
+        }
 
         let state = AdminState {
             store: store.clone(),
             dir: dir.clone(),
             endpoint: endpoint.clone(),
             metrics,
+            tls: tls_admin.map(Arc::new),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()
@@ -158,10 +221,7 @@ pub fn run(cfg: Config, data: PathBuf) -> Result<(), String> {
         let ep = endpoint.clone();
         actix_rt::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
                 tracing::error!(event = "signal_setup_failed");
                 return;
             };
@@ -178,51 +238,53 @@ pub fn run(cfg: Config, data: PathBuf) -> Result<(), String> {
 
     let runtime = Runtime {
         pid: std::process::id(),
-        sip_port,
+        sip_port: ports.plain,
+        sip_tls_port: ports.tls,
         admin_url: format!("http://{admin_addr}"),
+        startup_mode: mode,
     };
     let text = serde_json::to_string_pretty(&runtime).map_err(|e| e.to_string())?;
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
-    print_banner(&cfg, sip_port, admin_addr, &data, hashed);
-    tracing::info!(event = "started", sip_port, admin = %admin_addr, data = %data.display());
+    print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
+    tracing::info!(event = "started", startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
     tracing::info!(event = "stopped");
     r
 }
 
-fn print_banner(cfg: &Config, sip_port: u16, admin: SocketAddr, data: &Path, hashed: usize) {
+fn print_banner(cfg: &Config, ports: SipPorts, admin: SocketAddr, data: &Path, hashed: usize, tls: Option<&tls::TlsSetup>) {
     let s = &cfg.service;
     let d = &cfg.directory;
     let mut out = String::new();
-    out.push_str(&format!(
-        "openum {} ({})\n",
-        env!("CARGO_PKG_VERSION"),
-        s.fqdn
-    ));
-    out.push_str(&format!(
-        "  SIP      {}:{sip_port} TCP{}  (advertised as {})\n",
-        s.sip_bind,
-        if s.udp { " + UDP" } else { "" },
-        s.address
-    ));
-    out.push_str(&format!(
-        "  RTP      ports {}-{}\n",
-        s.rtp_ports.0, s.rtp_ports.1
-    ));
-    out.push_str(&format!(
-        "  admin    http://{admin}/  (GET /api/mailboxes/{{ext}}/messages, /metrics)\n"
-    ));
-    out.push_str(&format!(
-        "  data     {}  ({} PIN(s) hashed this start)\n",
-        data.display(),
-        hashed
-    ));
-    out.push_str(&format!(
-        "  limits   MaxCallsAllowed {}\n",
-        s.max_calls_allowed
-    ));
+    out.push_str(&format!("openum {} ({}), startup mode {:?}\n", env!("CARGO_PKG_VERSION"), s.fqdn, s.startup_mode));
+    if ports.plain != 0 {
+        out.push_str(&format!(
+            "  SIP      {}:{} TCP{}  (advertised as {})\n",
+            s.sip_bind,
+            ports.plain,
+            if s.udp { " + UDP" } else { "" },
+            s.address
+        ));
+    }
+    if let Some(t) = tls {
+        out.push_str(&format!("  SIP TLS  {}:{} (mutual TLS)\n", s.sip_bind, ports.tls));
+        out.push_str(&format!(
+            "  cert     {} [{}], {}, valid until {}\n",
+            t.info.names.join(", "),
+            t.source,
+            &t.info.thumbprint[..16],
+            t.info.not_after
+        ));
+        for (what, path) in &t.printed {
+            out.push_str(&format!("           {what}: {}\n", path.display()));
+        }
+    }
+    out.push_str(&format!("  RTP      ports {}-{}\n", s.rtp_ports.0, s.rtp_ports.1));
+    out.push_str(&format!("  admin    http://{admin}/  (GET /api/mailboxes/{{ext}}/messages, /metrics)\n"));
+    out.push_str(&format!("  data     {}  ({} PIN(s) hashed this start)\n", data.display(), hashed));
+    out.push_str(&format!("  limits   MaxCallsAllowed {}\n", s.max_calls_allowed));
     for dp in &d.dial_plans {
         out.push_str(&format!(
             "  dial plan {} ({:?}, {} digits, {:?}), pilot(s) {}\n",
@@ -234,27 +296,20 @@ fn print_banner(cfg: &Config, sip_port: u16, admin: SocketAddr, data: &Path, has
         ));
     }
     for aa in &d.auto_attendants {
-        out.push_str(&format!(
-            "  auto attendant {} on {} (not answered yet: 480)\n",
-            aa.name,
-            aa.pilots.join(", ")
-        ));
+        out.push_str(&format!("  auto attendant {} on {} (not answered yet: 480)\n", aa.name, aa.pilots.join(", ")));
     }
     for g in &d.gateways {
-        out.push_str(&format!(
-            "  IP gateway {} at {}:{}\n",
-            g.name, g.address, g.port
-        ));
+        let fqdn = g.fqdn.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+        out.push_str(&format!("  IP gateway {} at {}:{}{fqdn}\n", g.name, g.address, g.port));
     }
     for m in &d.mailboxes {
+        out.push_str(&format!("  mailbox {} {} ({})\n", m.extension, m.display_name, m.dial_plan));
+    }
+    if ports.plain != 0 {
         out.push_str(&format!(
-            "  mailbox {} {} ({})\n",
-            m.extension, m.display_name, m.dial_plan
+            "Call sip:1001@{}:{} to leave Alice a message, or sip:4000@… with Diversion: <sip:1001@…>.\n",
+            s.address, ports.plain
         ));
     }
-    out.push_str(&format!(
-        "Call sip:1001@{}:{sip_port} to leave Alice a message, or sip:4000@… with Diversion: <sip:1001@…>.\n",
-        s.address
-    ));
     print!("{out}");
 }

@@ -141,8 +141,8 @@ fn requests_from_addresses_that_are_not_ip_gateways_get_403() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("openum.toml");
     let text = openum::config::DEMO_TOML.replace(
-        "address = \"127.0.0.1\"\nport = 5060",
-        "address = \"127.0.0.5\"\nport = 5060",
+        "address = \"127.0.0.1\"\nfqdn = \"localhost\"",
+        "address = \"127.0.0.5\"\nfqdn = \"gw5.invalid\"",
     );
     assert_ne!(text, openum::config::DEMO_TOML);
     std::fs::write(&cfg, text).unwrap();

@@ -1,14 +1,20 @@
-//! Socket read loops for SIP: one task for the UDP socket, one per TCP connection
-//! (RFC 3261 §18.3 framing by Content-Length). They only move bytes; parsing and
-//! everything after happen in the endpoint actor.
+//! Socket read loops for SIP: one task for the UDP socket, one per TCP or TLS
+//! connection (RFC 3261 §18.3 framing by Content-Length). They move bytes only;
+//! parsing and everything after happen in the endpoint actor.
+//!
+//! TLS connections (RFC 3261 §26.3.1, mutual TLS): rustls has verified that the
+//! client certificate chains to a trust anchor during the handshake; here we also
+//! require it to name a configured IP gateway FQDN. Either failure is logged as
+//! `event="untrusted_certificate"` and the connection is closed.
 
-use super::endpoint::{ConnClosed, ConnOpened, Inbound, SipEndpoint};
+use super::endpoint::{ConnClosed, ConnOpened, Inbound, SendOnConn, SipEndpoint};
 use crate::sip::msg::{self, frame_stream};
 use crate::sip::transaction::{Flow, Transport};
 use actix::Addr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -36,69 +42,116 @@ pub async fn udp_loop(sock: Arc<UdpSocket>, ep: Addr<SipEndpoint>) {
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// Frame SIP messages off a byte stream and hand them to the endpoint; write what
+/// the endpoint sends on this connection.
+async fn serve_stream<S>(stream: S, peer: SocketAddr, transport: Transport, ep: Addr<SipEndpoint>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    ep.do_send(ConnOpened { id, tx, peer });
+    actix_rt::spawn(async move {
+        while let Some(b) = rx.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let flow = Flow {
+        transport,
+        peer,
+        conn: Some(id),
+    };
+    let mut buf = Vec::with_capacity(8192);
+    let mut chunk = vec![0u8; 16384];
+    'conn: loop {
+        match rd.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        loop {
+            match frame_stream(&buf) {
+                Ok(Some(len)) => {
+                    let frame: Vec<u8> = buf.drain(..len).collect();
+                    if frame.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                        continue; // keep-alive
+                    }
+                    ep.do_send(Inbound { bytes: frame, flow });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The stream cannot be re-synchronised: answer what we can, close.
+                    tracing::warn!(event = "sip_stream_unframeable", %peer, transport = transport.via_name(), error = %e);
+                    metrics::counter!("openum_sip_malformed_total", "transport" => transport.via_name()).increment(1);
+                    if let Some(r) = msg::bad_request(&buf, &e) {
+                        ep.do_send(SendOnConn {
+                            conn: id,
+                            bytes: r.to_bytes(),
+                        });
+                    }
+                    break 'conn;
+                }
+            }
+        }
+    }
+    ep.do_send(ConnClosed { id });
+}
+
 pub async fn tcp_accept_loop(listener: TcpListener, ep: Addr<SipEndpoint>) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-                let (mut rd, mut wr) = stream.into_split();
-                let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-                ep.do_send(ConnOpened { id, tx, peer });
-                actix_rt::spawn(async move {
-                    while let Some(b) = rx.recv().await {
-                        if wr.write_all(&b).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                let ep = ep.clone();
-                actix_rt::spawn(async move {
-                    let flow = Flow {
-                        transport: Transport::Tcp,
-                        peer,
-                        conn: Some(id),
-                    };
-                    let mut buf = Vec::with_capacity(8192);
-                    let mut chunk = vec![0u8; 16384];
-                    'conn: loop {
-                        match rd.read(&mut chunk).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        loop {
-                            match frame_stream(&buf) {
-                                Ok(Some(len)) => {
-                                    let frame: Vec<u8> = buf.drain(..len).collect();
-                                    if frame.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                                        continue; // keep-alive
-                                    }
-                                    ep.do_send(Inbound { bytes: frame, flow });
-                                }
-                                Ok(None) => break,
-                                Err(e) => {
-                                    // The stream cannot be re-synchronised: answer what
-                                    // we can and close (§18.3).
-                                    tracing::warn!(event = "sip_stream_unframeable", %peer, error = %e);
-                                    metrics::counter!("openum_sip_malformed_total", "transport" => "tcp").increment(1);
-                                    if let Some(r) = msg::bad_request(&buf, &e) {
-                                        ep.do_send(super::endpoint::SendOnConn {
-                                            conn: id,
-                                            bytes: r.to_bytes(),
-                                        });
-                                    }
-                                    break 'conn;
-                                }
-                            }
-                        }
-                    }
-                    ep.do_send(ConnClosed { id });
-                });
+                actix_rt::spawn(serve_stream(stream, peer, Transport::Tcp, ep.clone()));
             }
             Err(e) => {
                 tracing::error!(event = "tcp_accept_failed", error = %e);
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+fn untrusted(peer: SocketAddr, reason: &str) {
+    metrics::counter!("openum_untrusted_certificates_total").increment(1);
+    tracing::warn!(event = "untrusted_certificate", %peer, reason);
+}
+
+pub async fn tls_accept_loop(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    gateway_fqdns: Arc<Vec<String>>,
+    ep: Addr<SipEndpoint>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(event = "tcp_accept_failed", error = %e);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (acceptor, fqdns, ep) = (acceptor.clone(), gateway_fqdns.clone(), ep.clone());
+        actix_rt::spawn(async move {
+            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await;
+            let tls = match handshake {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => return untrusted(peer, &format!("TLS handshake refused: {e}")),
+                Err(_) => return untrusted(peer, "TLS handshake timed out"),
+            };
+            let certs = tls.get_ref().1.peer_certificates().unwrap_or_default().to_vec();
+            match crate::tls::gateway_name(&certs, &fqdns) {
+                Some(name) => {
+                    tracing::debug!(event = "tls_connected", %peer, gateway_fqdn = %name);
+                    serve_stream(tls, peer, Transport::Tls, ep).await;
+                }
+                None => untrusted(peer, "the certificate names no configured IP gateway FQDN"),
+            }
+        });
     }
 }

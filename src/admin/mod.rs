@@ -7,6 +7,7 @@
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
 //! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
+//! - `POST /api/certificate/reload` — serve the currently enabled certificate
 //! - `GET /metrics` — Prometheus text format
 //!
 //! Depends on `store` and `directory`; store calls run on actix-web's blocking pool.
@@ -25,6 +26,42 @@ pub struct AdminState {
     pub dir: Arc<Directory>,
     pub endpoint: Addr<SipEndpoint>,
     pub metrics: Option<PrometheusHandle>,
+    /// Present when the TLS listener runs: lets `certificate enable` swap the
+    /// certificate without a restart.
+    pub tls: Option<Arc<TlsAdmin>>,
+}
+
+pub struct TlsAdmin {
+    pub resolver: Arc<crate::tls::CertResolver>,
+    pub service: Arc<crate::config::ServiceConfig>,
+    pub data: std::path::PathBuf,
+}
+
+/// Re-read the certificate to use (configured, enabled import, or generated) and
+/// serve it to new TLS handshakes. A certificate that fails its checks is refused
+/// and the current one stays.
+async fn reload_certificate(s: web::Data<AdminState>) -> HttpResponse {
+    let Some(t) = s.tls.clone() else {
+        return HttpResponse::Conflict().json(serde_json::json!({"error": "the TLS listener is not running (startup mode TCP)"}));
+    };
+    let r = web::block(move || {
+        let files = crate::tls::TlsFiles::new(&t.data);
+        let (pair, info, source) = crate::tls::current_server_pair(&t.service, &files, std::time::SystemTime::now())?;
+        t.resolver.replace(&pair).map_err(|e| e.to_string())?;
+        Ok::<_, String>((info, source))
+    })
+    .await;
+    match r {
+        Ok(Ok((info, source))) => {
+            tracing::info!(event = "certificate_reloaded", thumbprint = %info.thumbprint, source = %source);
+            HttpResponse::Ok().json(serde_json::json!({"certificate": info, "source": source}))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(event = "certificate_reload_refused", error = %e);
+            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
 }
 
 fn store_error(e: StoreError) -> HttpResponse {
@@ -101,5 +138,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
+        .route("/api/certificate/reload", web::post().to(reload_certificate))
         .route("/metrics", web::get().to(prometheus));
 }

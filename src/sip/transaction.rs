@@ -30,6 +30,7 @@ pub const T4: Duration = Duration::from_secs(5);
 pub enum Transport {
     Udp,
     Tcp,
+    Tls,
 }
 
 impl Transport {
@@ -40,6 +41,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }

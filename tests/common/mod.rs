@@ -74,6 +74,7 @@ pub struct Server {
     pub child: Child,
     pub data: tempfile::TempDir,
     pub sip_port: u16,
+    pub sip_tls_port: u16,
     pub admin_url: String,
     pub log: PathBuf,
 }
@@ -89,6 +90,8 @@ impl Server {
             .args([
                 "serve",
                 "--sip-port",
+                "0",
+                "--sip-tls-port",
                 "0",
                 "--admin",
                 "127.0.0.1:0",
@@ -107,6 +110,7 @@ impl Server {
             child,
             data,
             sip_port: 0,
+            sip_tls_port: 0,
             admin_url: String::new(),
             log,
         };
@@ -120,6 +124,7 @@ impl Server {
                 .and_then(|t| serde_json::from_str(&t).ok())
         });
         s.sip_port = v["sip_port"].as_u64().unwrap() as u16;
+        s.sip_tls_port = v["sip_tls_port"].as_u64().unwrap() as u16;
         s.admin_url = v["admin_url"].as_str().unwrap().to_string();
         s
     }

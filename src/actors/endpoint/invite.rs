@@ -86,7 +86,10 @@ impl SipEndpoint {
         let Some(dp) = self.dir.dial_plan(&dial_plan) else {
             return self.reject(now, tx, &req, 500, "dial plan vanished");
         };
-        if dp.voip_security != VoipSecurity::Unsecured {
+        // Seed 003: the dial plan's VoIP security decides the transports; a call
+        // that does not fit fails with an "incompatible security setting" reason.
+        let tls = flow.transport == Transport::Tls;
+        if tls != (dp.voip_security != VoipSecurity::Unsecured) {
             let why = format!(
                 "incompatible VoIP security setting: dial plan {} is {:?}, the call arrived over {}",
                 dp.name,
@@ -179,11 +182,12 @@ impl SipEndpoint {
         let transport = match flow.transport {
             Transport::Udp => "",
             Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
         };
         let user = called.as_deref().unwrap_or("openum");
         ok.headers.push(
             "Contact",
-            format!("<sip:{user}@{}{transport}>", self.via_host()),
+            format!("<sip:{user}@{}{transport}>", self.via_host(flow.transport)),
         );
         ok.headers.push("Allow", ALLOW);
         ok.headers.push("Content-Type", "application/sdp");
@@ -296,7 +300,9 @@ impl SipEndpoint {
 
     /// End a call that never got a call actor: BYE and forget it.
     pub(super) fn hang_up_pending(&mut self, now: Instant, call_id: &str) {
-        let via = self.via_host();
+        let Some(via) = self.calls.get(call_id).map(|c| self.via_host(c.dialog.flow.transport)) else {
+            return;
+        };
         let branch = format!("z9hG4bK{}", token(&mut self.rng));
         if let Some(mut c) = self.calls.remove(call_id) {
             if !c.bye_sent {
@@ -348,9 +354,10 @@ impl SipEndpoint {
         c.dialog.remote_cseq = req.cseq().map_or(c.dialog.remote_cseq, |x| x.seq);
         let body = sdp::answer(&n, c.local_media, c.session_id, c.sdp_version);
         let tag = c.dialog.local_tag.clone();
+        let flow_transport = c.dialog.flow.transport;
         let mut r = msg::response_to(&req, 200, Some(&tag));
         r.headers
-            .push("Contact", format!("<sip:{}>", self.via_host()));
+            .push("Contact", format!("<sip:{}>", self.via_host(flow_transport)));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body.into_bytes();
         self.respond(now, tx, r);

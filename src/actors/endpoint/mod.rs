@@ -74,6 +74,13 @@ impl PortAllocator {
 }
 
 mod invite;
+
+/// The SIP ports actually bound.
+#[derive(Debug, Clone, Copy)]
+pub struct SipPorts {
+    pub plain: u16,
+    pub tls: u16,
+}
 pub use invite::diverted_numbers;
 
 /// A call waiting for its SDP answer in the ACK (delayed offer).
@@ -116,8 +123,8 @@ pub struct SipEndpoint {
     dir: Arc<Directory>,
     tl: TransactionLayer,
     udp: Option<Arc<UdpSocket>>,
-    /// Actual SIP port (the config may say 0 = any).
-    port: u16,
+    /// Actual SIP ports (the config may say 0 = any): plain (UDP/TCP) and TLS.
+    ports_in_use: SipPorts,
     conns: HashMap<u64, UnboundedSender<Vec<u8>>>,
     calls: HashMap<String, CallEntry>,
     workers: Vec<(ArbiterHandle, usize)>,
@@ -135,7 +142,7 @@ impl SipEndpoint {
         cfg: Arc<ServiceConfig>,
         dir: Arc<Directory>,
         udp: Option<Arc<UdpSocket>>,
-        port: u16,
+        ports_in_use: SipPorts,
         workers: Vec<ArbiterHandle>,
         store: Addr<StoreActor>,
         prompts: Arc<PromptLibrary>,
@@ -153,7 +160,7 @@ impl SipEndpoint {
             dir,
             tl: TransactionLayer::new(),
             udp,
-            port,
+            ports_in_use,
             conns: HashMap::new(),
             calls: HashMap::new(),
             workers: workers.into_iter().map(|w| (w, 0)).collect(),
@@ -166,8 +173,13 @@ impl SipEndpoint {
         }
     }
 
-    fn via_host(&self) -> String {
-        format!("{}:{}", self.cfg.address, self.port)
+    /// Our host:port as peers on `transport` reach it (Via, Contact).
+    fn via_host(&self, transport: Transport) -> String {
+        let port = match transport {
+            Transport::Tls => self.ports_in_use.tls,
+            _ => self.ports_in_use.plain,
+        };
+        format!("{}:{port}", self.cfg.address)
     }
 
     fn send(&self, flow: Flow, bytes: Vec<u8>) {
@@ -179,7 +191,7 @@ impl SipEndpoint {
                     tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = %e);
                 }
             }
-            Transport::Tcp => match flow.conn.and_then(|c| self.conns.get(&c)) {
+            Transport::Tcp | Transport::Tls => match flow.conn.and_then(|c| self.conns.get(&c)) {
                 Some(tx) => {
                     let _ = tx.send(bytes);
                 }
@@ -437,8 +449,10 @@ pub struct CallHangup {
 impl Handler<CallHangup> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: CallHangup, ctx: &mut Context<Self>) {
-        let via = self.via_host();
         let branch = format!("z9hG4bK{}", token(&mut self.rng));
+        let Some(via) = self.calls.get(&m.call_id).map(|c| self.via_host(c.dialog.flow.transport)) else {
+            return;
+        };
         let Some(c) = self.calls.get_mut(&m.call_id) else {
             return;
         };
