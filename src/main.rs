@@ -283,7 +283,9 @@ mod admin_cli {
     pub fn service(cmd: ServiceCmd) -> Result<(), String> {
         match cmd {
             ServiceCmd::SetStartupMode { common, mode } => {
-                let m = StartupMode::parse(&mode).ok_or_else(|| format!("unknown startup mode {mode:?}: use TCP, TLS or Dual"))?;
+                let m = StartupMode::parse(&mode).ok_or_else(|| {
+                    format!("unknown startup mode {mode:?}: use TCP, TLS or Dual")
+                })?;
                 let mut s = server::load_settings(&common.data)?;
                 s.startup_mode = Some(m);
                 server::save_settings(&common.data, &s)?;
@@ -293,15 +295,22 @@ mod admin_cli {
                         r.pid, r.startup_mode
                     ),
                     Some(_) => println!("UMStartupMode set to {m:?} (already in effect)."),
-                    None => println!("UMStartupMode set to {m:?}; it takes effect when the service starts."),
+                    None => println!(
+                        "UMStartupMode set to {m:?}; it takes effect when the service starts."
+                    ),
                 }
                 Ok(())
             }
             ServiceCmd::Show { common } => {
                 let cfg = load_config(&common)?;
-                let next = server::load_settings(&common.data)?.startup_mode.unwrap_or(cfg.service.startup_mode);
+                let next = server::load_settings(&common.data)?
+                    .startup_mode
+                    .unwrap_or(cfg.service.startup_mode);
                 match running(&common.data) {
-                    Some(r) => println!("running: {:?} (pid {}), next start: {next:?}", r.startup_mode, r.pid),
+                    Some(r) => println!(
+                        "running: {:?} (pid {}), next start: {next:?}",
+                        r.startup_mode, r.pid
+                    ),
                     None => println!("not running, next start: {next:?}"),
                 }
                 Ok(())
@@ -310,7 +319,9 @@ mod admin_cli {
     }
 
     fn reload(data: &Path) -> Result<Option<String>, String> {
-        let Some(r) = running(data) else { return Ok(None) };
+        let Some(r) = running(data) else {
+            return Ok(None);
+        };
         let url = format!("{}/api/certificate/reload", r.admin_url);
         match ureq::post(&url).call() {
             Ok(resp) => Ok(Some(resp.into_string().unwrap_or_default())),
@@ -326,42 +337,77 @@ mod admin_cli {
         let now = std::time::SystemTime::now();
         match cmd {
             CertificateCmd::Import { common, cert, key } => {
-                let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+                let read = |p: &Path| {
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+                };
                 let pair = certs::PemPair {
                     cert: read(&cert)?,
                     key: read(&key)?,
                 };
-                let info = certs::inspect(&pair, now).map_err(|e| format!("certificate refused: {e}"))?;
+                let info =
+                    certs::inspect(&pair, now).map_err(|e| format!("certificate refused: {e}"))?;
                 TlsFiles::new(&common.data)
                     .save(&format!("imported/{}", info.thumbprint), &pair)
                     .map_err(|e| e.to_string())?;
-                println!("imported {} ({}), valid until {}", info.thumbprint, info.names.join(", "), info.not_after);
-                println!("use it with: openum certificate enable {} --services UM", &info.thumbprint[..16]);
+                println!(
+                    "imported {} ({}), valid until {}",
+                    info.thumbprint,
+                    info.names.join(", "),
+                    info.not_after
+                );
+                println!(
+                    "use it with: openum certificate enable {} --services UM",
+                    &info.thumbprint[..16]
+                );
                 Ok(())
             }
-            CertificateCmd::Enable { common, thumbprint, services } => {
-                if !services.split(',').all(|s| s.trim().eq_ignore_ascii_case("UM")) {
+            CertificateCmd::Enable {
+                common,
+                thumbprint,
+                services,
+            } => {
+                if !services
+                    .split(',')
+                    .all(|s| s.trim().eq_ignore_ascii_case("UM"))
+                {
                     return Err(format!("--services {services:?}: only UM is served here"));
                 }
                 let files = TlsFiles::new(&common.data);
-                let matches: Vec<String> = files.imported().into_iter().filter(|t| t.starts_with(&thumbprint.to_ascii_lowercase())).collect();
+                let matches: Vec<String> = files
+                    .imported()
+                    .into_iter()
+                    .filter(|t| t.starts_with(&thumbprint.to_ascii_lowercase()))
+                    .collect();
                 let t = match matches.as_slice() {
                     [one] => one.clone(),
-                    [] => return Err(format!("no imported certificate {thumbprint}; see `openum certificate list`")),
-                    _ => return Err(format!("{thumbprint} matches several certificates; give more digits")),
+                    [] => {
+                        return Err(format!(
+                            "no imported certificate {thumbprint}; see `openum certificate list`"
+                        ));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{thumbprint} matches several certificates; give more digits"
+                        ));
+                    }
                 };
-                let pair = files.load(&format!("imported/{t}")).map_err(|e| e.to_string())?;
+                let pair = files
+                    .load(&format!("imported/{t}"))
+                    .map_err(|e| e.to_string())?;
                 certs::inspect(&pair, now).map_err(|e| format!("certificate refused: {e}"))?;
                 let previous = files.active();
                 files.set_active(&t).map_err(|e| e.to_string())?;
                 match reload(&common.data) {
-                    Ok(Some(_)) => println!("certificate {t} is now used by the running service (no restart needed)"),
+                    Ok(Some(_)) => println!(
+                        "certificate {t} is now used by the running service (no restart needed)"
+                    ),
                     Ok(None) => println!("certificate {t} will be used when the service starts"),
                     Err(e) => {
                         // Keep what was in use, on disk too.
                         match previous {
                             Some(p) => files.set_active(&p).map_err(|e| e.to_string())?,
-                            None => std::fs::remove_file(files.dir.join("active")).map_err(|e| e.to_string())?,
+                            None => std::fs::remove_file(files.dir.join("active"))
+                                .map_err(|e| e.to_string())?,
                         }
                         return Err(e);
                     }
@@ -375,17 +421,34 @@ mod admin_cli {
                     .ok()
                     .map(|(_, i, _)| i.thumbprint);
                 let mut rows = Vec::new();
-                for stem in ["server".to_string()].into_iter().chain(files.imported().into_iter().map(|t| format!("imported/{t}"))) {
+                for stem in ["server".to_string()].into_iter().chain(
+                    files
+                        .imported()
+                        .into_iter()
+                        .map(|t| format!("imported/{t}")),
+                ) {
                     if let Ok(p) = files.load(&stem)
                         && let Ok(chain) = certs::parse_chain(&p.cert)
                         && let Ok(i) = certs::info(&chain[0])
                     {
-                        let mark = if active.as_deref() == Some(i.thumbprint.as_str()) { "*" } else { " " };
-                        rows.push(format!("{mark} {}  {:<28} until {}  {}", &i.thumbprint[..16], i.names.join(","), i.not_after, stem));
+                        let mark = if active.as_deref() == Some(i.thumbprint.as_str()) {
+                            "*"
+                        } else {
+                            " "
+                        };
+                        rows.push(format!(
+                            "{mark} {}  {:<28} until {}  {}",
+                            &i.thumbprint[..16],
+                            i.names.join(","),
+                            i.not_after,
+                            stem
+                        ));
                     }
                 }
                 if rows.is_empty() {
-                    println!("no certificates yet (they are created at the first start in TLS or Dual mode)");
+                    println!(
+                        "no certificates yet (they are created at the first start in TLS or Dual mode)"
+                    );
                 }
                 for r in rows {
                     println!("{r}");

@@ -56,7 +56,9 @@ pub fn settings_path(data: &Path) -> PathBuf {
 
 pub fn load_settings(data: &Path) -> Result<Settings, String> {
     match std::fs::read_to_string(settings_path(data)) {
-        Ok(t) => serde_json::from_str(&t).map_err(|e| format!("{}: {e}", settings_path(data).display())),
+        Ok(t) => {
+            serde_json::from_str(&t).map_err(|e| format!("{}: {e}", settings_path(data).display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
         Err(e) => Err(format!("{}: {e}", settings_path(data).display())),
     }
@@ -65,7 +67,11 @@ pub fn load_settings(data: &Path) -> Result<Settings, String> {
 pub fn save_settings(data: &Path, s: &Settings) -> Result<(), String> {
     std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
     let tmp = data.join("service.json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(s).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_string_pretty(s).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     std::fs::rename(tmp, settings_path(data)).map_err(|e| e.to_string())
 }
 
@@ -75,20 +81,28 @@ fn provision_pins(cfg: &Config, store: &dyn MailboxStore) -> Result<usize, Strin
     let mut n = 0;
     for m in &cfg.directory.mailboxes {
         let Some(p) = &m.initial_pin else { continue };
-        if store.pin_hash(&m.extension).map_err(|e| e.to_string())?.is_some() {
+        if store
+            .pin_hash(&m.extension)
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
             continue;
         }
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
         let h = pin::hash_pin(p, salt).map_err(|e| e.to_string())?;
-        store.set_pin_hash(&m.extension, &h).map_err(|e| e.to_string())?;
+        store
+            .set_pin_hash(&m.extension, &h)
+            .map_err(|e| e.to_string())?;
         n += 1;
     }
     Ok(n)
 }
 
 /// Bind SIP TCP and UDP on one port. Port 0 picks a port free for both.
-fn bind_plain(cfg: &Config) -> std::io::Result<(std::net::TcpListener, Option<std::net::UdpSocket>, u16)> {
+fn bind_plain(
+    cfg: &Config,
+) -> std::io::Result<(std::net::TcpListener, Option<std::net::UdpSocket>, u16)> {
     let s = &cfg.service;
     let mut last_err = None;
     for _ in 0..50 {
@@ -112,12 +126,14 @@ fn tokio_tcp(l: std::net::TcpListener) -> Result<tokio::net::TcpListener, String
 }
 
 pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
-    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
+    std::fs::create_dir_all(&data)
+        .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
     if let Some(m) = load_settings(&data)?.startup_mode {
         cfg.service.startup_mode = m;
     }
     let mode = cfg.service.startup_mode;
-    let sled = SledStore::open(&store_path(&data)).map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
+    let sled = SledStore::open(&store_path(&data))
+        .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
     let store: Arc<dyn MailboxStore> = Arc::new(sled);
     let hashed = provision_pins(&cfg, store.as_ref())?;
     let prompts = Arc::new(PromptLibrary::embedded().map_err(|e| e.to_string())?);
@@ -130,17 +146,28 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
     }
 
     let plain = match mode.plain() {
-        true => Some(bind_plain(&cfg).map_err(|e| format!("cannot bind SIP port {}: {e}", cfg.service.sip_port))?),
+        true => Some(
+            bind_plain(&cfg)
+                .map_err(|e| format!("cannot bind SIP port {}: {e}", cfg.service.sip_port))?,
+        ),
         false => None,
     };
     let tls_setup = match mode.tls() {
-        true => Some(tls::prepare(&cfg.service, &cfg.directory, &data, std::time::SystemTime::now())?),
+        true => Some(tls::prepare(
+            &cfg.service,
+            &cfg.directory,
+            &data,
+            std::time::SystemTime::now(),
+        )?),
         false => None,
     };
     let tls_listener = match &tls_setup {
         Some(_) => {
             let a = SocketAddr::new(cfg.service.sip_bind, cfg.service.sip_tls_port);
-            Some(std::net::TcpListener::bind(a).map_err(|e| format!("cannot bind SIP TLS port {a}: {e}"))?)
+            Some(
+                std::net::TcpListener::bind(a)
+                    .map_err(|e| format!("cannot bind SIP TLS port {a}: {e}"))?,
+            )
         }
         None => None,
     };
@@ -163,14 +190,18 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         let store_addr = SyncArbiter::start(1, move || StoreActor {
             store: store_for_actor.clone(),
         });
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
         let (tcp, udp) = match plain {
             Some((tcp, udp, _)) => {
                 let udp = match udp {
                     Some(u) => {
                         u.set_nonblocking(true).map_err(|e| e.to_string())?;
-                        Some(Arc::new(tokio::net::UdpSocket::from_std(u).map_err(|e| e.to_string())?))
+                        Some(Arc::new(
+                            tokio::net::UdpSocket::from_std(u).map_err(|e| e.to_string())?,
+                        ))
                     }
                     None => None,
                 };
@@ -178,7 +209,16 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
             }
             None => (None, None),
         };
-        let endpoint = SipEndpoint::new(service.clone(), dir.clone(), udp.clone(), ports, workers, store_addr, prompts).start();
+        let endpoint = SipEndpoint::new(
+            service.clone(),
+            dir.clone(),
+            udp.clone(),
+            ports,
+            workers,
+            store_addr,
+            prompts,
+        )
+        .start();
         if let Some(u) = udp {
             actix_rt::spawn(net::udp_loop(u, endpoint.clone()));
         }
@@ -187,11 +227,17 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         }
         let mut tls_admin = None;
         if let (Some(setup), Some(listener)) = (&tls_setup, tls_listener) {
-            let resolver = Arc::new(tls::CertResolver::new(&setup.server).map_err(|e| e.to_string())?);
+            let resolver =
+                Arc::new(tls::CertResolver::new(&setup.server).map_err(|e| e.to_string())?);
             let server_cfg = tls::server_config(resolver.clone(), &setup.trust)?;
             let acceptor = tokio_rustls::TlsAcceptor::from(server_cfg);
             let fqdns = Arc::new(dir.gateway_fqdns());
-            actix_rt::spawn(net::tls_accept_loop(tokio_tcp(listener)?, acceptor, fqdns, endpoint.clone()));
+            actix_rt::spawn(net::tls_accept_loop(
+                tokio_tcp(listener)?,
+                acceptor,
+                fqdns,
+                endpoint.clone(),
+            ));
             tls_admin = Some(TlsAdmin {
                 resolver,
                 service: service.clone(),
@@ -221,7 +267,10 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         let ep = endpoint.clone();
         actix_rt::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 tracing::error!(event = "signal_setup_failed");
                 return;
             };
@@ -254,11 +303,23 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
     r
 }
 
-fn print_banner(cfg: &Config, ports: SipPorts, admin: SocketAddr, data: &Path, hashed: usize, tls: Option<&tls::TlsSetup>) {
+fn print_banner(
+    cfg: &Config,
+    ports: SipPorts,
+    admin: SocketAddr,
+    data: &Path,
+    hashed: usize,
+    tls: Option<&tls::TlsSetup>,
+) {
     let s = &cfg.service;
     let d = &cfg.directory;
     let mut out = String::new();
-    out.push_str(&format!("openum {} ({}), startup mode {:?}\n", env!("CARGO_PKG_VERSION"), s.fqdn, s.startup_mode));
+    out.push_str(&format!(
+        "openum {} ({}), startup mode {:?}\n",
+        env!("CARGO_PKG_VERSION"),
+        s.fqdn,
+        s.startup_mode
+    ));
     if ports.plain != 0 {
         out.push_str(&format!(
             "  SIP      {}:{} TCP{}  (advertised as {})\n",
@@ -269,7 +330,10 @@ fn print_banner(cfg: &Config, ports: SipPorts, admin: SocketAddr, data: &Path, h
         ));
     }
     if let Some(t) = tls {
-        out.push_str(&format!("  SIP TLS  {}:{} (mutual TLS)\n", s.sip_bind, ports.tls));
+        out.push_str(&format!(
+            "  SIP TLS  {}:{} (mutual TLS)\n",
+            s.sip_bind, ports.tls
+        ));
         out.push_str(&format!(
             "  cert     {} [{}], {}, valid until {}\n",
             t.info.names.join(", "),
@@ -281,10 +345,22 @@ fn print_banner(cfg: &Config, ports: SipPorts, admin: SocketAddr, data: &Path, h
             out.push_str(&format!("           {what}: {}\n", path.display()));
         }
     }
-    out.push_str(&format!("  RTP      ports {}-{}\n", s.rtp_ports.0, s.rtp_ports.1));
-    out.push_str(&format!("  admin    http://{admin}/  (GET /api/mailboxes/{{ext}}/messages, /metrics)\n"));
-    out.push_str(&format!("  data     {}  ({} PIN(s) hashed this start)\n", data.display(), hashed));
-    out.push_str(&format!("  limits   MaxCallsAllowed {}\n", s.max_calls_allowed));
+    out.push_str(&format!(
+        "  RTP      ports {}-{}\n",
+        s.rtp_ports.0, s.rtp_ports.1
+    ));
+    out.push_str(&format!(
+        "  admin    http://{admin}/  (GET /api/mailboxes/{{ext}}/messages, /metrics)\n"
+    ));
+    out.push_str(&format!(
+        "  data     {}  ({} PIN(s) hashed this start)\n",
+        data.display(),
+        hashed
+    ));
+    out.push_str(&format!(
+        "  limits   MaxCallsAllowed {}\n",
+        s.max_calls_allowed
+    ));
     for dp in &d.dial_plans {
         out.push_str(&format!(
             "  dial plan {} ({:?}, {} digits, {:?}), pilot(s) {}\n",
@@ -296,14 +372,28 @@ fn print_banner(cfg: &Config, ports: SipPorts, admin: SocketAddr, data: &Path, h
         ));
     }
     for aa in &d.auto_attendants {
-        out.push_str(&format!("  auto attendant {} on {} (not answered yet: 480)\n", aa.name, aa.pilots.join(", ")));
+        out.push_str(&format!(
+            "  auto attendant {} on {} (not answered yet: 480)\n",
+            aa.name,
+            aa.pilots.join(", ")
+        ));
     }
     for g in &d.gateways {
-        let fqdn = g.fqdn.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
-        out.push_str(&format!("  IP gateway {} at {}:{}{fqdn}\n", g.name, g.address, g.port));
+        let fqdn = g
+            .fqdn
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  IP gateway {} at {}:{}{fqdn}\n",
+            g.name, g.address, g.port
+        ));
     }
     for m in &d.mailboxes {
-        out.push_str(&format!("  mailbox {} {} ({})\n", m.extension, m.display_name, m.dial_plan));
+        out.push_str(&format!(
+            "  mailbox {} {} ({})\n",
+            m.extension, m.display_name, m.dial_plan
+        ));
     }
     if ports.plain != 0 {
         out.push_str(&format!(

@@ -7,6 +7,9 @@ use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
+use crate::media::srtp::SrtpSession;
+use crate::sdp::SrtpParams;
+use crate::sdp::crypto::SrtpKey;
 use crate::store::NewMessage;
 use actix::prelude::*;
 use bytes::BytesMut;
@@ -41,6 +44,9 @@ pub struct CallActor {
     bye_owed: bool,
     finished: bool,
     send_errors: u64,
+    /// SRTP/SRTCP when the dial plan is Secured (set up in `started`).
+    srtp_params: Option<SrtpParams>,
+    srtp: Option<SrtpSession>,
     /// Held so the per-packet cost is one atomic add, not a registry lookup.
     rtp_in: metrics::Counter,
     rtp_out: metrics::Counter,
@@ -53,6 +59,7 @@ impl CallActor {
         socket: std::net::UdpSocket,
         endpoint: Addr<SipEndpoint>,
         store: Addr<StoreActor>,
+        srtp: Option<SrtpParams>,
     ) -> Self {
         CallActor {
             info,
@@ -67,6 +74,8 @@ impl CallActor {
             bye_owed: false,
             finished: false,
             send_errors: 0,
+            srtp_params: srtp,
+            srtp: None,
             rtp_in: metrics::counter!("openum_rtp_packets_received_total"),
             rtp_out: metrics::counter!("openum_rtp_packets_sent_total"),
         }
@@ -81,9 +90,18 @@ impl CallActor {
         self.core.handle_timeout(now);
         let mut buf = [0u8; 256];
         while let Some((n, to)) = self.core.poll_rtp(now, &mut buf) {
-            match &self.socket {
-                Some(s) if s.try_send_to(&buf[..n], to).is_ok() => self.rtp_out.increment(1),
-                _ => self.send_errors += 1,
+            let sent = match (&self.socket, self.srtp.as_mut()) {
+                (Some(s), None) => s.try_send_to(&buf[..n], to).is_ok(),
+                (Some(s), Some(srtp)) => match srtp.protect(&buf[..n]) {
+                    Ok(p) => s.try_send_to(&p, to).is_ok(),
+                    Err(_) => false,
+                },
+                (None, _) => false,
+            };
+            if sent {
+                self.rtp_out.increment(1);
+            } else {
+                self.send_errors += 1;
             }
         }
         while let Some(ev) = self.core.poll_event() {
@@ -180,11 +198,18 @@ impl CallActor {
             });
         }
         let rx = self.core.rx_stats();
+        let (replays, auth_failures) = self
+            .srtp
+            .as_ref()
+            .map_or((0, 0), |s| (s.replays, s.auth_failures));
         tracing::info!(
             event = "call_ended",
             call_id = %self.info.call_id,
+            srtp = self.srtp.is_some(),
             rtp_in = rx.packets,
             rtp_malformed = rx.malformed,
+            srtp_replays = replays,
+            srtp_auth_failures = auth_failures,
             rtp_out = self.core.packets_sent(),
             rtp_send_errors = self.send_errors,
         );
@@ -203,6 +228,19 @@ impl Actor for CallActor {
         let Some(std_sock) = self.std_socket.take() else {
             return;
         };
+        if let Some(p) = self.srtp_params.take() {
+            match SrtpSession::new(p.suite, &p.local_key, &p.remote_key) {
+                Ok(s) => self.srtp = Some(s),
+                Err(e) => {
+                    // Key material was checked at negotiation; this is a bug, but end
+                    // the call cleanly rather than send audio unprotected.
+                    tracing::error!(event = "srtp_setup_failed", call_id = %self.info.call_id, error = %e);
+                    self.bye_owed = true;
+                    self.finish(ctx);
+                    return;
+                }
+            }
+        }
         match UdpSocket::from_std(std_sock) {
             Ok(s) => {
                 let s = Arc::new(s);
@@ -247,7 +285,21 @@ impl StreamHandler<Result<(BytesMut, SocketAddr), std::io::Error>> for CallActor
     ) {
         if let Ok((pkt, _from)) = item {
             self.rtp_in.increment(1);
-            self.core.handle_rtp(Instant::now(), &pkt);
+            // RFC 5761: RTCP multiplexed on the RTP port has PT 64–95 (200–204 with
+            // the marker bit). We take no action on RTCP, but SRTCP is still checked.
+            let rtcp = pkt.len() >= 2 && (192..=223).contains(&pkt[1]);
+            match (self.srtp.as_mut(), rtcp) {
+                (None, false) => self.core.handle_rtp(Instant::now(), &pkt),
+                (None, true) => {}
+                (Some(s), false) => {
+                    if let Ok(plain) = s.unprotect(&pkt) {
+                        self.core.handle_rtp(Instant::now(), &plain);
+                    }
+                }
+                (Some(s), true) => {
+                    let _ = s.unprotect_rtcp(&pkt);
+                }
+            }
             self.drive(ctx);
         }
     }
@@ -284,14 +336,25 @@ impl Handler<LocalHangup> for CallActor {
     }
 }
 
-/// A re-INVITE moved (or held) the media.
+/// A re-INVITE moved (or held) the media, and may have re-keyed SRTP.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct UpdateRemote(pub Option<SocketAddr>);
+pub struct UpdateMedia {
+    pub remote: Option<SocketAddr>,
+    pub srtp_remote_key: Option<SrtpKey>,
+}
 
-impl Handler<UpdateRemote> for CallActor {
+impl Handler<UpdateMedia> for CallActor {
     type Result = ();
-    fn handle(&mut self, m: UpdateRemote, _: &mut Context<Self>) {
-        self.core.set_remote(m.0);
+    fn handle(&mut self, m: UpdateMedia, ctx: &mut Context<Self>) {
+        self.core.set_remote(m.remote);
+        if let (Some(s), Some(k)) = (self.srtp.as_mut(), m.srtp_remote_key)
+            && let Err(e) = s.set_remote_key(&k)
+        {
+            tracing::error!(event = "srtp_rekey_failed", call_id = %self.info.call_id, error = %e);
+            self.bye_owed = true;
+            self.core.handle_hangup(Instant::now(), EndReason::Shutdown);
+            self.drive(ctx);
+        }
     }
 }

@@ -138,13 +138,20 @@ pub async fn tls_accept_loop(
         let _ = stream.set_nodelay(true);
         let (acceptor, fqdns, ep) = (acceptor.clone(), gateway_fqdns.clone(), ep.clone());
         actix_rt::spawn(async move {
-            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await;
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream))
+                    .await;
             let tls = match handshake {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => return untrusted(peer, &format!("TLS handshake refused: {e}")),
                 Err(_) => return untrusted(peer, "TLS handshake timed out"),
             };
-            let certs = tls.get_ref().1.peer_certificates().unwrap_or_default().to_vec();
+            let certs = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .unwrap_or_default()
+                .to_vec();
             match crate::tls::gateway_name(&certs, &fqdns) {
                 Some(name) => {
                     tracing::debug!(event = "tls_connected", %peer, gateway_fqdn = %name);

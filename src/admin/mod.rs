@@ -42,11 +42,14 @@ pub struct TlsAdmin {
 /// and the current one stays.
 async fn reload_certificate(s: web::Data<AdminState>) -> HttpResponse {
     let Some(t) = s.tls.clone() else {
-        return HttpResponse::Conflict().json(serde_json::json!({"error": "the TLS listener is not running (startup mode TCP)"}));
+        return HttpResponse::Conflict().json(
+            serde_json::json!({"error": "the TLS listener is not running (startup mode TCP)"}),
+        );
     };
     let r = web::block(move || {
         let files = crate::tls::TlsFiles::new(&t.data);
-        let (pair, info, source) = crate::tls::current_server_pair(&t.service, &files, std::time::SystemTime::now())?;
+        let (pair, info, source) =
+            crate::tls::current_server_pair(&t.service, &files, std::time::SystemTime::now())?;
         t.resolver.replace(&pair).map_err(|e| e.to_string())?;
         Ok::<_, String>((info, source))
     })
@@ -138,6 +141,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
-        .route("/api/certificate/reload", web::post().to(reload_certificate))
+        .route(
+            "/api/certificate/reload",
+            web::post().to(reload_certificate),
+        )
         .route("/metrics", web::get().to(prometheus));
 }

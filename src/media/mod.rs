@@ -6,3 +6,4 @@ pub mod dtmf;
 pub mod g711;
 pub mod recorder;
 pub mod rtp;
+pub mod srtp;

@@ -6,8 +6,8 @@
 //! live in `tls::files`.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -62,7 +62,12 @@ fn gen_err(e: rcgen::Error) -> CertError {
     CertError::Generate(e.to_string())
 }
 
-fn params(names: &[String], cn: &str, now: SystemTime, days: u64) -> Result<CertificateParams, CertError> {
+fn params(
+    names: &[String],
+    cn: &str,
+    now: SystemTime,
+    days: u64,
+) -> Result<CertificateParams, CertError> {
     let mut p = CertificateParams::default();
     p.subject_alt_names = names
         .iter()
@@ -84,7 +89,10 @@ fn params(names: &[String], cn: &str, now: SystemTime, days: u64) -> Result<Cert
 pub fn self_signed(names: &[String], now: SystemTime) -> Result<PemPair, CertError> {
     let key = KeyPair::generate().map_err(gen_err)?;
     let mut p = params(names, &names[0], now, 5 * 365)?;
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let cert = p.self_signed(&key).map_err(gen_err)?;
     Ok(PemPair {
         cert: cert.pem(),
@@ -97,7 +105,11 @@ pub fn ca(cn: &str, now: SystemTime) -> Result<PemPair, CertError> {
     let key = KeyPair::generate().map_err(gen_err)?;
     let mut p = params(&[], cn, now, 10 * 365)?;
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let cert = p.self_signed(&key).map_err(gen_err)?;
     Ok(PemPair {
         cert: cert.pem(),
@@ -113,7 +125,13 @@ pub enum Usage {
 }
 
 /// A leaf certificate for `names`, signed by `ca`.
-pub fn issue(ca: &PemPair, names: &[String], usage: Usage, now: SystemTime, days: u64) -> Result<PemPair, CertError> {
+pub fn issue(
+    ca: &PemPair,
+    names: &[String],
+    usage: Usage,
+    now: SystemTime,
+    days: u64,
+) -> Result<PemPair, CertError> {
     let ca_key = KeyPair::from_pem(&ca.key).map_err(|e| CertError::BadKey(e.to_string()))?;
     let issuer = CertificateParams::from_ca_cert_pem(&ca.cert)
         .map_err(gen_err)?
@@ -121,7 +139,10 @@ pub fn issue(ca: &PemPair, names: &[String], usage: Usage, now: SystemTime, days
         .map_err(gen_err)?;
     let key = KeyPair::generate().map_err(gen_err)?;
     let mut p = params(names, &names[0], now, days)?;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     p.extended_key_usages = vec![match usage {
         Usage::Server => ExtendedKeyUsagePurpose::ServerAuth,
         Usage::Client => ExtendedKeyUsagePurpose::ClientAuth,
@@ -160,20 +181,26 @@ fn rfc3339(t: x509_parser::time::ASN1Time) -> String {
     if secs < 0 {
         return t.to_string();
     }
-    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)).to_string()
+    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64))
+        .to_string()
 }
 
 /// Describe a leaf certificate.
 pub fn info(der: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
-    let (_, c) = x509_parser::parse_x509_certificate(der).map_err(|e| CertError::BadCertificate(e.to_string()))?;
+    let (_, c) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| CertError::BadCertificate(e.to_string()))?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = c.subject_alternative_name() {
         for n in &san.value.general_names {
             match n {
                 x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_string()),
                 x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
-                    4 => names.push(IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default()).to_string()),
-                    16 => names.push(IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default()).to_string()),
+                    4 => names.push(
+                        IpAddr::from(<[u8; 4]>::try_from(*b).unwrap_or_default()).to_string(),
+                    ),
+                    16 => names.push(
+                        IpAddr::from(<[u8; 16]>::try_from(*b).unwrap_or_default()).to_string(),
+                    ),
                     _ => {}
                 },
                 _ => {}
@@ -196,11 +223,15 @@ pub fn info(der: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
 pub fn inspect(pair: &PemPair, now: SystemTime) -> Result<CertInfo, CertError> {
     let chain = parse_chain(&pair.cert)?;
     let key = parse_key(&pair.key)?;
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| CertError::BadKey(e.to_string()))?;
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| CertError::BadKey(e.to_string()))?;
     let ck = rustls::sign::CertifiedKey::new(chain.clone(), signer);
     ck.keys_match().map_err(|_| CertError::KeyMismatch)?;
-    let (_, c) = x509_parser::parse_x509_certificate(&chain[0]).map_err(|e| CertError::BadCertificate(e.to_string()))?;
-    let now_secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let (_, c) = x509_parser::parse_x509_certificate(&chain[0])
+        .map_err(|e| CertError::BadCertificate(e.to_string()))?;
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     if c.validity().not_after.timestamp() < now_secs {
         return Err(CertError::Expired(rfc3339(c.validity().not_after)));
     }
@@ -250,16 +281,25 @@ mod tests {
             cert: a.cert.clone(),
             key: b.key.clone(),
         };
-        assert_eq!(inspect(&mismatched, now).unwrap_err(), CertError::KeyMismatch);
+        assert_eq!(
+            inspect(&mismatched, now).unwrap_err(),
+            CertError::KeyMismatch
+        );
         let later = now + Duration::from_secs(6 * 365 * 86400);
         assert!(matches!(inspect(&a, later), Err(CertError::Expired(_))));
         let earlier = now - Duration::from_secs(2 * 86400);
-        assert!(matches!(inspect(&a, earlier), Err(CertError::NotYetValid(_))));
+        assert!(matches!(
+            inspect(&a, earlier),
+            Err(CertError::NotYetValid(_))
+        ));
         let no_cert = PemPair {
             cert: "hello".into(),
             key: a.key.clone(),
         };
-        assert_eq!(inspect(&no_cert, now).unwrap_err(), CertError::NoCertificate);
+        assert_eq!(
+            inspect(&no_cert, now).unwrap_err(),
+            CertError::NoCertificate
+        );
         let no_key = PemPair {
             cert: a.cert.clone(),
             key: "nope".into(),

@@ -44,7 +44,9 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 impl TlsFiles {
     pub fn new(data: &Path) -> Self {
-        TlsFiles { dir: data.join("tls") }
+        TlsFiles {
+            dir: data.join("tls"),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -53,7 +55,10 @@ impl TlsFiles {
 
     /// Cert and key paths for a stem like `server`, `ca`, `clients/loopback`.
     pub fn pair_paths(&self, stem: &str) -> (PathBuf, PathBuf) {
-        (self.path(&format!("{stem}.pem")), self.path(&format!("{stem}.key")))
+        (
+            self.path(&format!("{stem}.pem")),
+            self.path(&format!("{stem}.key")),
+        )
     }
 
     pub fn load(&self, stem: &str) -> std::io::Result<PemPair> {
@@ -128,7 +133,11 @@ fn read(path: &Path) -> Result<String, String> {
 
 /// The server certificate to use now: configured files, else the enabled imported
 /// one, else the generated one (created at first start).
-pub fn current_server_pair(cfg: &ServiceConfig, files: &TlsFiles, now: SystemTime) -> Result<(PemPair, CertInfo, String), String> {
+pub fn current_server_pair(
+    cfg: &ServiceConfig,
+    files: &TlsFiles,
+    now: SystemTime,
+) -> Result<(PemPair, CertInfo, String), String> {
     if let (Some(c), Some(k)) = (&cfg.tls.cert, &cfg.tls.key) {
         let p = PemPair {
             cert: read(c)?,
@@ -144,33 +153,50 @@ pub fn current_server_pair(cfg: &ServiceConfig, files: &TlsFiles, now: SystemTim
             Ok((p, i))
         }) {
             Ok((p, i)) => return Ok((p, i, format!("imported {t}"))),
-            Err(e) => tracing::error!(event = "certificate_unusable", thumbprint = %t, error = %e, "falling back to the generated certificate"),
+            Err(e) => {
+                tracing::error!(event = "certificate_unusable", thumbprint = %t, error = %e, "falling back to the generated certificate")
+            }
         }
     }
-    let p = files.load("server").map_err(|e| format!("{}: {e}", files.dir.display()))?;
+    let p = files
+        .load("server")
+        .map_err(|e| format!("{}: {e}", files.dir.display()))?;
     let info = certs::inspect(&p, now).map_err(|e| format!("generated certificate: {e}"))?;
     Ok((p, info, "generated".into()))
 }
 
 /// Create what is missing (first start), then load everything `serve` needs.
-pub fn prepare(cfg: &ServiceConfig, dir: &Directory, data: &Path, now: SystemTime) -> Result<TlsSetup, String> {
+pub fn prepare(
+    cfg: &ServiceConfig,
+    dir: &Directory,
+    data: &Path,
+    now: SystemTime,
+) -> Result<TlsSetup, String> {
     let files = TlsFiles::new(data);
     let io = |e: std::io::Error| format!("{}: {e}", files.dir.display());
     let gen_err = |e: CertError| e.to_string();
     let mut trust = Vec::new();
     let mut printed = Vec::new();
-    let mut names = vec![cfg.fqdn.clone(), "localhost".to_string(), cfg.address.to_string()];
+    let mut names = vec![
+        cfg.fqdn.clone(),
+        "localhost".to_string(),
+        cfg.address.to_string(),
+    ];
     names.dedup();
     match cfg.tls.auto {
         AutoCert::SelfSigned => {
             if !files.exists("server") {
-                files.save("server", &certs::self_signed(&names, now).map_err(gen_err)?).map_err(io)?;
+                files
+                    .save("server", &certs::self_signed(&names, now).map_err(gen_err)?)
+                    .map_err(io)?;
                 tracing::info!(event = "certificate_created", kind = "self-signed", names = ?names);
             }
         }
         AutoCert::DemoCa => {
             if !files.exists("ca") {
-                files.save("ca", &certs::ca("openum demo CA", now).map_err(gen_err)?).map_err(io)?;
+                files
+                    .save("ca", &certs::ca("openum demo CA", now).map_err(gen_err)?)
+                    .map_err(io)?;
             }
             let ca = files.load("ca").map_err(io)?;
             if !files.exists("server") {
@@ -190,7 +216,13 @@ pub fn prepare(cfg: &ServiceConfig, dir: &Directory, data: &Path, now: SystemTim
                 printed.push((format!("client key for gateway {}", g.name), k));
             }
             trust.extend(certs::parse_chain(&ca.cert).map_err(gen_err)?);
-            printed.insert(0, ("demo CA (trust it in your client)".into(), files.pair_paths("ca").0));
+            printed.insert(
+                0,
+                (
+                    "demo CA (trust it in your client)".into(),
+                    files.pair_paths("ca").0,
+                ),
+            );
         }
     }
     if let Some(t) = &cfg.tls.trust_anchors {
@@ -214,7 +246,8 @@ pub struct CertResolver(RwLock<Arc<CertifiedKey>>);
 pub fn certified_key(p: &PemPair) -> Result<Arc<CertifiedKey>, CertError> {
     let chain = certs::parse_chain(&p.cert)?;
     let key = certs::parse_key(&p.key)?;
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| CertError::BadKey(e.to_string()))?;
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| CertError::BadKey(e.to_string()))?;
     Ok(Arc::new(CertifiedKey::new(chain, signer)))
 }
 
@@ -240,11 +273,16 @@ impl ResolvesServerCert for CertResolver {
 
 /// rustls server config: our certificate, client certificates required and
 /// verified against `trust`.
-pub fn server_config(resolver: Arc<CertResolver>, trust: &[CertificateDer<'static>]) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn server_config(
+    resolver: Arc<CertResolver>,
+    trust: &[CertificateDer<'static>],
+) -> Result<Arc<rustls::ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for c in trust {
-        roots.add(c.clone()).map_err(|e| format!("trust anchor: {e}"))?;
+        roots
+            .add(c.clone())
+            .map_err(|e| format!("trust anchor: {e}"))?;
     }
     if roots.is_empty() {
         return Err("mutual TLS needs trust anchors for gateway certificates: set service.tls.trust_anchors (or auto = \"demo-ca\")".into());
@@ -293,12 +331,19 @@ mod tests {
         for stem in ["ca", "server", "clients/loopback"] {
             let (_, k) = files.pair_paths(stem);
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600, "{stem}");
+            assert_eq!(
+                std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{stem}"
+            );
         }
         // The client certificate names the gateway FQDN and chains to the CA.
         let client = files.load("clients/loopback").unwrap();
         let chain = certs::parse_chain(&client.cert).unwrap();
-        assert_eq!(gateway_name(&chain, &["localhost".into()]), Some("localhost".into()));
+        assert_eq!(
+            gateway_name(&chain, &["localhost".into()]),
+            Some("localhost".into())
+        );
         assert_eq!(gateway_name(&chain, &["pbx.example".into()]), None);
         // Second start reuses everything.
         let again = prepare(&cfg.service, &cfg.directory, data.path(), now).unwrap();
@@ -315,12 +360,14 @@ mod tests {
         let files = TlsFiles::new(data.path());
         let imported = certs::self_signed(&["um.example.com".into()], now).unwrap();
         let info = certs::inspect(&imported, now).unwrap();
-        files.save(&format!("imported/{}", info.thumbprint), &imported).unwrap();
+        files
+            .save(&format!("imported/{}", info.thumbprint), &imported)
+            .unwrap();
         files.set_active(&info.thumbprint).unwrap();
         let (_, i, src) = current_server_pair(&cfg.service, &files, now).unwrap();
         assert_eq!(i.thumbprint, info.thumbprint);
         assert!(src.starts_with("imported"));
-        assert_eq!(files.imported(), [info.thumbprint.clone()]);
+        assert_eq!(files.imported(), std::slice::from_ref(&info.thumbprint));
         files.set_active("0000").unwrap();
         let (_, i, _) = current_server_pair(&cfg.service, &files, now).unwrap();
         assert_eq!(i.thumbprint, generated.info.thumbprint);

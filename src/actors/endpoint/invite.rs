@@ -7,7 +7,7 @@
 //! call actor starts only then, because codec and remote address are unknown before.
 
 use super::{ALLOW, CallEntry, CallState, PendingCall, SipEndpoint};
-use crate::actors::call::{CallActor, CallInfo, UpdateRemote};
+use crate::actors::call::{CallActor, CallInfo, UpdateMedia};
 use crate::directory::{Route, VoipSecurity};
 use crate::ivr::call::{CallCore, CallParams};
 use crate::ivr::deposit::DepositParams;
@@ -113,6 +113,12 @@ impl SipEndpoint {
                 "only application/sdp bodies are accepted",
             );
         }
+        // Secured dial plans key SRTP with fresh random material (StdRng is a CSPRNG).
+        let srtp_key = (dp.voip_security == VoipSecurity::Secured).then(|| {
+            let mut k = [0u8; sdp::MAX_MASTER_LEN];
+            self.rng.fill(&mut k[..]);
+            k
+        });
         // Early offer: negotiate now. Delayed offer: after the ACK.
         let negotiated = if req.body.is_empty() {
             None
@@ -121,7 +127,7 @@ impl SipEndpoint {
                 Ok(o) => o,
                 Err(e) => return self.reject(now, tx, &req, 400, &format!("bad SDP: {e}")),
             };
-            match sdp::negotiate(&offer) {
+            match sdp::negotiate(&offer, srtp_key.as_ref().map(|k| &k[..])) {
                 Ok(n) => Some(n),
                 Err(e) => return self.reject(now, tx, &req, 488, &e.to_string()),
             }
@@ -174,7 +180,12 @@ impl SipEndpoint {
                 CallState::Running(self.start_call(pending, n, ctx)),
             ),
             None => (
-                sdp::offer(local_media, session_id, 1),
+                sdp::offer(
+                    local_media,
+                    session_id,
+                    1,
+                    srtp_key.as_ref().map(|k| &k[..]),
+                ),
                 CallState::AwaitingAnswer(Box::new(pending)),
             ),
         };
@@ -216,6 +227,7 @@ impl SipEndpoint {
                 sdp_version: 1,
                 local_media,
                 negotiated,
+                srtp_key,
                 bye_sent: false,
             },
         );
@@ -246,8 +258,10 @@ impl SipEndpoint {
             .unwrap_or(0);
         let mut info = p.info;
         info.worker = worker;
-        let (ep, store, socket) = (ctx.address(), self.store.clone(), p.socket);
-        let make = move |_: &mut Context<CallActor>| CallActor::new(info, core, socket, ep, store);
+        let (ep, store, socket, srtp) =
+            (ctx.address(), self.store.clone(), p.socket, n.srtp.clone());
+        let make =
+            move |_: &mut Context<CallActor>| CallActor::new(info, core, socket, ep, store, srtp);
         match self.workers.get_mut(worker) {
             Some((arbiter, load)) => {
                 *load += 1;
@@ -273,7 +287,9 @@ impl SipEndpoint {
         if !matches!(entry.state, CallState::AwaitingAnswer(_)) {
             return;
         }
-        let answer = sdp::parse(body).and_then(|s| sdp::negotiate(&s));
+        let key = entry.srtp_key;
+        let answer =
+            sdp::parse(body).and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..])));
         let n = match answer {
             Ok(n) => n,
             Err(e) => {
@@ -300,7 +316,11 @@ impl SipEndpoint {
 
     /// End a call that never got a call actor: BYE and forget it.
     pub(super) fn hang_up_pending(&mut self, now: Instant, call_id: &str) {
-        let Some(via) = self.calls.get(call_id).map(|c| self.via_host(c.dialog.flow.transport)) else {
+        let Some(via) = self
+            .calls
+            .get(call_id)
+            .map(|c| self.via_host(c.dialog.flow.transport))
+        else {
             return;
         };
         let branch = format!("z9hG4bK{}", token(&mut self.rng));
@@ -329,13 +349,22 @@ impl SipEndpoint {
         // held. The codec stays ours unless the new offer drops it (then 488).
         let mut n = current;
         if !req.body.is_empty() {
-            match sdp::parse(&req.body).and_then(|s| sdp::negotiate(&s)) {
+            let key = c.srtp_key;
+            match sdp::parse(&req.body)
+                .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..])))
+            {
                 Ok(new) if new.law == n.law => {
                     if let CallState::Running(a) = &c.state {
-                        a.do_send(UpdateRemote(new.remote));
+                        a.do_send(UpdateMedia {
+                            remote: new.remote,
+                            srtp_remote_key: new.srtp.as_ref().map(|c| c.remote_key.clone()),
+                        });
                     }
                     n.remote = new.remote;
                     n.direction = new.direction;
+                    if let (Some(old), Some(new)) = (n.srtp.as_mut(), new.srtp) {
+                        old.remote_key = new.remote_key;
+                    }
                 }
                 Ok(_) => {
                     return self.reject(
@@ -356,8 +385,10 @@ impl SipEndpoint {
         let tag = c.dialog.local_tag.clone();
         let flow_transport = c.dialog.flow.transport;
         let mut r = msg::response_to(&req, 200, Some(&tag));
-        r.headers
-            .push("Contact", format!("<sip:{}>", self.via_host(flow_transport)));
+        r.headers.push(
+            "Contact",
+            format!("<sip:{}>", self.via_host(flow_transport)),
+        );
         r.headers.push("Content-Type", "application/sdp");
         r.body = body.into_bytes();
         self.respond(now, tx, r);

@@ -106,6 +106,8 @@ struct CallEntry {
     local_media: SocketAddr,
     /// None until the offer/answer completed (delayed offer: at the ACK).
     negotiated: Option<sdp::Negotiated>,
+    /// Our SRTP key material for the whole call (Secured dial plans).
+    srtp_key: Option<[u8; sdp::MAX_MASTER_LEN]>,
     bye_sent: bool,
 }
 
@@ -450,7 +452,11 @@ impl Handler<CallHangup> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: CallHangup, ctx: &mut Context<Self>) {
         let branch = format!("z9hG4bK{}", token(&mut self.rng));
-        let Some(via) = self.calls.get(&m.call_id).map(|c| self.via_host(c.dialog.flow.transport)) else {
+        let Some(via) = self
+            .calls
+            .get(&m.call_id)
+            .map(|c| self.via_host(c.dialog.flow.transport))
+        else {
             return;
         };
         let Some(c) = self.calls.get_mut(&m.call_id) else {
