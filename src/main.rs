@@ -61,6 +61,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: MessageCmd,
     },
+    /// IP gateways (Get-UMIPGateway).
+    Gateway {
+        #[command(subcommand)]
+        cmd: GatewayCmd,
+    },
     /// The UM service itself (Set-UMService).
     Service {
         #[command(subcommand)]
@@ -75,6 +80,17 @@ enum Cmd {
     Config {
         #[command(flatten)]
         common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum GatewayCmd {
+    /// List IP gateways with their OPTIONS status (live when the server runs).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -278,6 +294,55 @@ mod admin_cli {
     fn running(data: &Path) -> Option<Runtime> {
         let text = std::fs::read_to_string(server::runtime_path(data)).ok()?;
         serde_json::from_str(&text).ok()
+    }
+
+    pub fn gateway(cmd: GatewayCmd) -> Result<(), String> {
+        let GatewayCmd::List { common, json } = cmd;
+        let cfg = load_config(&common)?;
+        let live: Option<Vec<serde_json::Value>> = match running(&common.data) {
+            Some(r) => Some(
+                http_get(&format!("{}/api/gateways", r.admin_url))?
+                    .into_json()
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        if json {
+            let v = match live {
+                Some(l) => serde_json::Value::Array(l),
+                None => serde_json::to_value(&cfg.directory.gateways).map_err(|e| e.to_string())?,
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+            );
+            return Ok(());
+        }
+        println!(
+            "{:<16} {:<24} {:>5} {:<5} {:<12} LAST ANSWER",
+            "NAME", "ADDRESS", "PORT", "VIA", "STATUS"
+        );
+        for g in &cfg.directory.gateways {
+            let st = live
+                .as_ref()
+                .and_then(|l| l.iter().find(|x| x["name"] == g.name.as_str()));
+            let status = match st.map(|s| &s["reachable"]) {
+                None => "not running".to_string(),
+                Some(serde_json::Value::Bool(true)) => "reachable".into(),
+                Some(serde_json::Value::Bool(false)) => "UNREACHABLE".into(),
+                Some(_) => "probing".into(),
+            };
+            let last = st.and_then(|s| s["last_answer"].as_str()).unwrap_or("-");
+            println!(
+                "{:<16} {:<24} {:>5} {:<5} {:<12} {last}",
+                g.name,
+                g.address,
+                g.port,
+                format!("{:?}", g.transport),
+                status
+            );
+        }
+        Ok(())
     }
 
     pub fn service(cmd: ServiceCmd) -> Result<(), String> {
@@ -522,6 +587,7 @@ fn main() -> ExitCode {
             } => list(&common, &mailbox, json),
             MessageCmd::Export { common, id, out } => export(&common, &id, &out),
         },
+        Cmd::Gateway { cmd } => admin_cli::gateway(cmd),
         Cmd::Service { cmd } => admin_cli::service(cmd),
         Cmd::Certificate { cmd } => admin_cli::certificate(cmd),
         Cmd::Config { common } => load_config(&common).and_then(|c| {

@@ -209,7 +209,7 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
             }
             None => (None, None),
         };
-        let endpoint = SipEndpoint::new(
+        let mut endpoint = SipEndpoint::new(
             service.clone(),
             dir.clone(),
             udp.clone(),
@@ -217,8 +217,11 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
             workers,
             store_addr,
             prompts,
-        )
-        .start();
+        );
+        if let Some(setup) = &tls_setup {
+            endpoint = endpoint.with_tls_client(tls::client_connector(setup)?);
+        }
+        let endpoint = endpoint.start();
         if let Some(u) = udp {
             actix_rt::spawn(net::udp_loop(u, endpoint.clone()));
         }

@@ -7,7 +7,7 @@
 //! require it to name a configured IP gateway FQDN. Either failure is logged as
 //! `event="untrusted_certificate"` and the connection is closed.
 
-use super::endpoint::{ConnClosed, ConnOpened, Inbound, SendOnConn, SipEndpoint};
+use super::endpoint::{ConnClosed, ConnFailed, ConnOpened, Inbound, SendOnConn, SipEndpoint};
 use crate::sip::msg::{self, frame_stream};
 use crate::sip::transaction::{Flow, Transport};
 use actix::Addr;
@@ -51,7 +51,12 @@ where
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    ep.do_send(ConnOpened { id, tx, peer });
+    ep.do_send(ConnOpened {
+        id,
+        tx,
+        peer,
+        transport,
+    });
     actix_rt::spawn(async move {
         while let Some(b) = rx.recv().await {
             if wr.write_all(&b).await.is_err() {
@@ -98,6 +103,45 @@ where
         }
     }
     ep.do_send(ConnClosed { id });
+}
+
+/// Open an outbound connection (our requests to a gateway) and serve it like an
+/// inbound one. TLS presents our certificate and verifies the gateway's against the
+/// trust anchors and its FQDN.
+pub async fn connect(
+    peer: SocketAddr,
+    transport: Transport,
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    )>,
+    ep: Addr<SipEndpoint>,
+) {
+    let fail = |error: String| {
+        ep.do_send(ConnFailed {
+            transport,
+            peer,
+            error,
+        })
+    };
+    let tcp = match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::net::TcpStream::connect(peer),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return fail(e.to_string()),
+        Err(_) => return fail("connect timed out".into()),
+    };
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        Some((connector, name)) => match connector.connect(name, tcp).await {
+            Ok(s) => serve_stream(s, peer, Transport::Tls, ep).await,
+            Err(e) => fail(format!("TLS: {e}")),
+        },
+        None => serve_stream(tcp, peer, Transport::Tcp, ep).await,
+    }
 }
 
 pub async fn tcp_accept_loop(listener: TcpListener, ep: Addr<SipEndpoint>) {

@@ -4,6 +4,7 @@
 //!
 //! - `GET /api/status` — version, active calls
 //! - `GET /api/mailboxes` — UM mailboxes (no PINs)
+//! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
 //! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
@@ -83,6 +84,17 @@ async fn status(s: web::Data<AdminState>) -> HttpResponse {
     }))
 }
 
+async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
+    match s
+        .endpoint
+        .send(crate::actors::endpoint::GetGatewayStatus)
+        .await
+    {
+        Ok(list) => HttpResponse::Ok().json(list),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
 async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok().json(&s.dir.mailboxes)
 }
@@ -138,6 +150,7 @@ async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/status", web::get().to(status))
         .route("/api/mailboxes", web::get().to(mailboxes))
+        .route("/api/gateways", web::get().to(gateways))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))

@@ -6,8 +6,8 @@
 //! a resolver function the caller supplies, so tests need no DNS.
 
 use crate::directory::{
-    AutoAttendant, DialPlan, Directory, HuntGroup, IpGateway, MailboxPolicy, UmMailbox, UriType,
-    VoipSecurity, pin,
+    AutoAttendant, DialPlan, Directory, GatewayTransport, HuntGroup, IpGateway, MailboxPolicy,
+    UmMailbox, UriType, VoipSecurity, pin,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -227,6 +227,9 @@ struct RawGateway {
     port: u16,
     /// The name the gateway's TLS certificate carries (and that may be resolved).
     fqdn: Option<String>,
+    /// How openum reaches it (OPTIONS probes): udp, tcp or tls. Default: tls on
+    /// port 5061, else udp.
+    transport: Option<String>,
     #[serde(default)]
     outcalls_allowed: bool,
     #[serde(default = "yes")]
@@ -481,8 +484,29 @@ impl Config {
                     }
                 }
             }
+            let transport = match g
+                .transport
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("udp") => GatewayTransport::Udp,
+                Some("tcp") => GatewayTransport::Tcp,
+                Some("tls") => GatewayTransport::Tls,
+                None if g.port == 5061 => GatewayTransport::Tls,
+                None => GatewayTransport::Udp,
+                Some(other) => {
+                    return Err(invalid(
+                        "ip_gateway",
+                        &g.name,
+                        "transport",
+                        format!("{other:?}: use udp, tcp or tls"),
+                    ));
+                }
+            };
             gateways.push(IpGateway {
                 name: g.name,
+                transport,
                 address: g.address,
                 resolved,
                 port: g.port,

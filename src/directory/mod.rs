@@ -84,8 +84,17 @@ pub struct IpGateway {
     pub port: u16,
     /// Name its TLS certificate must carry (mutual TLS).
     pub fqdn: Option<String>,
+    pub transport: GatewayTransport,
     pub outcalls_allowed: bool,
     pub enabled: bool,
+}
+
+/// How openum reaches a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GatewayTransport {
+    Udp,
+    Tcp,
+    Tls,
 }
 
 #[derive(Debug, Clone, Serialize)]

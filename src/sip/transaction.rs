@@ -144,8 +144,10 @@ impl Tx {
 }
 
 /// All transactions of one SIP endpoint.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TransactionLayer {
+    /// T1 in force (RFC 3261 allows another value; every derived timer follows).
+    t1: Duration,
     next_id: u64,
     txs: HashMap<TxId, Tx>,
     by_key: HashMap<String, TxId>,
@@ -175,9 +177,29 @@ fn server_key(req: &Request, method: &Method) -> String {
     }
 }
 
+impl Default for TransactionLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TransactionLayer {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_t1(T1)
+    }
+
+    /// A layer whose T1 (and so Timers A, B, E, F, G, H, J, L) is `t1`.
+    pub fn with_t1(t1: Duration) -> Self {
+        TransactionLayer {
+            t1,
+            next_id: 0,
+            txs: HashMap::new(),
+            by_key: HashMap::new(),
+            accepted: HashMap::new(),
+            timers: BTreeSet::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -349,7 +371,7 @@ impl TransactionLayer {
                 call_id: request.call_id().to_string(),
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
                 last: None,
-                interval: T1,
+                interval: self.t1,
                 retransmit_at: None,
                 end_at: None,
                 provisional: false,
@@ -388,22 +410,28 @@ impl TransactionLayer {
             (_, 100..=199) => tx.state = State::Proceeding,
             (Kind::InviteServer, 200..=299) => {
                 tx.state = State::Accepted;
-                tx.interval = T1;
-                tx.retransmit_at = (!reliable).then(|| now + T1);
-                tx.end_at = Some(now + 64 * T1);
+                tx.interval = self.t1;
+                tx.retransmit_at = (!reliable).then(|| now + self.t1);
+                tx.end_at = Some(now + 64 * self.t1);
                 let k = (tx.call_id.clone(), tx.cseq);
                 self.accepted.insert(k, id);
             }
             (Kind::InviteServer, _) => {
                 tx.state = State::Completed;
-                tx.interval = T1;
-                tx.retransmit_at = (!reliable).then(|| now + T1); // Timer G
-                tx.end_at = Some(now + 64 * T1); // Timer H
+                tx.interval = self.t1;
+                tx.retransmit_at = (!reliable).then(|| now + self.t1); // Timer G
+                tx.end_at = Some(now + 64 * self.t1); // Timer H
             }
             (_, _) => {
                 tx.state = State::Completed;
                 // Timer J: 64*T1 on UDP, zero on reliable transports.
-                tx.end_at = Some(now + if reliable { Duration::ZERO } else { 64 * T1 });
+                tx.end_at = Some(
+                    now + if reliable {
+                        Duration::ZERO
+                    } else {
+                        64 * self.t1
+                    },
+                );
             }
         }
         self.rearm(id, old);
@@ -437,9 +465,9 @@ impl TransactionLayer {
                 call_id: request.call_id().to_string(),
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
                 last: Some(bytes),
-                interval: T1,
-                retransmit_at: (!reliable).then(|| now + T1), // Timer E
-                end_at: Some(now + 64 * T1),                  // Timer F
+                interval: self.t1,
+                retransmit_at: (!reliable).then(|| now + self.t1), // Timer E
+                end_at: Some(now + 64 * self.t1),                  // Timer F
                 provisional: false,
                 invite: None,
             },
@@ -794,6 +822,26 @@ From: <sip:a@b>;tag=f1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: {cseq
         }
         // 0.5,1.5,3.5,7.5,11.5,...,31.5 → 10 retransmissions before Timer F at 32 s.
         assert_eq!(sends, 10);
+        assert_eq!(l.poll_event(), Some(Event::Timeout { tx: id }));
+    }
+
+    #[test]
+    fn a_shorter_t1_scales_every_derived_timer() {
+        let t0 = Instant::now();
+        let t1 = Duration::from_millis(100);
+        let mut l = TransactionLayer::with_t1(t1);
+        let id = l.send_request(
+            t0,
+            &req("OPTIONS", "z9hG4bKp", "1 OPTIONS"),
+            flow(Transport::Udp),
+        );
+        assert_eq!(l.poll_timeout(), Some(t0 + t1)); // Timer E
+        let mut last = t0;
+        while let Some(t) = l.poll_timeout() {
+            last = t;
+            l.handle_timeout(t);
+        }
+        assert_eq!(last - t0, 64 * t1); // Timer F: 6.4 s
         assert_eq!(l.poll_event(), Some(Event::Timeout { tx: id }));
     }
 

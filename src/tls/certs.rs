@@ -143,10 +143,15 @@ pub fn issue(
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    p.extended_key_usages = vec![match usage {
-        Usage::Server => ExtendedKeyUsagePurpose::ServerAuth,
-        Usage::Client => ExtendedKeyUsagePurpose::ClientAuth,
-    }];
+    // The server certificate is also our client certificate toward gateways
+    // (OPTIONS probes, later outbound calls), as Exchange UM uses one certificate.
+    p.extended_key_usages = match usage {
+        Usage::Server => vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
+        Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+    };
     let cert = p.signed_by(&key, &issuer, &ca_key).map_err(gen_err)?;
     Ok(PemPair {
         cert: cert.pem(),

@@ -298,6 +298,27 @@ pub fn server_config(
     Ok(Arc::new(cfg))
 }
 
+/// TLS client side, for requests openum sends to gateways on 5061 (OPTIONS probes):
+/// it presents our certificate and checks the gateway's against the trust anchors.
+pub fn client_connector(s: &TlsSetup) -> Result<tokio_rustls::TlsConnector, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in &s.trust {
+        roots
+            .add(c.clone())
+            .map_err(|e| format!("trust anchor: {e}"))?;
+    }
+    let chain = certs::parse_chain(&s.server.cert).map_err(|e| e.to_string())?;
+    let key = certs::parse_key(&s.server.key).map_err(|e| e.to_string())?;
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(cfg)))
+}
+
 /// The configured gateway FQDN the peer's (already chain-verified) certificate is
 /// valid for, if any.
 pub fn gateway_name(peer: &[CertificateDer<'_>], fqdns: &[String]) -> Option<String> {

@@ -74,6 +74,8 @@ impl PortAllocator {
 }
 
 mod invite;
+mod monitor;
+pub use monitor::{ConnFailed, GatewayStatus, GetGatewayStatus};
 
 /// The SIP ports actually bound.
 #[derive(Debug, Clone, Copy)]
@@ -136,6 +138,14 @@ pub struct SipEndpoint {
     rng: StdRng,
     timer: Wakeup,
     draining: bool,
+    /// OPTIONS probes in flight, by transaction, to their gateway.
+    probes: HashMap<TxId, String>,
+    gateway_status: HashMap<String, GatewayStatus>,
+    /// Outbound stream connections by (transport, peer), and requests waiting for
+    /// one that is being opened.
+    out_conns: HashMap<(Transport, SocketAddr), u64>,
+    connecting: HashMap<(Transport, SocketAddr), Vec<Vec<u8>>>,
+    tls_client: Option<tokio_rustls::TlsConnector>,
 }
 
 impl SipEndpoint {
@@ -157,10 +167,12 @@ impl SipEndpoint {
             },
             cfg.rtp_ports,
         );
+        let t1 = cfg.sip_t1;
+        let gateways = dir.gateways.clone();
         SipEndpoint {
             cfg,
             dir,
-            tl: TransactionLayer::new(),
+            tl: TransactionLayer::with_t1(t1),
             udp,
             ports_in_use,
             conns: HashMap::new(),
@@ -172,7 +184,22 @@ impl SipEndpoint {
             rng: StdRng::from_entropy(),
             timer: Wakeup::default(),
             draining: false,
+            probes: HashMap::new(),
+            gateway_status: gateways
+                .iter()
+                .map(|g| (g.name.clone(), monitor::initial_status(g)))
+                .collect(),
+            out_conns: HashMap::new(),
+            connecting: HashMap::new(),
+            tls_client: None,
         }
+    }
+
+    /// Outbound TLS (probing gateways on 5061) with our certificate as client
+    /// certificate.
+    pub fn with_tls_client(mut self, c: tokio_rustls::TlsConnector) -> Self {
+        self.tls_client = Some(c);
+        self
     }
 
     /// Our host:port as peers on `transport` reach it (Via, Contact).
@@ -184,7 +211,7 @@ impl SipEndpoint {
         format!("{}:{port}", self.cfg.address)
     }
 
-    fn send(&self, flow: Flow, bytes: Vec<u8>) {
+    fn send(&mut self, flow: Flow, bytes: Vec<u8>, ctx: &mut Context<Self>) {
         match flow.transport {
             Transport::Udp => {
                 if let Some(u) = &self.udp
@@ -193,13 +220,17 @@ impl SipEndpoint {
                     tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = %e);
                 }
             }
-            Transport::Tcp | Transport::Tls => match flow.conn.and_then(|c| self.conns.get(&c)) {
-                Some(tx) => {
-                    let _ = tx.send(bytes);
-                }
-                None => {
-                    tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = "connection closed")
-                }
+            Transport::Tcp | Transport::Tls => match flow.conn {
+                Some(c) => match self.conns.get(&c) {
+                    Some(tx) => {
+                        let _ = tx.send(bytes);
+                    }
+                    None => {
+                        tracing::warn!(event = "sip_send_failed", peer = %flow.peer, error = "connection closed")
+                    }
+                },
+                // A request of ours (probe, BYE on a new connection): connect.
+                None => self.send_outbound(flow.transport, flow.peer, bytes, ctx),
             },
         }
     }
@@ -211,7 +242,7 @@ impl SipEndpoint {
             self.on_event(now, ev, ctx);
         }
         while let Some(t) = self.tl.poll_transmit() {
-            self.send(t.flow, t.bytes);
+            self.send(t.flow, t.bytes, ctx);
         }
         let next = self.tl.poll_timeout();
         self.timer.arm(ctx, now, next, |act, ctx| {
@@ -276,13 +307,15 @@ impl SipEndpoint {
                     None => {}
                 }
             }
-            Event::Response { .. } => {}
+            Event::Response { tx, response } => self.on_probe_answer(tx, response.status),
             Event::Timeout { tx } => {
-                tracing::warn!(
-                    event = "request_timeout",
-                    tx = tx.0,
-                    "no answer to our request (Timer F)"
-                );
+                if !self.on_probe_timeout(tx) {
+                    tracing::warn!(
+                        event = "request_timeout",
+                        tx = tx.0,
+                        "no answer to our request (Timer F)"
+                    );
+                }
             }
         }
     }
@@ -348,6 +381,16 @@ impl SipEndpoint {
 
 impl Actor for SipEndpoint {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // First probe right after start (sockets are up), then periodically.
+        ctx.run_later(std::time::Duration::from_millis(200), |act, ctx| {
+            act.probe_gateways(ctx)
+        });
+        ctx.run_interval(self.cfg.options_interval, |act, ctx| {
+            act.probe_gateways(ctx)
+        });
+    }
 }
 
 /// Bytes from the network.
@@ -371,7 +414,7 @@ impl Handler<Inbound> for SipEndpoint {
                 tracing::warn!(event = "sip_malformed", peer = %m.flow.peer, transport, error = %e, answered = answer.is_some());
                 if let Some(mut r) = answer {
                     r.headers.push("Server", SERVER);
-                    self.send(m.flow, r.to_bytes());
+                    self.send(m.flow, r.to_bytes(), ctx);
                 }
             }
             Ok(Message::Request(req)) => {
@@ -384,7 +427,7 @@ impl Handler<Inbound> for SipEndpoint {
                         let mut r = msg::response_to(&req, 403, Some(&token(&mut self.rng)));
                         r.reason = "Forbidden (not a configured IP gateway)".into();
                         r.headers.push("Server", SERVER);
-                        self.send(m.flow, r.to_bytes());
+                        self.send(m.flow, r.to_bytes(), ctx);
                     }
                     return;
                 }
@@ -402,6 +445,7 @@ pub struct ConnOpened {
     pub id: u64,
     pub tx: UnboundedSender<Vec<u8>>,
     pub peer: SocketAddr,
+    pub transport: Transport,
 }
 
 impl Handler<ConnOpened> for SipEndpoint {
@@ -409,6 +453,7 @@ impl Handler<ConnOpened> for SipEndpoint {
     fn handle(&mut self, m: ConnOpened, _: &mut Context<Self>) {
         tracing::debug!(event = "tcp_connected", peer = %m.peer, conn = m.id);
         self.conns.insert(m.id, m.tx);
+        self.on_outbound_open(m.id, m.transport, m.peer);
     }
 }
 
@@ -422,6 +467,7 @@ impl Handler<ConnClosed> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: ConnClosed, _: &mut Context<Self>) {
         self.conns.remove(&m.id);
+        self.out_conns.retain(|_, id| *id != m.id);
     }
 }
 
