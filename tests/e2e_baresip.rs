@@ -1,0 +1,147 @@
+//! Interop end to end with a real SIP client: baresip (Debian) calls the Secured demo
+//! dial plan's mailbox 2001 over mutual TLS with mandatory SRTP (SDES), streams a
+//! 440 Hz tone, hangs up; the stored message must be that tone (frequency measured,
+//! not just "not silence"), and the call must have had no SRTP failures.
+
+mod common;
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+const TONE_HZ: f64 = 440.0;
+
+fn have_baresip() {
+    assert!(
+        Command::new("baresip").arg("-h").output().is_ok(),
+        "baresip is not installed: run tools/test, which installs it"
+    );
+}
+
+/// Frequency of a clean tone by zero crossings.
+fn frequency(samples: &[i16]) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / 8000.0)
+}
+
+#[test]
+fn baresip_over_tls_and_srtp_leaves_a_message_that_is_the_tone_it_sent() {
+    have_baresip();
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let tls = openum::tls::TlsFiles::new(&server.data_dir());
+    let client = tls.load("clients/loopback").unwrap();
+    let client_pem = dir.path().join("client.pem");
+    std::fs::write(&client_pem, format!("{}{}", client.cert, client.key)).unwrap();
+    let ca = tls.pair_paths("ca").0;
+
+    // 40 s of tone: longer than the call, so baresip never runs out.
+    let tone = dir.path().join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&tone, spec).unwrap();
+    for i in 0..8000 * 40 {
+        let v = (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / 8000.0).sin() * 12000.0;
+        w.write_sample(v as i16).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let sip_port = free_port();
+    let rtp = free_media_port(); // rtp..rtp+3 are free
+    std::fs::write(
+        dir.path().join("config"),
+        format!(
+            "sip_listen 127.0.0.1:{sip_port}\nsip_certificate {}\nsip_cafile {}\n\
+audio_source aufile,{}\naudio_player alsa,null\naudio_alert alsa,null\n\
+rtp_ports {}-{}\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule srtp.so\n\
+module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n",
+            client_pem.display(),
+            ca.display(),
+            tone.display(),
+            rtp,
+            rtp + 3,
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("accounts"),
+        "<sip:5550400@localhost;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs=PCMU\n",
+    )
+    .unwrap();
+    // baresip resolves names with its own DNS client (no /etc/hosts), so dial the IP;
+    // the demo server certificate carries 127.0.0.1 as well as localhost.
+    let out = Command::new("baresip")
+        .arg("-4")
+        .arg("-f")
+        .arg(dir.path())
+        .arg("-e")
+        .arg(format!("/dial sip:2001@127.0.0.1:{}", server.sip_tls_port))
+        .args(["-t", "22"])
+        .output()
+        .expect("run baresip");
+    let bs =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        bs.contains("Call established"),
+        "baresip output:\n{bs}\nserver log:\n{}",
+        server.log_text()
+    );
+
+    let stored = server.wait_log(
+        &["event=\"message_stored\"", "mailbox=2001"],
+        1,
+        Duration::from_secs(10),
+    );
+    assert!(stored[0].contains("end=RemoteHangup"), "{stored:?}");
+    let ended = server.wait_log(
+        &["event=\"call_ended\"", "srtp=true"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(
+        ended[0].contains("srtp_auth_failures=0") && ended[0].contains("srtp_replays=0"),
+        "{ended:?}"
+    );
+    let answered = server.wait_log(
+        &["event=\"call_answered\"", "mailbox=2001"],
+        1,
+        Duration::from_secs(1),
+    );
+    assert!(answered[0].contains("transport=\"TLS\""), "{answered:?}");
+
+    let list = server.messages("2001");
+    assert_eq!(list.len(), 1, "{list:?}");
+    let id = list[0]["id"].as_str().unwrap();
+    let mut wav = Vec::new();
+    std::io::Read::read_to_end(
+        &mut server
+            .get(&format!("/api/messages/{id}/audio.wav"))
+            .into_reader(),
+        &mut wav,
+    )
+    .unwrap();
+    let samples = wav_samples(&wav);
+    assert!(
+        samples.len() >= 8000 * 4,
+        "only {} ms recorded",
+        samples.len() / 8
+    );
+    // Skip the first and last 200 ms (call set-up and hang-up edges).
+    let body = &samples[1600..samples.len() - 1600];
+    let f = frequency(body);
+    assert!(
+        (TONE_HZ - 10.0..=TONE_HZ + 10.0).contains(&f),
+        "recorded tone is {f:.1} Hz, sent {TONE_HZ} Hz"
+    );
+    assert!(
+        rms(body) > 3000.0,
+        "recorded tone is too quiet: rms {}",
+        rms(body)
+    );
+}
