@@ -153,9 +153,12 @@ impl SrtpSession {
         Ok(())
     }
 
-    /// Protect an RTP packet we built (always a plain 12-byte header).
+    /// Protect an RTP packet we built. We never send header extensions, and the
+    /// crate's encrypt slices at a header size it recomputes from parsed RFC 8285
+    /// elements (which can exceed the real one: found by fuzzing), so packets with
+    /// the X bit are refused.
     pub fn protect(&mut self, rtp: &[u8]) -> Result<Bytes, SrtpError> {
-        if !rtp_header_is_safe(rtp) {
+        if !rtp_header_is_safe(rtp) || rtp[0] & 0x10 != 0 {
             return Err(SrtpError::Malformed);
         }
         self.tx.encrypt_rtp(rtp).map_err(classify)
@@ -328,5 +331,10 @@ mod tests {
         q.extend_from_slice(&[0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x05]);
         assert!(!rtp_header_is_safe(&q));
         assert!(us.unprotect(&[0x80, 0, 0]).is_err());
+        // protect() refuses extension headers (the crate would slice out of range).
+        let mut e = rtp(1);
+        e[0] |= 0x10;
+        e.splice(12..12, [0xBE, 0xDE, 0x00, 0x01, 0xf0, 0, 0, 0]);
+        assert_eq!(us.protect(&e), Err(SrtpError::Malformed));
     }
 }
