@@ -125,7 +125,25 @@ fn tokio_tcp(l: std::net::TcpListener) -> Result<tokio::net::TcpListener, String
     tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())
 }
 
+/// Each call holds an RTP socket: lift the soft descriptor limit to the hard one (a
+/// stock 1024 would cap a server near 1,000 calls).
+fn raise_fd_limit() -> u64 {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+    l.rlim_cur
+}
+
 pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
+    let fd_limit = raise_fd_limit();
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
     if let Some(m) = load_settings(&data)?.startup_mode {
@@ -299,7 +317,7 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
     print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
-    tracing::info!(event = "started", startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
+    tracing::info!(event = "started", fd_limit, startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
     tracing::info!(event = "stopped");
