@@ -203,6 +203,7 @@ struct CallResult {
     /// Deviation of each packet's arrival from the 20 ms grid set by the first, ms.
     jitter_ms: Vec<f64>,
     srtp_failures: u64,
+    tx_packets: u64,
 }
 
 fn request(
@@ -368,7 +369,9 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
                         Some(s) => s.protect(&pkt).map(|b| b.to_vec()).unwrap_or_default(),
                         None => pkt,
                     };
-                    let _ = rtp.send_to(&out, remote).await;
+                    if rtp.send_to(&out, remote).await.is_ok() {
+                        res.tx_packets += 1;
+                    }
                     seq = seq.wrapping_add(1);
                     ts = ts.wrapping_add(160);
                     next_send += Duration::from_millis(20);
@@ -439,9 +442,10 @@ async fn main() {
         "calls_failed": results.iter().filter(|r| !r.completed).count(),
         "by_status": by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<HashMap<_, _>>(),
         "invite_200_ms": {"p50": pct(&mut inv, 50.0), "p99": pct(&mut inv, 99.0), "max": pct(&mut inv, 100.0)},
-        "first_prompt_packet_ms": {"p50": pct(&mut firsts, 50.0), "p95": pct(&mut firsts, 95.0)},
+        "first_prompt_packet_ms": {"p50": pct(&mut firsts, 50.0), "p95": pct(&mut firsts, 95.0), "p99": pct(&mut firsts, 99.0)},
         "rx_grid_deviation_ms": {"p99": pct(&mut jit, 99.0), "max": pct(&mut jit, 100.0)},
         "rx_packets": results.iter().map(|r| r.rx_packets).sum::<u64>(),
+        "tx_packets": results.iter().map(|r| r.tx_packets).sum::<u64>(),
         "srtp_failures": results.iter().map(|r| r.srtp_failures).sum::<u64>(),
     });
     println!("{out}");
