@@ -156,7 +156,7 @@ fn media(c: &mut Criterion) {
         let mut n = 0u32;
         b.iter(|| {
             n += 1;
-            if n % 8 == 0 {
+            if n.is_multiple_of(8) {
                 ts += 1280;
             }
             let end = n % 8 == 7;
