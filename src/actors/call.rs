@@ -113,7 +113,7 @@ impl CallActor {
         }
         let next = self.core.poll_timeout();
         self.timer.arm(ctx, now, next, |act, ctx| {
-            act.timer.fired();
+            act.timer.fired_at(Instant::now());
             act.drive(ctx);
         });
     }

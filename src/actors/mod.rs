@@ -11,6 +11,7 @@
 
 pub mod call;
 pub mod endpoint;
+pub mod lateness;
 pub mod net;
 pub mod store;
 
@@ -49,5 +50,12 @@ impl Wakeup {
     /// Call first thing in the `fire` callback: the timer is spent.
     pub fn fired(&mut self) {
         self.0 = None;
+    }
+
+    /// As [`Self::fired`], also recording how late it fired (media timers).
+    pub fn fired_at(&mut self, now: Instant) {
+        if let Some((at, _)) = self.0.take() {
+            lateness::record(now.saturating_duration_since(at));
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! - `GET /api/status` — version, active calls
 //! - `GET /api/mailboxes` — UM mailboxes (no PINs)
 //! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
+//! - `GET /api/media/timing` — how late call timers fire (server-side send jitter)
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
 //! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
@@ -95,6 +96,10 @@ async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+async fn media_timing() -> HttpResponse {
+    HttpResponse::Ok().json(crate::actors::lateness::summary())
+}
+
 async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok().json(&s.dir.mailboxes)
 }
@@ -151,6 +156,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/status", web::get().to(status))
         .route("/api/mailboxes", web::get().to(mailboxes))
         .route("/api/gateways", web::get().to(gateways))
+        .route("/api/media/timing", web::get().to(media_timing))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
