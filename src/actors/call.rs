@@ -3,6 +3,8 @@
 //! into store commits and BYE requests.
 
 use super::Wakeup;
+use super::timerfd::{TimerFd, TimerStream};
+use tokio::io::unix::AsyncFd;
 use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
@@ -37,6 +39,9 @@ pub struct CallActor {
     socket: Option<Arc<UdpSocket>>,
     endpoint: Addr<SipEndpoint>,
     store: Addr<StoreActor>,
+    /// The pacing timer: a timerfd (precise) with the deadline it is armed for;
+    /// `timer` (tokio, 1 ms granularity) only if the timerfd could not be made.
+    media_timer: Option<(Arc<AsyncFd<TimerFd>>, Option<Instant>)>,
     timer: Wakeup,
     answered: bool,
     commit_pending: bool,
@@ -68,6 +73,7 @@ impl CallActor {
             socket: None,
             endpoint,
             store,
+            media_timer: None,
             timer: Wakeup::default(),
             answered: false,
             commit_pending: false,
@@ -112,10 +118,20 @@ impl CallActor {
             return;
         }
         let next = self.core.poll_timeout();
-        self.timer.arm(ctx, now, next, |act, ctx| {
-            act.timer.fired_at(Instant::now());
-            act.drive(ctx);
-        });
+        match self.media_timer.as_mut() {
+            Some((fd, armed)) => {
+                if *armed != next {
+                    match fd.get_ref().arm(next) {
+                        Ok(()) => *armed = next,
+                        Err(e) => tracing::error!(event = "timer_failed", call_id = %self.info.call_id, error = %e),
+                    }
+                }
+            }
+            None => self.timer.arm(ctx, now, next, |act, ctx| {
+                act.timer.fired_at(Instant::now());
+                act.drive(ctx);
+            }),
+        }
     }
 
     fn on_event(&mut self, ev: CallEvent, ctx: &mut Context<Self>) {
@@ -241,6 +257,14 @@ impl Actor for CallActor {
                 }
             }
         }
+        match TimerFd::new().and_then(TimerFd::into_async) {
+            Ok(fd) => {
+                let fd = Arc::new(fd);
+                ctx.add_stream(TimerStream(fd.clone()));
+                self.media_timer = Some((fd, None));
+            }
+            Err(e) => tracing::warn!(event = "timerfd_unavailable", error = %e, "pacing with the 1 ms tokio timer"),
+        }
         match UdpSocket::from_std(std_sock) {
             Ok(s) => {
                 let s = Arc::new(s);
@@ -305,6 +329,21 @@ impl StreamHandler<Result<(BytesMut, SocketAddr), std::io::Error>> for CallActor
     }
 
     /// The socket stream never ends on its own; the call ends by signalling.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// The timerfd expired: record how late, then run the call.
+impl StreamHandler<()> for CallActor {
+    fn handle(&mut self, _: (), ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        if let Some((_, armed)) = self.media_timer.as_mut()
+            && let Some(at) = armed.take()
+        {
+            super::lateness::record(now.saturating_duration_since(at));
+        }
+        self.drive(ctx);
+    }
+
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 

@@ -12,6 +12,7 @@
 pub mod call;
 pub mod endpoint;
 pub mod lateness;
+pub mod timerfd;
 pub mod net;
 pub mod store;
 
