@@ -3,9 +3,8 @@
 //! into store commits and BYE requests.
 
 use super::Wakeup;
-use super::timerfd::{TimerFd, TimerStream};
-use tokio::io::unix::AsyncFd;
 use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
+use super::media_clock::{ClockSlot, Tick};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
@@ -39,9 +38,9 @@ pub struct CallActor {
     socket: Option<Arc<UdpSocket>>,
     endpoint: Addr<SipEndpoint>,
     store: Addr<StoreActor>,
-    /// The pacing timer: a timerfd (precise) with the deadline it is armed for;
-    /// `timer` (tokio, 1 ms granularity) only if the timerfd could not be made.
-    media_timer: Option<(Arc<AsyncFd<TimerFd>>, Option<Instant>)>,
+    /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
+    /// granularity) only if the clock's timerfd could not be made.
+    clock: Option<(ClockSlot, Recipient<Tick>)>,
     timer: Wakeup,
     answered: bool,
     commit_pending: bool,
@@ -73,7 +72,7 @@ impl CallActor {
             socket: None,
             endpoint,
             store,
-            media_timer: None,
+            clock: None,
             timer: Wakeup::default(),
             answered: false,
             commit_pending: false,
@@ -118,15 +117,8 @@ impl CallActor {
             return;
         }
         let next = self.core.poll_timeout();
-        match self.media_timer.as_mut() {
-            Some((fd, armed)) => {
-                if *armed != next {
-                    match fd.get_ref().arm(next) {
-                        Ok(()) => *armed = next,
-                        Err(e) => tracing::error!(event = "timer_failed", call_id = %self.info.call_id, error = %e),
-                    }
-                }
-            }
+        match self.clock.as_mut() {
+            Some((slot, me)) => slot.schedule(next, me),
             None => self.timer.arm(ctx, now, next, |act, ctx| {
                 act.timer.fired_at(Instant::now());
                 act.drive(ctx);
@@ -257,13 +249,11 @@ impl Actor for CallActor {
                 }
             }
         }
-        match TimerFd::new().and_then(TimerFd::into_async) {
-            Ok(fd) => {
-                let fd = Arc::new(fd);
-                ctx.add_stream(TimerStream(fd.clone()));
-                self.media_timer = Some((fd, None));
+        match ClockSlot::attach() {
+            Ok(slot) => self.clock = Some((slot, ctx.address().recipient())),
+            Err(e) => {
+                tracing::warn!(event = "timerfd_unavailable", error = %e, "pacing with the 1 ms tokio timer")
             }
-            Err(e) => tracing::warn!(event = "timerfd_unavailable", error = %e, "pacing with the 1 ms tokio timer"),
         }
         match UdpSocket::from_std(std_sock) {
             Ok(s) => {
@@ -332,19 +322,19 @@ impl StreamHandler<Result<(BytesMut, SocketAddr), std::io::Error>> for CallActor
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
-/// The timerfd expired: record how late, then run the call.
-impl StreamHandler<()> for CallActor {
-    fn handle(&mut self, _: (), ctx: &mut Context<Self>) {
-        let now = Instant::now();
-        if let Some((_, armed)) = self.media_timer.as_mut()
-            && let Some(at) = armed.take()
-        {
-            super::lateness::record(now.saturating_duration_since(at));
+/// The worker's media clock says our deadline has come: record how late, run.
+impl Handler<Tick> for CallActor {
+    type Result = ();
+    fn handle(&mut self, t: Tick, ctx: &mut Context<Self>) {
+        let current = self
+            .clock
+            .as_mut()
+            .is_some_and(|(slot, _)| slot.fired(t.id));
+        if current {
+            super::lateness::record(Instant::now().saturating_duration_since(t.due));
+            self.drive(ctx);
         }
-        self.drive(ctx);
     }
-
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 /// The caller hung up (BYE), or the INVITE was cancelled.

@@ -12,9 +12,10 @@
 pub mod call;
 pub mod endpoint;
 pub mod lateness;
-pub mod timerfd;
+pub mod media_clock;
 pub mod net;
 pub mod store;
+pub mod timerfd;
 
 use actix::{Actor, AsyncContext, Context, SpawnHandle};
 use std::time::Instant;

@@ -1,5 +1,6 @@
 //! A precise one-shot timer for media pacing: a Linux `timerfd` on CLOCK_MONOTONIC,
-//! armed at an absolute instant, read through tokio's `AsyncFd`.
+//! armed at an absolute instant, read through tokio's `AsyncFd`. The worker media
+//! clock (`media_clock`) owns one per worker thread.
 //!
 //! Why not tokio's timer: it rounds every deadline up to a 1 ms tick and the epoll
 //! timeout rounds again, so a 20 ms grid paced with it fires 0–2 ms late, varying
@@ -9,8 +10,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::unix::AsyncFd;
 
@@ -23,7 +22,10 @@ impl AsRawFd for TimerFd {
 }
 
 fn monotonic_now() -> libc::timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes the struct we pass; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts
@@ -32,7 +34,12 @@ fn monotonic_now() -> libc::timespec {
 impl TimerFd {
     pub fn new() -> io::Result<Self> {
         // SAFETY: plain syscall; the fd is owned by the OwnedFd right after.
-        let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -50,7 +57,10 @@ impl TimerFd {
     /// Fire once at `at` (immediately if it has passed); None disarms.
     pub fn arm(&self, at: Option<Instant>) -> io::Result<()> {
         let value = match at {
-            None => libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
             Some(at) => {
                 let delta = at.saturating_duration_since(Instant::now());
                 let now = monotonic_now();
@@ -64,50 +74,43 @@ impl TimerFd {
                 if sec == 0 && nsec == 0 {
                     nsec = 1;
                 }
-                libc::timespec { tv_sec: sec, tv_nsec: nsec }
+                libc::timespec {
+                    tv_sec: sec,
+                    tv_nsec: nsec,
+                }
             }
         };
         let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
             it_value: value,
         };
         // SAFETY: valid fd and a fully initialised itimerspec.
-        let r = unsafe { libc::timerfd_settime(self.0.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
-        if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        let r = unsafe {
+            libc::timerfd_settime(
+                self.0.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
     }
 
-    /// Consume the expiration count (the fd stays readable until read).
-    fn drain(&self) -> bool {
+    /// Consume the expiration count (the fd stays readable until read); false when
+    /// there was none (a spurious readiness).
+    pub fn drain(&self) -> bool {
         let mut buf = [0u8; 8];
         // SAFETY: reading 8 bytes into a local buffer from our own fd.
         let n = unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
         n == 8
     }
-}
-
-/// The timer as a stream of expirations, for `ctx.add_stream` in an actor.
-pub struct TimerStream(pub std::sync::Arc<AsyncFd<TimerFd>>);
-
-impl futures_core_stream::Stream for TimerStream {
-    type Item = ();
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        loop {
-            let mut guard = match self.0.poll_read_ready(cx) {
-                Poll::Ready(Ok(g)) => g,
-                Poll::Ready(Err(_)) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            };
-            if guard.get_inner().drain() {
-                return Poll::Ready(Some(()));
-            }
-            guard.clear_ready();
-        }
-    }
-}
-
-/// actix's `add_stream` takes `futures_core::Stream`; name it once here.
-mod futures_core_stream {
-    pub use actix::prelude::Stream;
 }
 
 #[cfg(test)]
@@ -117,7 +120,10 @@ mod tests {
 
     #[test]
     fn fires_at_the_instant_with_sub_millisecond_precision() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let t = TimerFd::new().unwrap().into_async().unwrap();
             let mut lates = Vec::new();
@@ -137,7 +143,11 @@ mod tests {
             }
             lates.sort();
             // Generous bound for a loaded CI box; tokio's timer would be ~1–2 ms.
-            assert!(lates[10] < Duration::from_micros(900), "median lateness {:?}", lates[10]);
+            assert!(
+                lates[10] < Duration::from_micros(900),
+                "median lateness {:?}",
+                lates[10]
+            );
         });
     }
 }
