@@ -188,6 +188,7 @@ impl CallActor {
                 tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox);
             }
             CallEvent::Dtmf(c) => {
+                metrics::counter!("openum_dtmf_digits_total").increment(1);
                 tracing::debug!(event = "dtmf", call_id = %i.call_id, digit = %c);
             }
             CallEvent::Hangup => {

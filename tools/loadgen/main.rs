@@ -204,6 +204,7 @@ struct CallResult {
     jitter_ms: Vec<f64>,
     srtp_failures: u64,
     tx_packets: u64,
+    dtmf_sent: u64,
 }
 
 fn request(
@@ -321,6 +322,10 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
     let mut ts: u32 = 0;
     let mut pos = 0usize;
     let mut next_send = talk_at;
+    // Halfway through the talk, press '5' (RFC 4733, PT 101 as offered): three end
+    // packets with the event's own timestamp, as senders do (§2.5.1.4).
+    let dtmf_at = talk_at + a.talk / 2;
+    let mut dtmf_done = false;
     loop {
         let now = Instant::now();
         if now >= end_at {
@@ -371,6 +376,25 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
                     };
                     if rtp.send_to(&out, remote).await.is_ok() {
                         res.tx_packets += 1;
+                    }
+                    if !dtmf_done && Instant::now() >= dtmf_at {
+                        dtmf_done = true;
+                        for _ in 0..3 {
+                            let mut ev = vec![0x80u8, 101, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34];
+                            seq = seq.wrapping_add(1);
+                            ev[2..4].copy_from_slice(&seq.to_be_bytes());
+                            ev[4..8].copy_from_slice(&ts.to_be_bytes());
+                            ev[8..12].copy_from_slice(&(idx as u32).to_be_bytes());
+                            ev.extend_from_slice(&[5, 0x8a, 0x03, 0x20]);
+                            let out = match srtp.as_mut() {
+                                Some(s) => s.protect(&ev).map(|b| b.to_vec()).unwrap_or_default(),
+                                None => ev,
+                            };
+                            if rtp.send_to(&out, remote).await.is_ok() {
+                                res.tx_packets += 1;
+                            }
+                        }
+                        res.dtmf_sent += 1;
                     }
                     seq = seq.wrapping_add(1);
                     ts = ts.wrapping_add(160);
@@ -446,6 +470,7 @@ async fn main() {
         "rx_grid_deviation_ms": {"p99": pct(&mut jit, 99.0), "max": pct(&mut jit, 100.0)},
         "rx_packets": results.iter().map(|r| r.rx_packets).sum::<u64>(),
         "tx_packets": results.iter().map(|r| r.tx_packets).sum::<u64>(),
+        "dtmf_sent": results.iter().map(|r| r.dtmf_sent).sum::<u64>(),
         "srtp_failures": results.iter().map(|r| r.srtp_failures).sum::<u64>(),
     });
     println!("{out}");
