@@ -346,7 +346,7 @@ fn certificate_import_refuses_bad_pairs_and_enable_switches_without_restart() {
 
 #[test]
 fn startup_mode_changes_take_effect_at_restart() {
-    let mut server = Server::start(&[]);
+    let server = Server::start(&[]);
     let out = server.cli(&["service", "set-startup-mode", "TLS"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
@@ -362,39 +362,19 @@ fn startup_mode_changes_take_effect_at_restart() {
             .unwrap()
             .starts_with("SIP/2.0 200")
     );
-    assert!(server.stop().success());
     let bad = server.cli(&["service", "set-startup-mode", "Both"]);
     assert!(!bad.status.success());
 
     // Restart on the same data dir: TLS only.
-    let data = server.data_dir();
-    let log = server.data.path().join("second.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openum"))
-        .args([
-            "serve",
-            "--sip-port",
-            "0",
-            "--sip-tls-port",
-            "0",
-            "--admin",
-            "127.0.0.1:0",
-            "--data",
-        ])
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let rt: serde_json::Value = wait_for("runtime.json", Duration::from_secs(30), || {
-        std::fs::read_to_string(data.join("runtime.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-    });
-    let _ = child.kill();
-    let _ = child.wait();
+    let server = server.restart(&[]);
+    let rt: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(server.data_dir().join("runtime.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rt["startup_mode"], "TLS");
-    assert_eq!(rt["sip_port"], 0, "no plain SIP listener in TLS mode");
-    assert_ne!(rt["sip_tls_port"], 0);
+    assert_eq!(server.sip_port, 0, "no plain SIP listener in TLS mode");
+    assert_ne!(server.sip_tls_port, 0);
+    assert!(TcpStream::connect(("127.0.0.1", server.sip_tls_port)).is_ok());
 }
 
 /// A UDP "gateway" that answers OPTIONS with 200, until dropped.

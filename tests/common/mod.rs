@@ -81,8 +81,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let log = data.path().join("server.log");
+        Self::spawn(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// Stop (SIGTERM) and start again on the same data dir.
+    pub fn restart(mut self, extra: &[&str]) -> Server {
+        assert!(self.stop().success(), "{}", self.log_text());
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().unwrap());
+        Self::spawn(data, extra)
+    }
+
+    fn spawn(data: tempfile::TempDir, extra: &[&str]) -> Server {
+        let log = data.path().join(format!(
+            "server-{}.log",
+            Instant::now().elapsed().as_nanos()
+        ));
         let logf = std::fs::File::create(&log).unwrap();
         // A wide RTP range started at a random place per server; the allocator skips
         // ports another test's server holds.
