@@ -92,10 +92,9 @@ impl Server {
     }
 
     fn spawn(data: tempfile::TempDir, extra: &[&str]) -> Server {
-        let log = data.path().join(format!(
-            "server-{}.log",
-            Instant::now().elapsed().as_nanos()
-        ));
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data.path().join(format!("server-{n}.log"));
         let logf = std::fs::File::create(&log).unwrap();
         // A wide RTP range started at a random place per server; the allocator skips
         // ports another test's server holds.
