@@ -173,6 +173,21 @@ mod tests {
         }
     }
 
+    /// sled releases its file lock from a background thread shortly after the last
+    /// handle drops, so a same-process reopen must wait for it (with a deadline).
+    fn reopen(dir: &std::path::Path) -> SledStore {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match SledStore::open(dir) {
+                Ok(s) => return s,
+                Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("reopen: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn deposit_list_get_audio_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -185,7 +200,7 @@ mod tests {
             assert!(a.id < b.id);
             vec![a.id, b.id]
         };
-        let s = SledStore::open(dir.path()).unwrap();
+        let s = reopen(dir.path());
         let list = s.list("1001").unwrap();
         assert_eq!(list.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), ids);
         assert_eq!(list[1].size, 8000);
