@@ -80,10 +80,6 @@ impl CallCore {
         }
     }
 
-    pub fn remote(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
     /// A re-INVITE moved or held the stream.
     pub fn set_remote(&mut self, remote: Option<SocketAddr>) {
         self.remote = remote;

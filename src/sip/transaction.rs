@@ -202,10 +202,7 @@ impl TransactionLayer {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.txs.len()
-    }
-
+    /// No transaction is in progress (tests use it to see timers ran to the end).
     pub fn is_empty(&self) -> bool {
         self.txs.is_empty()
     }
@@ -378,11 +375,6 @@ impl TransactionLayer {
                 invite: (kind == Kind::InviteServer).then(|| request.clone()),
             },
         );
-    }
-
-    /// The flow a server transaction's request arrived on.
-    pub fn flow(&self, id: TxId) -> Option<Flow> {
-        self.txs.get(&id).map(|t| t.flow)
     }
 
     /// Send a response within server transaction `id`. Returns false when the
