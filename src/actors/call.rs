@@ -149,8 +149,10 @@ impl CallActor {
                     .send(Deposit { msg, audio })
                     .into_actor(self)
                     .then(move |res, act, ctx| {
+                        // The store's refusal and a lost store actor are the same failure.
+                        let res = res.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string()));
                         let ok = match res {
-                            Ok(Ok(meta)) => {
+                            Ok(meta) => {
                                 metrics::counter!("openum_messages_stored_total").increment(1);
                                 tracing::info!(
                                     event = "message_stored",
@@ -162,11 +164,6 @@ impl CallActor {
                                     call_id = %act.info.call_id,
                                 );
                                 true
-                            }
-                            Ok(Err(e)) => {
-                                metrics::counter!("openum_messages_failed_total").increment(1);
-                                tracing::error!(event = "message_store_failed", mailbox = %act.info.mailbox, call_id = %act.info.call_id, error = %e);
-                                false
                             }
                             Err(e) => {
                                 metrics::counter!("openum_messages_failed_total").increment(1);
