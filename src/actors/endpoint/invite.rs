@@ -13,7 +13,7 @@ use crate::ivr::call::{CallCore, CallParams};
 use crate::ivr::deposit::DepositParams;
 use crate::sdp;
 use crate::sip::dialog::Dialog;
-use crate::sip::msg::{self, Method, Request};
+use crate::sip::msg::{self, Request};
 use crate::sip::token;
 use crate::sip::transaction::{Flow, Transport, TxId};
 use actix::prelude::*;
@@ -316,19 +316,8 @@ impl SipEndpoint {
 
     /// End a call that never got a call actor: BYE and forget it.
     pub(super) fn hang_up_pending(&mut self, now: Instant, call_id: &str) {
-        let Some(via) = self
-            .calls
-            .get(call_id)
-            .map(|c| self.via_host(c.dialog.flow.transport))
-        else {
-            return;
-        };
-        let branch = format!("z9hG4bK{}", token(&mut self.rng));
-        if let Some(mut c) = self.calls.remove(call_id) {
-            if !c.bye_sent {
-                let bye = c.dialog.request(Method::Bye, &via, &branch);
-                self.tl.send_request(now, &bye, c.dialog.flow);
-            }
+        self.send_bye(now, call_id);
+        if self.calls.remove(call_id).is_some() {
             tracing::info!(event = "call_ended", call_id, "before media started");
         }
         metrics::gauge!("openum_calls_active").set(self.calls.len() as f64);

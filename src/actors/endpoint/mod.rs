@@ -235,6 +235,28 @@ impl SipEndpoint {
         }
     }
 
+    /// Send BYE in a call's dialog, once. False when the call is unknown or its BYE
+    /// went already.
+    fn send_bye(&mut self, now: Instant, call_id: &str) -> bool {
+        let branch = format!("z9hG4bK{}", token(&mut self.rng));
+        let Some(via) = self
+            .calls
+            .get(call_id)
+            .map(|c| self.via_host(c.dialog.flow.transport))
+        else {
+            return false;
+        };
+        let Some(c) = self.calls.get_mut(call_id).filter(|c| !c.bye_sent) else {
+            return false;
+        };
+        c.bye_sent = true;
+        let mut bye = c.dialog.request(Method::Bye, &via, &branch);
+        bye.headers.push("User-Agent", SERVER);
+        let flow = c.dialog.flow;
+        self.tl.send_request(now, &bye, flow);
+        true
+    }
+
     /// Drain the transaction layer: events, then bytes to send, then the timer.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
@@ -497,27 +519,10 @@ pub struct CallHangup {
 impl Handler<CallHangup> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: CallHangup, ctx: &mut Context<Self>) {
-        let branch = format!("z9hG4bK{}", token(&mut self.rng));
-        let Some(via) = self
-            .calls
-            .get(&m.call_id)
-            .map(|c| self.via_host(c.dialog.flow.transport))
-        else {
-            return;
-        };
-        let Some(c) = self.calls.get_mut(&m.call_id) else {
-            return;
-        };
-        if c.bye_sent {
-            return;
+        if self.send_bye(Instant::now(), &m.call_id) {
+            tracing::info!(event = "call_hangup_sent", call_id = %m.call_id);
+            self.pump(ctx);
         }
-        c.bye_sent = true;
-        let mut bye = c.dialog.request(Method::Bye, &via, &branch);
-        bye.headers.push("User-Agent", SERVER);
-        let flow = c.dialog.flow;
-        self.tl.send_request(Instant::now(), &bye, flow);
-        tracing::info!(event = "call_hangup_sent", call_id = %m.call_id);
-        self.pump(ctx);
     }
 }
 
