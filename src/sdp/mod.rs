@@ -250,8 +250,8 @@ pub fn negotiate(offer: &Session, srtp_key: Option<&[u8]>) -> Result<Negotiated,
     })
 }
 
-/// Build our answer. `version` must grow with each new answer in the dialog (§8).
-pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) -> String {
+/// The session part of our SDP (v=, o=, s=, c=, t=), shared by answers and offers.
+fn session_header(local: SocketAddr, session_id: u64, version: u64) -> String {
     let ip = local.ip();
     let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut s = String::with_capacity(300);
@@ -259,6 +259,12 @@ pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) 
         s,
         "v=0\r\no=openum {session_id} {version} IN {fam} {ip}\r\ns=openum\r\nc=IN {fam} {ip}\r\nt=0 0\r\n"
     );
+    s
+}
+
+/// Build our answer. `version` must grow with each new answer in the dialog (§8).
+pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) -> String {
+    let mut s = session_header(local, session_id, version);
     let _ = write!(s, "m=audio {} {} {}", local.port(), n.proto, n.pt);
     if let Some(d) = n.dtmf_pt {
         let _ = write!(s, " {d}");
@@ -286,16 +292,15 @@ pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) 
 /// telephone-event on 101; with `srtp_key`, RTP/SAVP and one AES_CM_128_HMAC_SHA1_80
 /// crypto line keyed with its first 30 bytes.
 pub fn offer(local: SocketAddr, session_id: u64, version: u64, srtp_key: Option<&[u8]>) -> String {
-    let ip = local.ip();
-    let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let proto = if srtp_key.is_some() {
         "RTP/SAVP"
     } else {
         "RTP/AVP"
     };
-    let mut s = format!(
-        "v=0\r\no=openum {session_id} {version} IN {fam} {ip}\r\ns=openum\r\nc=IN {fam} {ip}\r\nt=0 0\r\n\
-m=audio {} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+    let mut s = session_header(local, session_id, version);
+    let _ = write!(
+        s,
+        "m=audio {} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
 a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
         local.port()
     );
