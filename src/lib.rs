@@ -46,6 +46,7 @@
 
 pub mod actors;
 pub mod admin;
+pub mod callctl;
 pub mod config;
 pub mod directory;
 pub mod ivr;

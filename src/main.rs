@@ -55,6 +55,10 @@ enum Cmd {
         /// Log as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
+        /// router (UM Call Router: redirects calls to mailbox nodes), mailbox (UM
+        /// service, SIP on 5062/5063) or combined (both, the default).
+        #[arg(long, default_value = "combined")]
+        role: String,
     },
     /// Voicemail messages (Get-/Export- style verbs).
     Message {
@@ -92,15 +96,44 @@ enum GatewayCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Change an IP gateway (Set-UMIPGateway / Enable- / Disable-UMIPGateway): live
+    /// when the server runs, and kept for the next starts.
+    Set {
+        #[command(flatten)]
+        common: Common,
+        name: String,
+        /// Enabled, Disabled (new calls refused) or NoNewCalls (calls in progress
+        /// finish, new ones refused).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        outcalls_allowed: Option<bool>,
+        /// A new IP address or FQDN (resolved now, then cached).
+        #[arg(long)]
+        address: Option<String>,
+        /// The FQDN its TLS certificate carries.
+        #[arg(long)]
+        fqdn: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum ServiceCmd {
-    /// Set UMStartupMode (TCP, TLS or Dual). Takes effect when the service restarts.
+    /// Set UMStartupMode (TCP, TLS or Dual), for one role (Set-UMCallRouterSettings
+    /// for the router) or, without --role, for every role that has none of its own.
+    /// Takes effect when the service restarts.
     SetStartupMode {
         #[command(flatten)]
         common: Common,
         mode: String,
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Stop taking calls (OPTIONS and INVITE get 503), let the calls in progress
+    /// complete, then exit. Same as SIGTERM.
+    Drain {
+        #[command(flatten)]
+        common: Common,
     },
     /// Show the startup mode in effect and the one the next start will use.
     Show {
@@ -163,18 +196,10 @@ fn load_config(common: &Common) -> Result<Config, String> {
         None => Config::demo().map_err(|e| format!("embedded demo config: {e}")),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Config::parse(&text, &resolve).map_err(|e| format!("{}: {e}", p.display()))
+            Config::parse(&text, &openum::config::system_resolve)
+                .map_err(|e| format!("{}: {e}", p.display()))
         }
     }
-}
-
-/// DNS for gateway FQDNs, once at start (seed: a DNS change needs a restart).
-fn resolve(name: &str) -> Vec<std::net::IpAddr> {
-    use std::net::ToSocketAddrs;
-    (name, 5060)
-        .to_socket_addrs()
-        .map(|it| it.map(|a| a.ip()).collect())
-        .unwrap_or_default()
 }
 
 /// Either the store itself (server stopped) or the running server's admin URL.
@@ -288,7 +313,8 @@ fn export(common: &Common, id: &str, out: &Path) -> Result<(), String> {
 mod admin_cli {
     //! The `service` and `certificate` verbs.
     use super::*;
-    use openum::config::StartupMode;
+    use openum::config::{GatewayChange, Role, StartupMode};
+    use openum::directory::GatewayState;
     use openum::tls::{TlsFiles, certs};
 
     fn running(data: &Path) -> Option<Runtime> {
@@ -297,7 +323,31 @@ mod admin_cli {
     }
 
     pub fn gateway(cmd: GatewayCmd) -> Result<(), String> {
-        let GatewayCmd::List { common, json } = cmd;
+        let (common, json) = match cmd {
+            GatewayCmd::List { common, json } => (common, json),
+            GatewayCmd::Set {
+                common,
+                name,
+                status,
+                outcalls_allowed,
+                address,
+                fqdn,
+            } => {
+                let status = match status {
+                    Some(s) => Some(GatewayState::parse(&s).ok_or_else(|| {
+                        format!("--status {s:?}: use Enabled, Disabled or NoNewCalls")
+                    })?),
+                    None => None,
+                };
+                let change = GatewayChange {
+                    status,
+                    outcalls_allowed,
+                    address,
+                    fqdn,
+                };
+                return set_gateway(&common, &name, &change);
+            }
+        };
         let cfg = load_config(&common)?;
         let live: Option<Vec<serde_json::Value>> = match running(&common.data) {
             Some(r) => Some(
@@ -345,17 +395,96 @@ mod admin_cli {
         Ok(())
     }
 
+    fn set_gateway(common: &Common, name: &str, change: &GatewayChange) -> Result<(), String> {
+        let cfg = load_config(common)?;
+        if cfg.directory.gateway(name).is_none() {
+            return Err(format!("no IP gateway {name:?} in the configuration"));
+        }
+        match running(&common.data) {
+            Some(r) => {
+                let url = format!("{}/api/gateways/{name}", r.admin_url);
+                let body = serde_json::to_value(change).map_err(|e| e.to_string())?;
+                match ureq::post(&url).send_json(body) {
+                    Ok(resp) => {
+                        let g: serde_json::Value = resp.into_json().map_err(|e| e.to_string())?;
+                        println!(
+                            "IP gateway {name}: status {}, OutcallsAllowed {}, address {} (in effect now)",
+                            g["status"], g["outcalls_allowed"], g["address"]
+                        );
+                        Ok(())
+                    }
+                    Err(ureq::Error::Status(_, resp)) => Err(format!(
+                        "refused: {}",
+                        resp.into_string().unwrap_or_default()
+                    )),
+                    Err(e) => Err(format!(
+                        "the server's admin API at {url} is not reachable: {e}"
+                    )),
+                }
+            }
+            None => {
+                // Check it applies (names, DNS) before keeping it.
+                let mut dir = cfg.directory.clone();
+                openum::config::change_gateway(
+                    &mut dir,
+                    name,
+                    change,
+                    &openum::config::system_resolve,
+                )
+                .map_err(|e| e.to_string())?;
+                let mut s = server::load_settings(&common.data)?;
+                s.gateways
+                    .entry(name.to_string())
+                    .or_default()
+                    .merge(change);
+                server::save_settings(&common.data, &s)?;
+                println!("IP gateway {name} changed; it takes effect when the service starts");
+                Ok(())
+            }
+        }
+    }
+
     pub fn service(cmd: ServiceCmd) -> Result<(), String> {
         match cmd {
-            ServiceCmd::SetStartupMode { common, mode } => {
+            ServiceCmd::Drain { common } => {
+                let r = running(&common.data)
+                    .ok_or_else(|| "the service is not running".to_string())?;
+                let url = format!("{}/api/service/drain", r.admin_url);
+                let v: serde_json::Value = ureq::post(&url)
+                    .call()
+                    .map_err(|e| format!("{url}: {e}"))?
+                    .into_json()
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "draining (pid {}): {} call(s) in progress; new calls get 503; the service exits when they end",
+                    r.pid, v["calls_in_progress"]
+                );
+                Ok(())
+            }
+            ServiceCmd::SetStartupMode { common, mode, role } => {
                 let m = StartupMode::parse(&mode).ok_or_else(|| {
                     format!("unknown startup mode {mode:?}: use TCP, TLS or Dual")
                 })?;
+                let role = match role {
+                    Some(r) => Some(Role::parse(&r).ok_or_else(|| {
+                        format!("unknown role {r:?}: use router, mailbox or combined")
+                    })?),
+                    None => None,
+                };
                 let mut s = server::load_settings(&common.data)?;
-                s.startup_mode = Some(m);
+                match role {
+                    Some(r) => {
+                        s.startup_modes.insert(r, m);
+                    }
+                    None => s.startup_mode = Some(m),
+                }
                 server::save_settings(&common.data, &s)?;
+                let who = role.map_or("every role".to_string(), |r| {
+                    format!("the {} role", r.name())
+                });
+                println!("UMStartupMode {m:?} for {who}.");
                 match running(&common.data) {
-                    Some(r) if r.startup_mode != m => println!(
+                    Some(r) if r.startup_mode != m && role.is_none_or(|x| x == r.role) => println!(
                         "UMStartupMode set to {m:?}. The running service (pid {}) keeps {:?}: restart it for the change to take effect.",
                         r.pid, r.startup_mode
                     ),
@@ -368,15 +497,26 @@ mod admin_cli {
             }
             ServiceCmd::Show { common } => {
                 let cfg = load_config(&common)?;
-                let next = server::load_settings(&common.data)?
-                    .startup_mode
-                    .unwrap_or(cfg.service.startup_mode);
+                let settings = server::load_settings(&common.data)?;
+                let next = |role: Role| {
+                    settings
+                        .startup_mode_for(role)
+                        .unwrap_or(cfg.service.startup_mode)
+                };
                 match running(&common.data) {
                     Some(r) => println!(
-                        "running: {:?} (pid {}), next start: {next:?}",
-                        r.startup_mode, r.pid
+                        "running: role {}, {:?} (pid {}), next start: {:?}",
+                        r.role.name(),
+                        r.startup_mode,
+                        r.pid,
+                        next(r.role)
                     ),
-                    None => println!("not running, next start: {next:?}"),
+                    None => println!(
+                        "not running, next start: router {:?}, mailbox {:?}, combined {:?}",
+                        next(Role::Router),
+                        next(Role::Mailbox),
+                        next(Role::Combined)
+                    ),
                 }
                 Ok(())
             }
@@ -549,9 +689,23 @@ fn main() -> ExitCode {
             rtp_ports,
             max_calls,
             log_json,
+            role,
         } => (|| {
             init_logs(log_json);
             let mut cfg = load_config(&common)?;
+            let role = openum::config::Role::parse(&role)
+                .ok_or_else(|| format!("--role {role:?}: use router, mailbox or combined"))?;
+            cfg.service.role = role;
+            if role == openum::config::Role::Mailbox {
+                // Exchange's UM service ports, so a router and a mailbox node can
+                // share a machine; the admin API moves one port up likewise.
+                cfg.service.sip_port = cfg.service.mailbox_sip_port;
+                cfg.service.sip_tls_port = cfg.service.mailbox_sip_tls_port;
+                let port = cfg.service.admin.port();
+                if port != 0 {
+                    cfg.service.admin.set_port(port.saturating_add(1));
+                }
+            }
             if let Some(p) = sip_port {
                 cfg.service.sip_port = p;
             }
@@ -577,7 +731,11 @@ fn main() -> ExitCode {
                 }
                 cfg.service.max_calls_allowed = m;
             }
-            server::run(cfg, common.data)
+            server::run(cfg, common.data).map(|code| {
+                if code != 0 {
+                    std::process::exit(code);
+                }
+            })
         })(),
         Cmd::Message { cmd } => match cmd {
             MessageCmd::List {

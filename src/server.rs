@@ -1,18 +1,27 @@
 //! `openum serve`: opens the store, provisions PIN hashes, prepares TLS, binds the
 //! SIP listeners the startup mode asks for and the admin socket, starts the actors,
-//! prints what it listens on, and runs until SIGINT or SIGTERM (then drains calls,
-//! see `actors::endpoint::Shutdown`).
+//! prints what it listens on, and runs until drained (`openum service drain`,
+//! SIGTERM or SIGINT; a second signal hangs calls up at once; see
+//! `actors::supervisor`).
+//!
+//! Roles (`--role`): `combined` (default) answers calls; `mailbox` does the same on
+//! the UM service ports (5062/5063); `router` opens no store and redirects each new
+//! call to a healthy mailbox node.
 //!
 //! Files in the data dir: `store/` (sled), `tls/` (see `tls`), `service.json` (the
-//! startup mode set by `openum service set-startup-mode`, read at start only, as
-//! Exchange reads UMStartupMode at service start), and `runtime.json` (live ports and
-//! admin URL while running, for the CLI and for tests that ask for port 0).
+//! startup mode per role set by `openum service set-startup-mode`, read at start
+//! only, as Exchange reads UMStartupMode at service start; and gateway changes made
+//! with `openum gateway set`), and `runtime.json` (live ports and admin URL while
+//! running, for the CLI and for tests that ask for port 0).
 
-use crate::actors::endpoint::{Shutdown, SipEndpoint, SipPorts};
+use crate::actors::endpoint::{SipEndpoint, SipPorts};
+use crate::actors::monitor::GatewayMonitor;
 use crate::actors::net;
 use crate::actors::store::StoreActor;
+use crate::actors::supervisor::{Drain, Media, Supervisor};
 use crate::admin::{self, AdminState, TlsAdmin};
-use crate::config::{Config, StartupMode};
+use crate::callctl;
+use crate::config::{Config, GatewayChange, Role, StartupMode};
 use crate::directory::pin;
 use crate::ivr::prompts::PromptLibrary;
 use crate::store::{MailboxStore, sled::SledStore};
@@ -20,6 +29,7 @@ use crate::tls;
 use actix::prelude::*;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,12 +44,31 @@ pub struct Runtime {
     pub sip_tls_port: u16,
     pub admin_url: String,
     pub startup_mode: StartupMode,
+    #[serde(default = "combined")]
+    pub role: Role,
+}
+
+fn combined() -> Role {
+    Role::Combined
 }
 
 /// Settings changed by the CLI that outlive the config file (`service.json`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Settings {
+    /// `set-startup-mode` without `--role`: every role that has none of its own.
     pub startup_mode: Option<StartupMode>,
+    /// `set-startup-mode --role R` (Set-UMCallRouterSettings for the router).
+    #[serde(default)]
+    pub startup_modes: BTreeMap<Role, StartupMode>,
+    /// `openum gateway set`, by gateway name.
+    #[serde(default)]
+    pub gateways: BTreeMap<String, GatewayChange>,
+}
+
+impl Settings {
+    pub fn startup_mode_for(&self, role: Role) -> Option<StartupMode> {
+        self.startup_modes.get(&role).copied().or(self.startup_mode)
+    }
 }
 
 pub fn runtime_path(data: &Path) -> PathBuf {
@@ -142,22 +171,70 @@ fn raise_fd_limit() -> u64 {
     l.rlim_cur
 }
 
-pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
+pub fn log_resolutions(list: &[crate::config::Resolution]) {
+    for r in list {
+        let addresses: Vec<String> = r.addresses.iter().map(|a| a.to_string()).collect();
+        if addresses.is_empty() {
+            tracing::warn!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = "no address");
+        } else {
+            tracing::info!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = %addresses.join(","));
+        }
+    }
+}
+
+/// Run the server; returns the exit code (0, or 3 when a drain had to cut calls).
+pub fn run(mut cfg: Config, data: PathBuf) -> Result<i32, String> {
     let fd_limit = raise_fd_limit();
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
-    if let Some(m) = load_settings(&data)?.startup_mode {
+    let role = cfg.service.role;
+    let settings = load_settings(&data)?;
+    if let Some(m) = settings.startup_mode_for(role) {
         cfg.service.startup_mode = m;
     }
+    log_resolutions(&cfg.resolutions);
+    for (name, change) in &settings.gateways {
+        match crate::config::change_gateway(
+            &mut cfg.directory,
+            name,
+            change,
+            &crate::config::system_resolve,
+        ) {
+            Ok(log) => {
+                log_resolutions(&log);
+                tracing::info!(event = "gateway_change_applied", gateway = %name, change = ?change);
+            }
+            Err(e) => tracing::warn!(event = "gateway_change_ignored", gateway = %name, error = %e),
+        }
+    }
     let mode = cfg.service.startup_mode;
-    let sled = SledStore::open(&store_path(&data))
-        .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
-    let store: Arc<dyn MailboxStore> = Arc::new(sled);
-    let hashed = provision_pins(&cfg, store.as_ref())?;
-    let prompts = Arc::new(PromptLibrary::embedded().map_err(|e| e.to_string())?);
+    // A router records nothing: no store, no prompts, no PINs.
+    let store: Option<Arc<dyn MailboxStore>> = match role {
+        Role::Router => None,
+        _ => {
+            let sled = SledStore::open(&store_path(&data))
+                .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
+            Some(Arc::new(sled))
+        }
+    };
+    let hashed = match &store {
+        Some(s) => provision_pins(&cfg, s.as_ref())?,
+        None => 0,
+    };
+    let prompts = match role {
+        Role::Router => None,
+        _ => Some(Arc::new(
+            PromptLibrary::embedded().map_err(|e| e.to_string())?,
+        )),
+    };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
+    if role == Role::Router && cfg.service.mailbox_nodes.is_empty() {
+        return Err(
+            "the router role needs at least one [[mailbox_node]] in the configuration".into(),
+        );
+    }
     for (a, b, ip) in cfg.directory.shared_gateway_addresses() {
         tracing::warn!(event = "gateway_address_shared", event_id = 1175, gateway = %a, other = %b, address = %ip,
             "two IP gateways resolve to one address; requests from it are attributed to the first");
@@ -204,14 +281,27 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
 
     let sys = System::new();
     let setup = sys.block_on(async {
-        let store_for_actor = store.clone();
-        let store_addr = SyncArbiter::start(1, move || StoreActor {
-            store: store_for_actor.clone(),
-        });
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
+        let media = match (&store, prompts) {
+            (Some(store), Some(prompts)) => {
+                let store_for_actor = store.clone();
+                let store_addr = SyncArbiter::start(1, move || StoreActor {
+                    store: store_for_actor.clone(),
+                });
+                let n = match service.workers {
+                    0 => std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2),
+                    n => n,
+                };
+                let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
+                Some(Media {
+                    store: store_addr,
+                    prompts,
+                    workers,
+                })
+            }
+            _ => None,
+        };
         let (tcp, udp) = match plain {
             Some((tcp, udp, _)) => {
                 let udp = match udp {
@@ -227,24 +317,62 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
             }
             None => (None, None),
         };
+        // The supervisor and the endpoint address each other: make the supervisor's
+        // context first so the endpoint can hold its address as a recipient.
+        let sup_ctx = Context::<Supervisor>::new();
+        let sup_addr = sup_ctx.address();
         let mut endpoint = SipEndpoint::new(
-            service.clone(),
             dir.clone(),
+            service.sip_t1,
             udp.clone(),
-            ports,
-            workers,
-            store_addr,
-            prompts,
+            sup_addr.clone().recipient(),
         );
         if let Some(setup) = &tls_setup {
             endpoint = endpoint.with_tls_client(tls::client_connector(setup)?);
         }
         let endpoint = endpoint.start();
+        let monitor = GatewayMonitor::new(
+            service.clone(),
+            dir.clone(),
+            endpoint.clone(),
+            (ports.plain, ports.tls),
+            udp.is_some(),
+            tls_setup.is_some(),
+        )
+        .start();
+        let settings = callctl::Settings {
+            role,
+            fqdn: service.fqdn.clone(),
+            address: service.address,
+            plain_port: ports.plain,
+            tls_port: ports.tls,
+            max_calls: service.max_calls_allowed,
+            mailbox_nodes: service.mailbox_nodes.clone(),
+            fault_injection: std::env::var("OPENUM_FAULT_INJECTION").as_deref() == Ok("1"),
+        };
+        if settings.fault_injection {
+            tracing::warn!(
+                event = "fault_injection_enabled",
+                "OPENUM_FAULT_INJECTION=1: INVITEs may ask a call actor to panic (tests only)"
+            );
+        }
+        let supervisor = sup_ctx.run(
+            Supervisor::new(
+                service.clone(),
+                dir.clone(),
+                settings,
+                endpoint.clone(),
+                media,
+            )
+            .notify_directory_changes(endpoint.clone().recipient())
+            .notify_directory_changes(monitor.clone().recipient()),
+        );
+        let sink = net::Sink::of(&endpoint);
         if let Some(u) = udp {
-            actix_rt::spawn(net::udp_loop(u, endpoint.clone()));
+            actix_rt::spawn(net::udp_loop(u, sink.clone()));
         }
         if let Some(t) = tcp {
-            actix_rt::spawn(net::tcp_accept_loop(t, endpoint.clone()));
+            actix_rt::spawn(net::tcp_accept_loop(t, sink.clone()));
         }
         let mut tls_admin = None;
         if let (Some(setup), Some(listener)) = (&tls_setup, tls_listener) {
@@ -257,7 +385,7 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
                 tokio_tcp(listener)?,
                 acceptor,
                 fqdns,
-                endpoint.clone(),
+                sink.clone(),
             ));
             tls_admin = Some(TlsAdmin {
                 resolver,
@@ -269,9 +397,11 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         let state = AdminState {
             store: store.clone(),
             dir: dir.clone(),
-            endpoint: endpoint.clone(),
+            supervisor: supervisor.clone(),
+            monitor,
             metrics,
             tls: tls_admin.map(Arc::new),
+            data: data.clone(),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()
@@ -285,7 +415,7 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         .run();
         actix_rt::spawn(http);
 
-        let ep = endpoint.clone();
+        let sup = supervisor.clone();
         actix_rt::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
             let (Ok(mut term), Ok(mut int)) = (
@@ -295,12 +425,15 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
                 tracing::error!(event = "signal_setup_failed");
                 return;
             };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
+            // The first signal drains; the next ones hang calls up at once.
+            for n in 0.. {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                tracing::info!(event = "signal_received", count = n + 1);
+                sup.do_send(Drain { now: n > 0 });
             }
-            tracing::info!(event = "signal_received");
-            ep.do_send(Shutdown);
         });
         Ok::<_, String>(())
     });
@@ -312,15 +445,16 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<(), String> {
         sip_tls_port: ports.tls,
         admin_url: format!("http://{admin_addr}"),
         startup_mode: mode,
+        role,
     };
     let text = serde_json::to_string_pretty(&runtime).map_err(|e| e.to_string())?;
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
     print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
     tracing::info!(event = "started", fd_limit, startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
-    let r = sys.run().map_err(|e| e.to_string());
+    let r = sys.run_with_code().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
-    tracing::info!(event = "stopped");
+    tracing::info!(event = "stopped", exit_code = ?r.as_ref().ok());
     r
 }
 
@@ -336,11 +470,20 @@ fn print_banner(
     let d = &cfg.directory;
     let mut out = String::new();
     out.push_str(&format!(
-        "openum {} ({}), startup mode {:?}\n",
+        "openum {} ({}), role {}, startup mode {:?}\n",
         env!("CARGO_PKG_VERSION"),
         s.fqdn,
+        s.role.name(),
         s.startup_mode
     ));
+    if s.role == crate::config::Role::Router {
+        for n in &s.mailbox_nodes {
+            out.push_str(&format!(
+                "  mailbox node {} at {}:{} (TLS {})\n",
+                n.name, n.address, n.port, n.tls_port
+            ));
+        }
+    }
     if ports.plain != 0 {
         out.push_str(&format!(
             "  SIP      {}:{} TCP{}  (advertised as {})\n",
@@ -406,14 +549,24 @@ fn print_banner(
             .map(|f| format!(" ({f})"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "  IP gateway {} at {}:{}{fqdn}\n",
-            g.name, g.address, g.port
+            "  IP gateway {} at {}:{}{fqdn}, {:?}\n",
+            g.name, g.address, g.port, g.status
         ));
     }
     for m in &d.mailboxes {
         out.push_str(&format!(
-            "  mailbox {} {} ({})\n",
-            m.extension, m.display_name, m.dial_plan
+            "  mailbox {} {} ({}){}{}\n",
+            m.extension,
+            m.display_name,
+            m.dial_plan,
+            m.e164
+                .as_deref()
+                .map(|e| format!(", {e}"))
+                .unwrap_or_default(),
+            m.sip_resource_identifier
+                .as_deref()
+                .map(|e| format!(", sip:{e}"))
+                .unwrap_or_default()
         ));
     }
     if ports.plain != 0 {

@@ -1,10 +1,15 @@
 //! CallActor: the shell of one call. Owns the call's RTP socket, arms one timer at
 //! the core's `poll_timeout()`, sends what `poll_rtp` yields, and turns core events
 //! into store commits and BYE requests.
+//!
+//! It knows call control only as recipients. A [`Lifeline`] inside the actor tells
+//! the supervisor when the actor is gone, however it went: a clean finish, or a
+//! panic (the worker's runtime drops the actor while unwinding) — so a dying call
+//! actor never leaves its caller connected to nothing.
 
 use super::Wakeup;
-use super::endpoint::{CallFinished, CallHangup, SipEndpoint};
 use super::media_clock::{ClockSlot, Tick};
+use super::messages::{CallGone, CallHangup};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
@@ -29,6 +34,34 @@ pub struct CallInfo {
     pub caller_id: String,
     pub caller_name: Option<String>,
     pub worker: usize,
+    /// Test-only fault injection: panic this long after the start.
+    pub panic_after: Option<std::time::Duration>,
+}
+
+/// Says "gone" to the supervisor when dropped; `clean` once the call finished.
+pub struct Lifeline {
+    call_id: String,
+    to: Recipient<CallGone>,
+    clean: bool,
+}
+
+impl Lifeline {
+    pub fn new(call_id: String, to: Recipient<CallGone>) -> Self {
+        Lifeline {
+            call_id,
+            to,
+            clean: false,
+        }
+    }
+}
+
+impl Drop for Lifeline {
+    fn drop(&mut self) {
+        self.to.do_send(CallGone {
+            call_id: std::mem::take(&mut self.call_id),
+            clean: self.clean,
+        });
+    }
 }
 
 pub struct CallActor {
@@ -36,7 +69,8 @@ pub struct CallActor {
     core: CallCore,
     std_socket: Option<std::net::UdpSocket>,
     socket: Option<Arc<UdpSocket>>,
-    endpoint: Addr<SipEndpoint>,
+    control: Recipient<CallHangup>,
+    lifeline: Lifeline,
     store: Addr<StoreActor>,
     /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
     /// granularity) only if the clock's timerfd could not be made.
@@ -61,7 +95,8 @@ impl CallActor {
         info: CallInfo,
         core: CallCore,
         socket: std::net::UdpSocket,
-        endpoint: Addr<SipEndpoint>,
+        control: Recipient<CallHangup>,
+        lifeline: Lifeline,
         store: Addr<StoreActor>,
         srtp: Option<SrtpParams>,
     ) -> Self {
@@ -70,7 +105,8 @@ impl CallActor {
             core,
             std_socket: Some(socket),
             socket: None,
-            endpoint,
+            control,
+            lifeline,
             store,
             clock: None,
             timer: Wakeup::default(),
@@ -189,7 +225,7 @@ impl CallActor {
                 tracing::debug!(event = "dtmf", call_id = %i.call_id, digit = %c);
             }
             CallEvent::Hangup => {
-                self.endpoint.do_send(CallHangup {
+                self.control.do_send(CallHangup {
                     call_id: i.call_id.clone(),
                 });
             }
@@ -199,7 +235,7 @@ impl CallActor {
     fn finish(&mut self, ctx: &mut Context<Self>) {
         self.finished = true;
         if self.bye_owed {
-            self.endpoint.do_send(CallHangup {
+            self.control.do_send(CallHangup {
                 call_id: self.info.call_id.clone(),
             });
         }
@@ -219,10 +255,7 @@ impl CallActor {
             rtp_out = self.core.packets_sent(),
             rtp_send_errors = self.send_errors,
         );
-        self.endpoint.do_send(CallFinished {
-            call_id: self.info.call_id.clone(),
-            worker: self.info.worker,
-        });
+        self.lifeline.clean = true;
         ctx.stop();
     }
 }
@@ -234,6 +267,12 @@ impl Actor for CallActor {
         let Some(std_sock) = self.std_socket.take() else {
             return;
         };
+        if let Some(d) = self.info.panic_after {
+            ctx.run_later(d, |act, _| {
+                tracing::warn!(event = "fault_injected", call_id = %act.info.call_id);
+                panic!("fault injection: call actor {} panics", act.info.call_id);
+            });
+        }
         if let Some(p) = self.srtp_params.take() {
             match SrtpSession::new(p.suite, &p.local_key, &p.remote_key) {
                 Ok(s) => self.srtp = Some(s),

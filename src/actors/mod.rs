@@ -2,19 +2,31 @@
 //! handle, feed inputs in and drain outputs. Nothing else in the crate imports actix
 //! or tokio (besides `admin` and `server`, which wire the process together).
 //!
-//! - [`endpoint::SipEndpoint`]: SIP transport + transactions + dialogs, routing and
-//!   admission (the hunt-group supervisor role), one per process.
-//! - [`call::CallActor`]: one per call, on the least-loaded worker arbiter; RTP
-//!   socket, 20 ms pacing, the IVR core.
+//! - [`endpoint::SipEndpoint`]: sockets + the transaction layer + message
+//!   dispatch, one per process.
+//! - [`supervisor::Supervisor`]: the shell of the sans-IO call-control core
+//!   ([`crate::callctl`]): admission, routing decisions, dialogs, one call actor per
+//!   call on the least-loaded worker, dead call actors, drain; in the router role,
+//!   mailbox-node probing and redirects.
+//! - [`call::CallActor`]: one per call, on a worker arbiter; RTP socket, 20 ms
+//!   pacing, the IVR core.
+//! - [`monitor::GatewayMonitor`]: OPTIONS probes of the IP gateways (event 1088).
 //! - [`store::StoreActor`]: sled on a sync thread, so fsyncs never stall media.
-//! - [`net`]: UDP/TCP read loops that turn bytes into messages for the endpoint.
+//! - [`net`]: UDP/TCP/TLS read loops that turn bytes into messages for the endpoint.
+//!
+//! Imports go one way: `supervisor` → `call`, `endpoint`; `monitor` → `endpoint`;
+//! `endpoint` → `net`. Messages several actors share live in [`messages`], and the
+//! reverse directions use `Recipient`s, so no actor imports another in a circle.
 
 pub mod call;
 pub mod endpoint;
 pub mod lateness;
 pub mod media_clock;
+pub mod messages;
+pub mod monitor;
 pub mod net;
 pub mod store;
+pub mod supervisor;
 pub mod timerfd;
 
 use actix::{Actor, AsyncContext, Context, SpawnHandle};

@@ -7,10 +7,10 @@
 //! require it to name a configured IP gateway FQDN. Either failure is logged as
 //! `event="untrusted_certificate"` and the connection is closed.
 
-use super::endpoint::{ConnClosed, ConnFailed, ConnOpened, Inbound, SendOnConn, SipEndpoint};
+use super::messages::{ConnClosed, ConnFailed, ConnOpened, Inbound, SendOnConn};
 use crate::sip::msg::{self, frame_stream};
 use crate::sip::transaction::{Flow, Transport};
-use actix::Addr;
+use actix::{Actor, Addr, Handler, Recipient};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,11 +18,42 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-pub async fn udp_loop(sock: Arc<UdpSocket>, ep: Addr<SipEndpoint>) {
+/// Where the loops deliver: the endpoint, as recipients (this module does not know
+/// the endpoint's type, so the two never import each other).
+#[derive(Clone)]
+pub struct Sink {
+    inbound: Recipient<Inbound>,
+    opened: Recipient<ConnOpened>,
+    closed: Recipient<ConnClosed>,
+    send: Recipient<SendOnConn>,
+    failed: Recipient<ConnFailed>,
+}
+
+impl Sink {
+    pub fn of<A>(a: &Addr<A>) -> Sink
+    where
+        A: Actor<Context = actix::Context<A>>
+            + Handler<Inbound>
+            + Handler<ConnOpened>
+            + Handler<ConnClosed>
+            + Handler<SendOnConn>
+            + Handler<ConnFailed>,
+    {
+        Sink {
+            inbound: a.clone().recipient(),
+            opened: a.clone().recipient(),
+            closed: a.clone().recipient(),
+            send: a.clone().recipient(),
+            failed: a.clone().recipient(),
+        }
+    }
+}
+
+pub async fn udp_loop(sock: Arc<UdpSocket>, ep: Sink) {
     let mut buf = vec![0u8; 65536];
     loop {
         match sock.recv_from(&mut buf).await {
-            Ok((n, peer)) => ep.do_send(Inbound {
+            Ok((n, peer)) => ep.inbound.do_send(Inbound {
                 bytes: buf[..n].to_vec(),
                 flow: Flow {
                     transport: Transport::Udp,
@@ -44,14 +75,14 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// Frame SIP messages off a byte stream and hand them to the endpoint; write what
 /// the endpoint sends on this connection.
-async fn serve_stream<S>(stream: S, peer: SocketAddr, transport: Transport, ep: Addr<SipEndpoint>)
+async fn serve_stream<S>(stream: S, peer: SocketAddr, transport: Transport, ep: Sink)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    ep.do_send(ConnOpened {
+    ep.opened.do_send(ConnOpened {
         id,
         tx,
         peer,
@@ -84,7 +115,7 @@ where
                     if frame.iter().all(|b| *b == b'\r' || *b == b'\n') {
                         continue; // keep-alive
                     }
-                    ep.do_send(Inbound { bytes: frame, flow });
+                    ep.inbound.do_send(Inbound { bytes: frame, flow });
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -92,7 +123,7 @@ where
                     tracing::warn!(event = "sip_stream_unframeable", %peer, transport = transport.via_name(), error = %e);
                     metrics::counter!("openum_sip_malformed_total", "transport" => transport.via_name()).increment(1);
                     if let Some(r) = msg::bad_request(&buf, &e) {
-                        ep.do_send(SendOnConn {
+                        ep.send.do_send(SendOnConn {
                             conn: id,
                             bytes: r.to_bytes(),
                         });
@@ -102,7 +133,7 @@ where
             }
         }
     }
-    ep.do_send(ConnClosed { id });
+    ep.closed.do_send(ConnClosed { id });
 }
 
 /// Open an outbound connection (our requests to a gateway) and serve it like an
@@ -115,10 +146,10 @@ pub async fn connect(
         tokio_rustls::TlsConnector,
         rustls::pki_types::ServerName<'static>,
     )>,
-    ep: Addr<SipEndpoint>,
+    ep: Sink,
 ) {
     let fail = |error: String| {
-        ep.do_send(ConnFailed {
+        ep.failed.do_send(ConnFailed {
             transport,
             peer,
             error,
@@ -144,7 +175,7 @@ pub async fn connect(
     }
 }
 
-pub async fn tcp_accept_loop(listener: TcpListener, ep: Addr<SipEndpoint>) {
+pub async fn tcp_accept_loop(listener: TcpListener, ep: Sink) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -168,7 +199,7 @@ pub async fn tls_accept_loop(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     gateway_fqdns: Arc<Vec<String>>,
-    ep: Addr<SipEndpoint>,
+    ep: Sink,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {

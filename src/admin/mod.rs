@@ -2,9 +2,12 @@
 //! default): message listing and WAV export while the server runs, status, and
 //! Prometheus metrics.
 //!
-//! - `GET /api/status` — version, active calls
+//! - `GET /api/status` — version, role, active calls, calls per worker, draining,
+//!   mailbox nodes (router role)
+//! - `POST /api/service/drain` — stop taking calls, exit when the last one ends
 //! - `GET /api/mailboxes` — UM mailboxes (no PINs)
 //! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
+//! - `POST /api/gateways/{name}` — change status / OutcallsAllowed / address (JSON)
 //! - `GET /api/media/timing` — how late call timers fire (server-side send jitter)
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
@@ -14,7 +17,10 @@
 //!
 //! Depends on `store` and `directory`; store calls run on actix-web's blocking pool.
 
-use crate::actors::endpoint::{ActiveCalls, SipEndpoint};
+use crate::actors::messages::DirectoryChanged;
+use crate::actors::monitor::{GatewayMonitor, GetGatewayStatus};
+use crate::actors::supervisor::{Drain, GetStatus, Supervisor};
+use crate::config::GatewayChange;
 use crate::directory::Directory;
 use crate::store::{MailboxStore, StoreError, to_wav};
 use actix::Addr;
@@ -24,9 +30,12 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AdminState {
-    pub store: Arc<dyn MailboxStore>,
+    /// None in the router role (no store).
+    pub store: Option<Arc<dyn MailboxStore>>,
     pub dir: Arc<Directory>,
-    pub endpoint: Addr<SipEndpoint>,
+    pub supervisor: Addr<Supervisor>,
+    pub monitor: Addr<GatewayMonitor>,
+    pub data: std::path::PathBuf,
     pub metrics: Option<PrometheusHandle>,
     /// Present when the TLS listener runs: lets `certificate enable` swap the
     /// certificate without a restart.
@@ -78,22 +87,82 @@ fn store_error(e: StoreError) -> HttpResponse {
 }
 
 async fn status(s: web::Data<AdminState>) -> HttpResponse {
-    let calls = s.endpoint.send(ActiveCalls).await.unwrap_or(0);
-    HttpResponse::Ok().json(serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "active_calls": calls,
-    }))
+    match s.supervisor.send(GetStatus).await {
+        Ok(st) => HttpResponse::Ok().json(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "role": st.role,
+            "active_calls": st.active_calls,
+            "draining": st.draining,
+            "worker_calls": st.worker_calls,
+            "mailbox_nodes": st.mailbox_nodes,
+        })),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn drain(s: web::Data<AdminState>) -> HttpResponse {
+    match s.supervisor.send(Drain { now: false }).await {
+        Ok(calls) => HttpResponse::Ok()
+            .json(serde_json::json!({"draining": true, "calls_in_progress": calls})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
 }
 
 async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
-    match s
-        .endpoint
-        .send(crate::actors::endpoint::GetGatewayStatus)
-        .await
-    {
+    match s.monitor.send(GetGatewayStatus).await {
         Ok(list) => HttpResponse::Ok().json(list),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
+}
+
+/// Set-UMIPGateway at run time: the change applies to new calls at once (a new
+/// address or FQDN is resolved now) and is kept in `service.json` for restarts.
+async fn set_gateway(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+    body: web::Json<GatewayChange>,
+) -> HttpResponse {
+    let name = path.into_inner();
+    let change = body.into_inner();
+    let current = match s
+        .supervisor
+        .send(crate::actors::supervisor::GetDirectory)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+    };
+    let data = s.data.clone();
+    let (n, c) = (name.clone(), change.clone());
+    let r = web::block(move || {
+        let mut dir = (*current).clone();
+        let log = crate::config::change_gateway(&mut dir, &n, &c, &crate::config::system_resolve)
+            .map_err(|e| e.to_string())?;
+        let mut settings = crate::server::load_settings(&data)?;
+        settings.gateways.entry(n).or_default().merge(&c);
+        crate::server::save_settings(&data, &settings)?;
+        Ok::<_, String>((dir, log))
+    })
+    .await;
+    match r {
+        Ok(Ok((dir, log))) => {
+            crate::server::log_resolutions(&log);
+            let g = dir.gateway(&name).cloned();
+            tracing::info!(event = "gateway_changed", gateway = %name, change = ?change);
+            s.supervisor.do_send(DirectoryChanged(Arc::new(dir)));
+            HttpResponse::Ok().json(g)
+        }
+        Ok(Err(e)) => HttpResponse::BadRequest().json(serde_json::json!({"error": e})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+/// The mailbox store, or the answer a router gives (it has none).
+fn store_of(s: &AdminState) -> Result<Arc<dyn MailboxStore>, HttpResponse> {
+    s.store.clone().ok_or_else(|| {
+        HttpResponse::Conflict()
+            .json(serde_json::json!({"error": "this is a router-role node: it stores no messages"}))
+    })
 }
 
 async fn media_timing() -> HttpResponse {
@@ -110,7 +179,10 @@ async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResp
         return HttpResponse::NotFound()
             .json(serde_json::json!({"error": format!("no UM mailbox {ext}")}));
     }
-    let store = s.store.clone();
+    let store = match store_of(&s) {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
     match web::block(move || store.list(&ext)).await {
         Ok(Ok(list)) => HttpResponse::Ok().json(list),
         Ok(Err(e)) => store_error(e),
@@ -120,7 +192,10 @@ async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResp
 
 async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    let store = s.store.clone();
+    let store = match store_of(&s) {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
     match web::block(move || store.get(&id)).await {
         Ok(Ok(m)) => HttpResponse::Ok().json(m),
         Ok(Err(e)) => store_error(e),
@@ -130,7 +205,10 @@ async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRespo
 
 async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    let store = s.store.clone();
+    let store = match store_of(&s) {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
     let r = web::block(move || {
         let meta = store.get(&id)?;
         to_wav(meta.codec, &store.audio(&id)?)
@@ -154,8 +232,10 @@ async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/status", web::get().to(status))
+        .route("/api/service/drain", web::post().to(drain))
         .route("/api/mailboxes", web::get().to(mailboxes))
         .route("/api/gateways", web::get().to(gateways))
+        .route("/api/gateways/{name}", web::post().to(set_gateway))
         .route("/api/media/timing", web::get().to(media_timing))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))

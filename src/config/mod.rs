@@ -5,12 +5,13 @@
 //! Reads no files itself (the CLI passes the text in); resolves gateway FQDNs through
 //! a resolver function the caller supplies, so tests need no DNS.
 
+use crate::directory::party::normalize_number;
 use crate::directory::{
-    AutoAttendant, DialPlan, Directory, GatewayTransport, HuntGroup, IpGateway, MailboxPolicy,
-    UmMailbox, UriType, VoipSecurity, pin,
+    AutoAttendant, DialPlan, Directory, GatewayState, GatewayTransport, HuntGroup, IpGateway,
+    MailboxPolicy, UmMailbox, UriType, VoipSecurity, pin,
 };
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -60,6 +61,64 @@ struct RawConfig {
     auto_attendant: Vec<RawAutoAttendant>,
     #[serde(default)]
     mailbox: Vec<RawMailbox>,
+    #[serde(default)]
+    mailbox_node: Vec<RawMailboxNode>,
+}
+
+/// A mailbox-role node a router sends calls to (`--role router`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailboxNode {
+    name: String,
+    address: IpAddr,
+    #[serde(default = "default_mailbox_port")]
+    port: u16,
+    #[serde(default = "default_mailbox_tls_port")]
+    tls_port: u16,
+}
+
+/// A mailbox-role node as the router sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MailboxNode {
+    pub name: String,
+    pub address: IpAddr,
+    /// SIP over UDP and TCP.
+    pub port: u16,
+    pub tls_port: u16,
+}
+
+/// Which part of the UM service this process plays (seeds 000/001): the Client
+/// Access server's call router, the Mailbox server's UM service, or both at once.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Accepts calls, checks the peer and VoIP security, redirects (302) each new
+    /// call to a healthy mailbox-role node.
+    Router,
+    /// Answers calls: voicemail, auto attendant, subscriber access (ports 5062/5063).
+    Mailbox,
+    /// Both in one process (the default).
+    Combined,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.to_ascii_lowercase().as_str() {
+            "router" => Some(Role::Router),
+            "mailbox" => Some(Role::Mailbox),
+            "combined" => Some(Role::Combined),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Router => "router",
+            Role::Mailbox => "mailbox",
+            Role::Combined => "combined",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +148,17 @@ struct RawService {
     options_interval_secs: u64,
     #[serde(default)]
     tls: TlsConfig,
+    /// Worker arbiters for call actors; 0 = one per core.
+    #[serde(default)]
+    workers: usize,
+    #[serde(default = "default_drain_timeout")]
+    drain_timeout_secs: u64,
+    #[serde(default = "default_mailbox_port")]
+    mailbox_sip_port: u16,
+    #[serde(default = "default_mailbox_tls_port")]
+    mailbox_sip_tls_port: u16,
+    #[serde(default = "default_node_probe_ms")]
+    node_probe_interval_ms: u64,
 }
 
 /// `Set-UMService -UMStartupMode`: which SIP listeners start. Changing it takes
@@ -171,6 +241,18 @@ fn default_t1() -> u64 {
 fn default_options_interval() -> u64 {
     60
 }
+fn default_drain_timeout() -> u64 {
+    600
+}
+fn default_mailbox_port() -> u16 {
+    5062
+}
+fn default_mailbox_tls_port() -> u16 {
+    5063
+}
+fn default_node_probe_ms() -> u64 {
+    2000
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,6 +298,7 @@ struct RawDialPlan {
     access_numbers: Vec<String>,
     phone_context: String,
     mailbox_policy: String,
+    max_calls: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,8 +315,13 @@ struct RawGateway {
     transport: Option<String>,
     #[serde(default)]
     outcalls_allowed: bool,
+    /// Legacy switch; `status` says more (Enabled, Disabled, NoNewCalls).
     #[serde(default = "yes")]
     enabled: bool,
+    status: Option<String>,
+    /// `New-UMIPGateway -UMDialPlan`: its default hunt group sends all calls there.
+    dial_plan: Option<String>,
+    max_calls: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +353,9 @@ struct RawMailbox {
     display_name: String,
     dial_plan: String,
     policy: Option<String>,
-    sip_uri: Option<String>,
+    #[serde(alias = "sip_uri")]
+    sip_resource_identifier: Option<String>,
+    e164: Option<String>,
     pin: Option<String>,
 }
 
@@ -289,12 +379,160 @@ pub struct ServiceConfig {
     /// How often IP gateways are probed with OPTIONS.
     pub options_interval: Duration,
     pub tls: TlsConfig,
+    /// Worker arbiters for call actors (at least 1).
+    pub workers: usize,
+    /// How long a drain waits for calls in progress before hanging them up.
+    pub drain_timeout: Duration,
+    /// The mailbox role's default SIP ports (Exchange's UM service: 5062 / 5063).
+    pub mailbox_sip_port: u16,
+    pub mailbox_sip_tls_port: u16,
+    /// How often a router probes its mailbox nodes; a node that has not answered
+    /// the previous probe when the next one is due leaves the rotation.
+    pub node_probe_interval: Duration,
+    pub mailbox_nodes: Vec<MailboxNode>,
+    pub role: Role,
+}
+
+/// A run-time change to an IP gateway (`openum gateway set`, Set-UMIPGateway):
+/// kept in the data dir so it outlives restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct GatewayChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<GatewayState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcalls_allowed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+}
+
+impl GatewayChange {
+    /// Later settings win field by field.
+    pub fn merge(&mut self, later: &GatewayChange) {
+        if later.status.is_some() {
+            self.status = later.status;
+        }
+        if later.outcalls_allowed.is_some() {
+            self.outcalls_allowed = later.outcalls_allowed;
+        }
+        if later.address.is_some() {
+            self.address.clone_from(&later.address);
+        }
+        if later.fqdn.is_some() {
+            self.fqdn.clone_from(&later.fqdn);
+        }
+    }
+}
+
+/// Apply a change to a gateway of `dir`. A new address or FQDN is resolved now
+/// (seed 004: on every configuration change, never per call); the resolutions are
+/// returned for the `gateway_resolved` event.
+pub fn change_gateway(
+    dir: &mut Directory,
+    name: &str,
+    change: &GatewayChange,
+    resolve: &dyn Fn(&str) -> Vec<IpAddr>,
+) -> Result<Vec<Resolution>, ConfigError> {
+    let Some(g) = dir.gateways.iter_mut().find(|g| g.name == name) else {
+        return Err(invalid("ip_gateway", name, "name", "no such IP gateway"));
+    };
+    let mut log = Vec::new();
+    if change.address.is_some() || change.fqdn.is_some() {
+        let address = change.address.clone().unwrap_or_else(|| g.address.clone());
+        let fqdn = change.fqdn.clone().or_else(|| g.fqdn.clone());
+        let (resolved, l) = resolve_gateway(name, &address, fqdn.as_deref(), resolve)?;
+        g.address = address;
+        g.fqdn = fqdn;
+        g.resolved = resolved;
+        log = l;
+    }
+    if let Some(s) = change.status {
+        g.status = s;
+    }
+    if let Some(o) = change.outcalls_allowed {
+        g.outcalls_allowed = o;
+    }
+    Ok(log)
+}
+
+/// DNS through the system resolver (for gateway FQDNs; at start and on changes).
+pub fn system_resolve(name: &str) -> Vec<IpAddr> {
+    use std::net::ToSocketAddrs;
+    (name, 5060)
+        .to_socket_addrs()
+        .map(|it| it.map(|a| a.ip()).collect())
+        .unwrap_or_default()
+}
+
+/// One DNS resolution of a gateway name, for the `gateway_resolved` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub gateway: String,
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+/// Resolve a gateway's address (an IP literal or an FQDN) and its TLS FQDN into the
+/// addresses its requests come from; seed 004: done at start and whenever the
+/// gateway's configuration changes, then cached (never per call).
+pub fn resolve_gateway(
+    gateway: &str,
+    address: &str,
+    fqdn: Option<&str>,
+    resolve: &dyn Fn(&str) -> Vec<IpAddr>,
+) -> Result<(Vec<IpAddr>, Vec<Resolution>), ConfigError> {
+    let mut log = Vec::new();
+    let mut resolved = match address.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => {
+            let r = resolve(address);
+            log.push(Resolution {
+                gateway: gateway.to_string(),
+                name: address.to_string(),
+                addresses: r.clone(),
+            });
+            if r.is_empty() {
+                return Err(invalid(
+                    "ip_gateway",
+                    gateway,
+                    "address",
+                    format!("{address:?} does not resolve"),
+                ));
+            }
+            r
+        }
+    };
+    if let Some(f) = fqdn {
+        if f.is_empty() || f.contains(char::is_whitespace) {
+            return Err(invalid(
+                "ip_gateway",
+                gateway,
+                "fqdn",
+                "must be a host name",
+            ));
+        }
+        let r = resolve(f);
+        log.push(Resolution {
+            gateway: gateway.to_string(),
+            name: f.to_string(),
+            addresses: r.clone(),
+        });
+        for ip in r {
+            if !resolved.contains(&ip) {
+                resolved.push(ip);
+            }
+        }
+    }
+    Ok((resolved, log))
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub service: ServiceConfig,
     pub directory: Directory,
+    /// The DNS resolutions made while loading (logged at start).
+    pub resolutions: Vec<Resolution>,
 }
 
 fn digits(s: &str) -> bool {
@@ -370,7 +608,27 @@ impl Config {
             sip_t1: Duration::from_millis(s.sip_t1_ms),
             options_interval: Duration::from_secs(s.options_interval_secs),
             tls: s.tls,
+            workers: s.workers,
+            drain_timeout: Duration::from_secs(s.drain_timeout_secs),
+            mailbox_sip_port: s.mailbox_sip_port,
+            mailbox_sip_tls_port: s.mailbox_sip_tls_port,
+            node_probe_interval: Duration::from_millis(s.node_probe_interval_ms.max(100)),
+            mailbox_nodes: raw
+                .mailbox_node
+                .into_iter()
+                .map(|n| MailboxNode {
+                    name: n.name,
+                    address: n.address,
+                    port: n.port,
+                    tls_port: n.tls_port,
+                })
+                .collect(),
+            role: Role::Combined,
         };
+        unique(
+            "mailbox_node",
+            service.mailbox_nodes.iter().map(|n| n.name.as_str()),
+        )?;
 
         let mut policies = Vec::new();
         for p in raw.mailbox_policy {
@@ -446,43 +704,37 @@ impl Config {
                 access_numbers: d.access_numbers,
                 phone_context: d.phone_context,
                 mailbox_policy: d.mailbox_policy,
+                max_calls: d.max_calls,
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;
 
         let mut gateways = Vec::new();
+        let mut resolutions = Vec::new();
         for g in raw.ip_gateway {
-            // Resolved once here (at start); a DNS change needs a restart, as in the
-            // seeds. The FQDN's addresses join the literal address.
-            let mut resolved = match g.address.parse::<IpAddr>() {
-                Ok(ip) => vec![ip],
-                Err(_) => {
-                    let r = resolve(&g.address);
-                    if r.is_empty() {
-                        return Err(invalid(
-                            "ip_gateway",
-                            &g.name,
-                            "address",
-                            format!("{:?} does not resolve", g.address),
-                        ));
-                    }
-                    r
-                }
-            };
-            if let Some(f) = &g.fqdn {
-                if f.is_empty() || f.contains(char::is_whitespace) {
-                    return Err(invalid(
+            let (resolved, log) = resolve_gateway(&g.name, &g.address, g.fqdn.as_deref(), resolve)?;
+            resolutions.extend(log);
+            let status = match g.status.as_deref() {
+                None if g.enabled => GatewayState::Enabled,
+                None => GatewayState::Disabled,
+                Some(st) => GatewayState::parse(st).ok_or_else(|| {
+                    invalid(
                         "ip_gateway",
                         &g.name,
-                        "fqdn",
-                        "must be a host name",
-                    ));
-                }
-                for ip in resolve(f) {
-                    if !resolved.contains(&ip) {
-                        resolved.push(ip);
-                    }
-                }
+                        "status",
+                        format!("{st:?}: use Enabled, Disabled or NoNewCalls"),
+                    )
+                })?,
+            };
+            if let Some(dp) = &g.dial_plan
+                && !dial_plans.iter().any(|d| &d.name == dp)
+            {
+                return Err(invalid(
+                    "ip_gateway",
+                    &g.name,
+                    "dial_plan",
+                    format!("no dial_plan {dp:?}"),
+                ));
             }
             let transport = match g
                 .transport
@@ -512,7 +764,9 @@ impl Config {
                 port: g.port,
                 fqdn: g.fqdn,
                 outcalls_allowed: g.outcalls_allowed,
-                enabled: g.enabled,
+                status,
+                dial_plan: g.dial_plan,
+                max_calls: g.max_calls,
             });
         }
         unique("ip_gateway", gateways.iter().map(|g| g.name.as_str()))?;
@@ -542,21 +796,48 @@ impl Config {
             hunt_groups.push(HuntGroup {
                 name: h.name,
                 gateway: h.gateway,
-                dial_plan: h.dial_plan,
+                dial_plan: Some(h.dial_plan),
                 pilot: h.pilot,
+                default: false,
             });
         }
         unique("hunt_group", hunt_groups.iter().map(|h| h.name.as_str()))?;
-        // A gateway created without a dial plan gets a default hunt group (seed 004):
-        // here, a gateway with no hunt group at all cannot route anything, so say so.
-        let mut seen = HashSet::new();
+        // Seed 004: a gateway linked to a dial plan gets a default hunt group that sends
+        // all its calls there; one created without a dial plan (and no hunt group of
+        // its own) gets a default hunt group where the pilot number picks the plan.
+        for g in &gateways {
+            let has_own = hunt_groups.iter().any(|h| h.gateway == g.name);
+            if g.dial_plan.is_some() || !has_own {
+                hunt_groups.push(HuntGroup {
+                    name: format!("{} (default)", g.name),
+                    gateway: g.name.clone(),
+                    dial_plan: g.dial_plan.clone(),
+                    pilot: String::new(),
+                    default: true,
+                });
+            }
+        }
+        let mut seen = HashMap::new();
         for h in &hunt_groups {
-            if !seen.insert((h.gateway.as_str(), h.pilot.as_str())) {
+            let pilot = normalize_number(&h.pilot).unwrap_or_else(|| h.pilot.clone());
+            let key = (
+                h.gateway.as_str(),
+                pilot.trim_start_matches('+').to_string(),
+            );
+            if let Some(other) = seen.insert(key, h.name.as_str()) {
+                let what = if h.pilot.is_empty() {
+                    "the default (empty) pilot".to_string()
+                } else {
+                    format!("pilot {:?}", h.pilot)
+                };
                 return Err(invalid(
                     "hunt_group",
                     &h.name,
                     "pilot",
-                    "another hunt group has this gateway and pilot",
+                    format!(
+                        "hunt group {other:?} already links gateway {:?} and {what}",
+                        h.gateway
+                    ),
                 ));
             }
         }
@@ -631,6 +912,31 @@ impl Config {
                 pin::check_pin(p, pol.min_pin_length)
                     .map_err(|e| invalid(k, &m.extension, "pin", e.to_string()))?;
             }
+            if let Some(e) = &m.e164
+                && !normalize_number(e).is_some_and(|n| n.starts_with('+') && n.len() > 4)
+            {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "e164",
+                    format!("{e:?} is not an E.164 number (+ and digits)"),
+                ));
+            }
+            if let Some(sip) = &m.sip_resource_identifier {
+                let ok = sip
+                    .split_once('@')
+                    .is_some_and(|(u, h)| !u.is_empty() && !h.is_empty())
+                    && !sip.contains(char::is_whitespace)
+                    && !sip.contains(':');
+                if !ok {
+                    return Err(invalid(
+                        k,
+                        &m.extension,
+                        "sip_resource_identifier",
+                        format!("{sip:?}: write it as user@host"),
+                    ));
+                }
+            }
             if m.display_name.trim().is_empty() {
                 return Err(invalid(
                     k,
@@ -644,7 +950,8 @@ impl Config {
                 display_name: m.display_name,
                 dial_plan: m.dial_plan,
                 policy,
-                sip_uri: m.sip_uri,
+                sip_resource_identifier: m.sip_resource_identifier,
+                e164: m.e164,
                 initial_pin: m.pin,
             });
         }
@@ -660,7 +967,32 @@ impl Config {
             }
         }
 
+        let mut seen = HashMap::new();
+        for m in &mailboxes {
+            let keys = [
+                m.sip_resource_identifier
+                    .as_ref()
+                    .map(|s| ("sip_resource_identifier", s.to_ascii_lowercase())),
+                m.e164
+                    .as_deref()
+                    .and_then(normalize_number)
+                    .map(|n| ("e164", n)),
+            ];
+            for (field, key) in keys.into_iter().flatten() {
+                if let Some(other) = seen.insert((m.dial_plan.as_str(), key), &m.extension) {
+                    return Err(invalid(
+                        "mailbox",
+                        &m.extension,
+                        field,
+                        format!("mailbox {other} of the same dial plan has it too"),
+                    ));
+                }
+            }
+        }
+        check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
+
         Ok(Config {
+            resolutions,
             service,
             directory: Directory::new(
                 dial_plans,
@@ -672,6 +1004,69 @@ impl Config {
             ),
         })
     }
+}
+
+/// Conflicting pilots make routing ambiguous: refuse them at load, naming both
+/// objects. A number may be one dial plan's access number or one auto attendant's
+/// pilot, not two of these; a hunt group's pilot must belong to its own dial plan.
+fn check_pilots(
+    dial_plans: &[DialPlan],
+    hunt_groups: &[HuntGroup],
+    auto_attendants: &[AutoAttendant],
+) -> Result<(), ConfigError> {
+    // number → (kind, name, dial plan) of its first owner
+    let mut owners: HashMap<String, (&'static str, &str, &str)> = HashMap::new();
+    let claims = dial_plans
+        .iter()
+        .flat_map(|d| {
+            d.access_numbers
+                .iter()
+                .map(move |n| ("dial_plan", d.name.as_str(), d.name.as_str(), n))
+        })
+        .chain(auto_attendants.iter().flat_map(|a| {
+            a.pilots
+                .iter()
+                .map(move |n| ("auto_attendant", a.name.as_str(), a.dial_plan.as_str(), n))
+        }));
+    for (kind, name, dp, number) in claims {
+        let key = normalize_number(number)
+            .unwrap_or_else(|| number.clone())
+            .trim_start_matches('+')
+            .to_string();
+        if let Some((k2, n2, _)) = owners.insert(key, (kind, name, dp)) {
+            let field = if kind == "dial_plan" {
+                "access_numbers"
+            } else {
+                "pilots"
+            };
+            return Err(invalid(
+                kind,
+                name,
+                field,
+                format!("{number:?} is already a pilot of {k2} {n2:?}"),
+            ));
+        }
+    }
+    for h in hunt_groups.iter().filter(|h| !h.pilot.is_empty()) {
+        let key = normalize_number(&h.pilot)
+            .unwrap_or_else(|| h.pilot.clone())
+            .trim_start_matches('+')
+            .to_string();
+        if let (Some((kind, name, dp)), Some(own)) = (owners.get(&key), &h.dial_plan)
+            && dp != own
+        {
+            return Err(invalid(
+                "hunt_group",
+                &h.name,
+                "pilot",
+                format!(
+                    "{:?} is a pilot of {kind} {name:?} in dial plan {dp:?}, not of {own:?}",
+                    h.pilot
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn unique<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {

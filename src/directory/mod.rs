@@ -7,9 +7,11 @@
 //! Pure data and lookups; no IO. Depends on `std`, serde (for the JSON the admin API
 //! returns) and [`pin`] for PIN hashing.
 
+pub mod party;
 pub mod pin;
 mod route;
 
+pub use party::Party;
 pub use route::{Route, RouteError};
 
 use serde::Serialize;
@@ -46,6 +48,8 @@ pub struct DialPlan {
     pub access_numbers: Vec<String>,
     pub phone_context: String,
     pub mailbox_policy: String,
+    /// Optional cap on this dial plan's concurrent calls (503 + Retry-After past it).
+    pub max_calls: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,7 +90,40 @@ pub struct IpGateway {
     pub fqdn: Option<String>,
     pub transport: GatewayTransport,
     pub outcalls_allowed: bool,
-    pub enabled: bool,
+    /// `-Status` (Enable-/Disable-UMIPGateway).
+    pub status: GatewayState,
+    /// The dial plan the gateway was created with (`New-UMIPGateway -UMDialPlan`):
+    /// its default hunt group sends every call there.
+    pub dial_plan: Option<String>,
+    /// Optional cap on concurrent calls from this gateway.
+    pub max_calls: Option<usize>,
+}
+
+impl IpGateway {
+    /// Probed, and its calls in progress served (Disabled gateways are neither).
+    pub fn enabled(&self) -> bool {
+        self.status != GatewayState::Disabled
+    }
+}
+
+/// An IP gateway's `-Status`: Enabled; Disabled (new calls refused, not probed);
+/// NoNewCalls (calls in progress finish, new ones are refused: draining a gateway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum GatewayState {
+    Enabled,
+    Disabled,
+    NoNewCalls,
+}
+
+impl GatewayState {
+    pub fn parse(s: &str) -> Option<GatewayState> {
+        match s.to_ascii_lowercase().as_str() {
+            "enabled" => Some(GatewayState::Enabled),
+            "disabled" => Some(GatewayState::Disabled),
+            "nonewcalls" => Some(GatewayState::NoNewCalls),
+            _ => None,
+        }
+    }
 }
 
 /// How openum reaches a gateway.
@@ -101,9 +138,14 @@ pub enum GatewayTransport {
 pub struct HuntGroup {
     pub name: String,
     pub gateway: String,
-    pub dial_plan: String,
+    /// None only for the default hunt group of a gateway created without a dial
+    /// plan: the pilot number then chooses the dial plan (its access numbers and
+    /// auto-attendant pilots).
+    pub dial_plan: Option<String>,
     /// Empty pilot = the default hunt group: any number the gateway sends.
     pub pilot: String,
+    /// Made at load for a gateway (seed 004), not written in the configuration.
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +163,10 @@ pub struct UmMailbox {
     pub display_name: String,
     pub dial_plan: String,
     pub policy: String,
-    pub sip_uri: Option<String>,
+    /// `-SIPResourceIdentifier`: `user@host`, how SipName dial plans find the mailbox.
+    pub sip_resource_identifier: Option<String>,
+    /// The mailbox's E.164 number (`+` and digits), for E164 dial plans.
+    pub e164: Option<String>,
     /// PIN set at enable time; hashed into the store at first start, never persisted
     /// in clear, never serialized.
     #[serde(skip)]
@@ -139,6 +184,12 @@ pub struct Directory {
     pub mailboxes: Vec<UmMailbox>,
     #[serde(skip)]
     by_extension: HashMap<(String, String), usize>,
+    /// (dial plan, lower-case SIP resource identifier) → mailbox.
+    #[serde(skip)]
+    by_sip: HashMap<(String, String), usize>,
+    /// (dial plan, normalised E.164) → mailbox.
+    #[serde(skip)]
+    by_e164: HashMap<(String, String), usize>,
 }
 
 impl Directory {
@@ -156,6 +207,22 @@ impl Directory {
             .enumerate()
             .map(|(i, m)| ((m.dial_plan.clone(), m.extension.clone()), i))
             .collect();
+        let by_sip = mailboxes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let s = m.sip_resource_identifier.as_ref()?;
+                Some(((m.dial_plan.clone(), s.to_ascii_lowercase()), i))
+            })
+            .collect();
+        let by_e164 = mailboxes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let n = party::normalize_number(m.e164.as_ref()?)?;
+                Some(((m.dial_plan.clone(), n), i))
+            })
+            .collect();
         Directory {
             dial_plans,
             policies,
@@ -164,6 +231,8 @@ impl Directory {
             auto_attendants,
             mailboxes,
             by_extension,
+            by_sip,
+            by_e164,
         }
     }
 
@@ -178,6 +247,20 @@ impl Directory {
             .get(&(dial_plan.to_string(), extension.to_string()))
             .map(|&i| &self.mailboxes[i])
     }
+    pub fn mailbox_by_sip(&self, dial_plan: &str, user_at_host: &str) -> Option<&UmMailbox> {
+        self.by_sip
+            .get(&(dial_plan.to_string(), user_at_host.to_ascii_lowercase()))
+            .map(|&i| &self.mailboxes[i])
+    }
+    pub fn mailbox_by_e164(&self, dial_plan: &str, number: &str) -> Option<&UmMailbox> {
+        let n = party::normalize_number(number)?;
+        self.by_e164
+            .get(&(dial_plan.to_string(), n))
+            .map(|&i| &self.mailboxes[i])
+    }
+    pub fn gateway(&self, name: &str) -> Option<&IpGateway> {
+        self.gateways.iter().find(|g| g.name == name)
+    }
     /// A mailbox by extension in any dial plan (extensions are unique per dial plan,
     /// the CLI takes the first match).
     pub fn mailbox_any(&self, extension: &str) -> Option<&UmMailbox> {
@@ -187,12 +270,13 @@ impl Directory {
     pub fn mailbox_policy(&self, mailbox: &UmMailbox) -> Option<&MailboxPolicy> {
         self.policy(&mailbox.policy)
     }
-    /// The trusted gateway a request from `ip` belongs to.
+    /// The configured gateway a request from `ip` belongs to, whatever its status
+    /// (a Disabled gateway is still known: its new calls get a clear refusal).
     pub fn gateway_for(&self, ip: IpAddr) -> Option<&IpGateway> {
         let ip = canonical_ip(ip);
         self.gateways
             .iter()
-            .find(|g| g.enabled && g.resolved.iter().any(|r| canonical_ip(*r) == ip))
+            .find(|g| g.resolved.iter().any(|r| canonical_ip(*r) == ip))
     }
 }
 
@@ -215,7 +299,6 @@ impl Directory {
     pub fn gateway_fqdns(&self) -> Vec<String> {
         self.gateways
             .iter()
-            .filter(|g| g.enabled)
             .filter_map(|g| g.fqdn.clone())
             .collect()
     }
