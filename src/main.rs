@@ -52,6 +52,9 @@ enum Cmd {
         /// Override MaxCallsAllowed.
         #[arg(long)]
         max_calls: Option<usize>,
+        /// Worker arbiters for call actors (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
         /// Log as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
@@ -688,6 +691,7 @@ fn main() -> ExitCode {
             admin,
             rtp_ports,
             max_calls,
+            workers,
             log_json,
             role,
         } => (|| {
@@ -730,6 +734,9 @@ fn main() -> ExitCode {
                     return Err("--max-calls must be at least 1".to_string());
                 }
                 cfg.service.max_calls_allowed = m;
+            }
+            if let Some(w) = workers {
+                cfg.service.workers = w;
             }
             server::run(cfg, common.data).map(|code| {
                 if code != 0 {

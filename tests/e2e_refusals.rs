@@ -6,18 +6,8 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::time::Duration;
-
-fn outcomes(file: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn unknown_numbers_404_auto_attendant_480_and_max_calls_503() {
@@ -63,29 +53,6 @@ fn unknown_numbers_404_auto_attendant_480_and_max_calls_503() {
     assert!(server.messages("1001").is_empty());
 }
 
-const OPTIONS: &str = "OPTIONS sip:4000@127.0.0.1 SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKopt1\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\n\
-To: <sip:4000@127.0.0.1>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-
-fn udp_exchange(port: u16, msg: &[u8]) -> Option<String> {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(1500)))
-        .unwrap();
-    s.send_to(msg, ("127.0.0.1", port)).unwrap();
-    let mut buf = [0u8; 4096];
-    s.recv(&mut buf)
-        .ok()
-        .map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
-}
-
-fn metric(server: &Server, name: &str) -> f64 {
-    let text = server.get("/metrics").into_string().unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[test]
 fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
     let server = Server::start(&[]);
@@ -105,7 +72,7 @@ fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
         assert_eq!(udp_exchange(port, junk), None);
     }
     wait_for("malformed counter", Duration::from_secs(5), || {
-        (metric(&server, "openum_sip_malformed_total") >= 4.0).then_some(())
+        (server.metric("openum_sip_malformed_total") >= 4.0).then_some(())
     });
 
     // Over TCP, a bad CSeq in an otherwise framed message: 400 on the same connection.
@@ -154,7 +121,7 @@ fn requests_from_addresses_that_are_not_ip_gateways_get_403() {
     );
     let w = server.wait_log(&["event=\"untrusted_peer\""], 1, Duration::from_secs(2));
     assert!(w[0].contains("127.0.0.1"), "{w:?}");
-    assert_eq!(metric(&server, "openum_untrusted_requests_total"), 1.0);
+    assert_eq!(server.metric("openum_untrusted_requests_total"), 1.0);
 }
 
 #[test]

@@ -208,26 +208,47 @@ fn pound_ends_the_message_then_the_server_says_goodbye_and_hangs_up() {
 }
 
 #[test]
-fn shutdown_commits_the_recording_in_progress_and_hangs_up() {
+fn a_second_signal_commits_the_recording_in_progress_and_hangs_up() {
     let mut server = Server::start(&[]);
     let sipp = voicemail_call(&server, "voicemail.xml", "1001", "5553333")
         .key("diversion", "X-Test: none");
     let caller = std::thread::spawn(move || sipp.run());
     server.wait_log(&["event=\"recording_started\""], 1, Duration::from_secs(40));
     // Let about 3 s of audio (100 packets of 30 ms) arrive, then stop mid-message.
+    let rtp_in = |s: &Server| s.metric("openum_rtp_packets_received_total");
     wait_for("100 RTP packets received", Duration::from_secs(20), || {
-        let m = server.get("/metrics").into_string().unwrap();
-        let n: f64 = m
-            .lines()
-            .find(|l| l.starts_with("openum_rtp_packets_received_total"))
-            .and_then(|l| l.split_whitespace().last()?.parse().ok())
-            .unwrap_or(0.0);
-        (n >= 100.0).then_some(())
+        (rtp_in(&server) >= 100.0).then_some(())
     });
-    assert!(server.stop().success(), "{}", server.log_text());
+    // The first SIGTERM drains: the call goes on.
+    server.signal("TERM");
+    server.wait_log(
+        &["event=\"drain_started\"", "calls=1"],
+        1,
+        Duration::from_secs(5),
+    );
+    let at = rtp_in(&server);
+    wait_for(
+        "the call to go on while draining",
+        Duration::from_secs(10),
+        || (rtp_in(&server) >= at + 20.0).then_some(()),
+    );
+    // The second ends it now: what was recorded is committed, then BYE.
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "calls were cut: exit 3\n{}",
+        server.log_text()
+    );
     let stored = server.wait_log(&["event=\"message_stored\""], 1, Duration::from_secs(1));
     assert!(stored[0].contains("end=Shutdown"), "{stored:?}");
     server.wait_log(&["event=\"call_hangup_sent\""], 1, Duration::from_secs(1));
+    server.wait_log(
+        &["event=\"drain_complete\"", "calls_drained=1", "cut=true"],
+        1,
+        Duration::from_secs(1),
+    );
     let _ = caller.join();
     let out = server.cli(&["message", "list", "--mailbox", "1001", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();

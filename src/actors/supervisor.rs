@@ -217,7 +217,7 @@ impl Supervisor {
                         method = %r.method,
                         call_id = %r.call_id,
                         uri = %r.uri,
-                        gateway = r.gateway.as_deref().unwrap_or("-"),
+                        gateway = %r.gateway.as_deref().unwrap_or("-"),
                     );
                 }
                 Output::Redirected {

@@ -157,12 +157,10 @@ async fn set_gateway(
     }
 }
 
-/// The mailbox store, or the answer a router gives (it has none).
-fn store_of(s: &AdminState) -> Result<Arc<dyn MailboxStore>, HttpResponse> {
-    s.store.clone().ok_or_else(|| {
-        HttpResponse::Conflict()
-            .json(serde_json::json!({"error": "this is a router-role node: it stores no messages"}))
-    })
+/// What a router answers for messages: it has no store.
+fn no_store() -> HttpResponse {
+    HttpResponse::Conflict()
+        .json(serde_json::json!({"error": "this is a router-role node: it stores no messages"}))
 }
 
 async fn media_timing() -> HttpResponse {
@@ -179,9 +177,8 @@ async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResp
         return HttpResponse::NotFound()
             .json(serde_json::json!({"error": format!("no UM mailbox {ext}")}));
     }
-    let store = match store_of(&s) {
-        Ok(st) => st,
-        Err(r) => return r,
+    let Some(store) = s.store.clone() else {
+        return no_store();
     };
     match web::block(move || store.list(&ext)).await {
         Ok(Ok(list)) => HttpResponse::Ok().json(list),
@@ -192,9 +189,8 @@ async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResp
 
 async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    let store = match store_of(&s) {
-        Ok(st) => st,
-        Err(r) => return r,
+    let Some(store) = s.store.clone() else {
+        return no_store();
     };
     match web::block(move || store.get(&id)).await {
         Ok(Ok(m)) => HttpResponse::Ok().json(m),
@@ -205,9 +201,8 @@ async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRespo
 
 async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let id = path.into_inner();
-    let store = match store_of(&s) {
-        Ok(st) => st,
-        Err(r) => return r,
+    let Some(store) = s.store.clone() else {
+        return no_store();
     };
     let r = web::block(move || {
         let meta = store.get(&id)?;

@@ -81,17 +81,22 @@ pub struct Server {
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
-        Self::spawn(tempfile::tempdir().unwrap(), extra)
+        Self::spawn(tempfile::tempdir().unwrap(), extra, &[])
+    }
+
+    /// As [`Server::start`], with environment variables (e.g. fault injection).
+    pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn(tempfile::tempdir().unwrap(), extra, env)
     }
 
     /// Stop (SIGTERM) and start again on the same data dir.
     pub fn restart(mut self, extra: &[&str]) -> Server {
         assert!(self.stop().success(), "{}", self.log_text());
         let data = std::mem::replace(&mut self.data, tempfile::tempdir().unwrap());
-        Self::spawn(data, extra)
+        Self::spawn(data, extra, &[])
     }
 
-    fn spawn(data: tempfile::TempDir, extra: &[&str]) -> Server {
+    fn spawn(data: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = data.path().join(format!("server-{n}.log"));
@@ -113,6 +118,7 @@ impl Server {
             ])
             .arg(data.path().join("d"))
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(logf)
@@ -174,13 +180,34 @@ impl Server {
             .unwrap()
     }
 
-    /// SIGTERM and wait for a clean exit.
+    /// SIGTERM and wait for the exit (a drain: calls in progress end first).
     pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// Send a signal (`TERM`, `INT`, `KILL`) without waiting.
+    pub fn signal(&self, sig: &str) {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        wait_for("server exit", Duration::from_secs(30), || {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status();
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        wait_for("server exit", limit, || {
             self.child.try_wait().ok().flatten()
         })
+    }
+
+    /// The value of a Prometheus metric line that starts with `name` (summed over
+    /// the lines that match, e.g. all label sets).
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = self.get("/metrics").into_string().unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+            .sum()
     }
 
     /// Run the CLI against this server's data dir.
@@ -201,8 +228,38 @@ impl Drop for Server {
     }
 }
 
+/// An OPTIONS to the demo pilot from 127.0.0.1 (the demo's trusted gateway).
+pub const OPTIONS: &str = "OPTIONS sip:4000@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKopt1\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\n\
+To: <sip:4000@127.0.0.1>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+
+/// Send one datagram to the server's SIP port and return the first answer.
+pub fn udp_exchange(port: u16, msg: &[u8]) -> Option<String> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    s.send_to(msg, ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 4096];
+    s.recv(&mut buf)
+        .ok()
+        .map(|n| String::from_utf8_lossy(&buf[..n]).to_string())
+}
+
+/// The sorted lines of an outcome file written by a SIPp scenario.
+pub fn outcomes(file: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
 pub struct Sipp {
     args: Vec<String>,
+    /// Scenarios with a `[diversion]` header line get a harmless one unless given.
+    diversion: bool,
 }
 
 impl Sipp {
@@ -228,7 +285,10 @@ impl Sipp {
             "90s".into(),
             "-timeout_error".into(),
         ];
-        Sipp { args }
+        Sipp {
+            args,
+            diversion: false,
+        }
     }
 
     pub fn arg(mut self, a: &str) -> Self {
@@ -241,12 +301,16 @@ impl Sipp {
         self
     }
 
-    pub fn key(self, k: &str, v: &str) -> Self {
+    pub fn key(mut self, k: &str, v: &str) -> Self {
+        self.diversion |= k == "diversion";
         self.arg("-key").arg(k).arg(v)
     }
 
     /// Run to completion; returns the exit code and SIPp's stderr + error log.
-    pub fn run(self) -> (i32, String) {
+    pub fn run(mut self) -> (i32, String) {
+        if !self.diversion {
+            self = self.key("diversion", "X-Test: none");
+        }
         let err = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new("sipp")
             .args(&self.args)
