@@ -341,3 +341,34 @@ fn a_router_redirects_calls_to_healthy_mailbox_nodes() {
     assert_eq!(st["role"], "router");
     assert_eq!(st["active_calls"], 0);
 }
+
+#[test]
+fn startup_mode_is_set_per_role_like_set_umcallroutersettings() {
+    let router = Server::start(&["--role", "router"]);
+    let openum = |args: &[&str]| {
+        let out = router.cli(args);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let said = openum(&["service", "set-startup-mode", "TLS", "--role", "router"]);
+    assert!(
+        said.contains("UMStartupMode TLS for the router role"),
+        "{said}"
+    );
+    assert!(said.contains("restart it"), "{said}");
+    openum(&["service", "set-startup-mode", "TCP"]);
+    let shown = openum(&["service", "show"]);
+    assert!(
+        shown.contains("running: role router, Dual") && shown.contains("next start: TLS"),
+        "{shown}"
+    );
+    // At the next start the router runs in its own mode: TLS only.
+    let router = router.restart(&["--role", "router"]);
+    let rt: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(router.data_dir().join("runtime.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rt["startup_mode"], "TLS");
+    assert_eq!(rt["role"], "router");
+    assert_eq!(router.sip_port, 0);
+}

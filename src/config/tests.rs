@@ -146,3 +146,210 @@ fn fqdn_gateways_use_the_resolver() {
     );
     assert!(c.directory.shared_gateway_addresses().is_empty());
 }
+
+#[test]
+fn demo_mailboxes_have_sip_resource_identifiers_and_e164_numbers() {
+    let c = Config::demo().unwrap();
+    let alice = c.directory.mailbox("Demo", "1001").unwrap();
+    assert_eq!(
+        alice.sip_resource_identifier.as_deref(),
+        Some("alice.martin@demo.openum.local")
+    );
+    assert_eq!(alice.e164.as_deref(), Some("+33155551001"));
+    assert!(
+        c.directory
+            .mailboxes
+            .iter()
+            .all(|m| m.sip_resource_identifier.is_some() && m.e164.is_some())
+    );
+    assert_eq!(c.service.mailbox_nodes.len(), 1);
+    assert_eq!(
+        (c.service.mailbox_sip_port, c.service.mailbox_sip_tls_port),
+        (5062, 5063)
+    );
+    // The demo gateway has its own hunt groups and no dial plan: no default group.
+    assert!(c.directory.hunt_groups.iter().all(|h| !h.default));
+    // `sip_uri` is still read, as the older name of the SIP resource identifier.
+    let old = with(
+        "sip_resource_identifier = \"bob.durand@demo.openum.local\"",
+        "sip_uri = \"bob.durand@demo.openum.local\"",
+    )
+    .unwrap();
+    assert!(
+        old.directory
+            .mailbox("Demo", "1002")
+            .unwrap()
+            .sip_resource_identifier
+            .is_some()
+    );
+}
+
+#[test]
+fn conflicting_pilots_are_refused_naming_both_objects() {
+    // An auto attendant on the voicemail pilot.
+    let e = with("pilots = [\"4100\"]", "pilots = [\"4000\"]").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "auto_attendant \"MainAA\": pilots: \"4000\" is already a pilot of dial_plan \"Demo\""
+    );
+    // Two dial plans with one access number (with and without '+').
+    let e = with(
+        "access_numbers = [\"5100\"]",
+        "access_numbers = [\"+5000\"]",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("dial_plan \"SignalDemo\": access_numbers: \"+5000\" is already a pilot of dial_plan \"SecureDemo\""),
+        "{e}"
+    );
+    // A hunt group sending another dial plan's pilot to its own plan.
+    let text = format!(
+        "{DEMO_TOML}\n[[ip_gateway]]\nname = \"pbx2\"\naddress = \"192.0.2.2\"\n\n\
+[[hunt_group]]\nname = \"pbx2-secure\"\ngateway = \"pbx2\"\ndial_plan = \"SignalDemo\"\npilot = \"5000\"\n"
+    );
+    let e = Config::parse(&text, &|_| Vec::new()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "hunt_group \"pbx2-secure\": pilot: \"5000\" is a pilot of dial_plan \"SecureDemo\" in dial plan \"SecureDemo\", not of \"SignalDemo\""
+    );
+    // Two hunt groups for one (gateway, pilot).
+    let e = with("pilot = \"5100\"", "pilot = \"5000\"").unwrap_err();
+    assert!(e.to_string().contains("already links gateway"), "{e}");
+}
+
+#[test]
+fn gateway_dial_plan_status_and_mailbox_numbers_are_checked() {
+    let e = with(
+        "outcalls_allowed = true",
+        "outcalls_allowed = true\nstatus = \"Paused\"",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().starts_with("ip_gateway \"loopback\": status"),
+        "{e}"
+    );
+    let e = with(
+        "outcalls_allowed = true",
+        "outcalls_allowed = true\ndial_plan = \"Nope\"",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("ip_gateway \"loopback\": dial_plan"),
+        "{e}"
+    );
+    let e = with("e164 = \"+33155551002\"", "e164 = \"0155551002\"").unwrap_err();
+    assert!(e.to_string().starts_with("mailbox \"1002\": e164"), "{e}");
+    let e = with("e164 = \"+33155551002\"", "e164 = \"+33155551001\"").unwrap_err();
+    assert!(e.to_string().contains("mailbox 1001"), "{e}");
+    let e = with(
+        "\"bob.durand@demo.openum.local\"",
+        "\"sip:bob.durand@demo.openum.local\"",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("sip_resource_identifier"), "{e}");
+    // A gateway linked to a dial plan gets a default hunt group to it; a legacy
+    // `enabled = false` is the Disabled status.
+    let c = with(
+        "outcalls_allowed = true",
+        "outcalls_allowed = true\ndial_plan = \"Demo\"\nenabled = false\nmax_calls = 3",
+    )
+    .unwrap();
+    let g = c.directory.gateway("loopback").unwrap();
+    assert_eq!(g.status, GatewayState::Disabled);
+    assert_eq!(g.max_calls, Some(3));
+    let default: Vec<_> = c
+        .directory
+        .hunt_groups
+        .iter()
+        .filter(|h| h.default)
+        .collect();
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0].dial_plan.as_deref(), Some("Demo"));
+    assert_eq!(default[0].pilot, "");
+}
+
+#[test]
+fn gateway_changes_resolve_again_and_say_so() {
+    let text = DEMO_TOML.replace(
+        "address = \"127.0.0.1\"\nfqdn = \"localhost\"",
+        "address = \"pbx.example\"",
+    );
+    let lookups = std::cell::Cell::new(0);
+    let resolver = |n: &str| {
+        lookups.set(lookups.get() + 1);
+        match n {
+            "pbx.example" => vec!["192.0.2.7".parse().unwrap()],
+            "pbx2.example" => vec!["192.0.2.9".parse().unwrap()],
+            _ => vec![],
+        }
+    };
+    let c = Config::parse(&text, &resolver).unwrap();
+    assert_eq!(
+        c.resolutions,
+        [Resolution {
+            gateway: "loopback".into(),
+            name: "pbx.example".into(),
+            addresses: vec!["192.0.2.7".parse().unwrap()],
+        }]
+    );
+    let mut dir = c.directory;
+    // A status change does not touch DNS.
+    let before = lookups.get();
+    let log = change_gateway(
+        &mut dir,
+        "loopback",
+        &GatewayChange {
+            status: Some(GatewayState::NoNewCalls),
+            ..Default::default()
+        },
+        &resolver,
+    )
+    .unwrap();
+    assert!(log.is_empty());
+    assert_eq!(lookups.get(), before);
+    assert_eq!(
+        dir.gateway("loopback").unwrap().status,
+        GatewayState::NoNewCalls
+    );
+    // A new address is resolved at once, and requests from it are the gateway's.
+    let log = change_gateway(
+        &mut dir,
+        "loopback",
+        &GatewayChange {
+            address: Some("pbx2.example".into()),
+            ..Default::default()
+        },
+        &resolver,
+    )
+    .unwrap();
+    assert_eq!(log[0].addresses, ["192.0.2.9".parse::<IpAddr>().unwrap()]);
+    assert!(dir.gateway_for("192.0.2.9".parse().unwrap()).is_some());
+    assert!(dir.gateway_for("192.0.2.7".parse().unwrap()).is_none());
+    // An address that does not resolve is refused; nothing changes.
+    let e = change_gateway(
+        &mut dir,
+        "loopback",
+        &GatewayChange {
+            address: Some("gone.example".into()),
+            ..Default::default()
+        },
+        &resolver,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("does not resolve"), "{e}");
+    assert!(dir.gateway_for("192.0.2.9".parse().unwrap()).is_some());
+    assert!(change_gateway(&mut dir, "nope", &GatewayChange::default(), &resolver).is_err());
+    // Changes merge field by field.
+    let mut a = GatewayChange {
+        status: Some(GatewayState::Disabled),
+        ..Default::default()
+    };
+    a.merge(&GatewayChange {
+        outcalls_allowed: Some(false),
+        ..Default::default()
+    });
+    assert_eq!(a.status, Some(GatewayState::Disabled));
+    assert_eq!(a.outcalls_allowed, Some(false));
+}
