@@ -15,6 +15,15 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+mod gateway;
+mod pilots;
+mod roles;
+mod service;
+
+pub use gateway::{GatewayChange, Resolution, change_gateway, resolve_gateway, system_resolve};
+pub use roles::{MailboxNode, Role};
+pub use service::{AutoCert, StartupMode, TlsConfig};
+
 /// The demo configuration compiled into the binary.
 pub const DEMO_TOML: &str = include_str!("demo.toml");
 
@@ -77,50 +86,6 @@ struct RawMailboxNode {
     tls_port: u16,
 }
 
-/// A mailbox-role node as the router sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MailboxNode {
-    pub name: String,
-    pub address: IpAddr,
-    /// SIP over UDP and TCP.
-    pub port: u16,
-    pub tls_port: u16,
-}
-
-/// Which part of the UM service this process plays (seeds 000/001): the Client
-/// Access server's call router, the Mailbox server's UM service, or both at once.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Accepts calls, checks the peer and VoIP security, redirects (302) each new
-    /// call to a healthy mailbox-role node.
-    Router,
-    /// Answers calls: voicemail, auto attendant, subscriber access (ports 5062/5063).
-    Mailbox,
-    /// Both in one process (the default).
-    Combined,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s.to_ascii_lowercase().as_str() {
-            "router" => Some(Role::Router),
-            "mailbox" => Some(Role::Mailbox),
-            "combined" => Some(Role::Combined),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Router => "router",
-            Role::Mailbox => "mailbox",
-            Role::Combined => "combined",
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawService {
@@ -159,59 +124,6 @@ struct RawService {
     mailbox_sip_tls_port: u16,
     #[serde(default = "default_node_probe_ms")]
     node_probe_interval_ms: u64,
-}
-
-/// `Set-UMService -UMStartupMode`: which SIP listeners start. Changing it takes
-/// effect at the next start (seed 000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub enum StartupMode {
-    /// SIP on the TCP port (and UDP when enabled).
-    TCP,
-    /// SIP over TLS on the TLS port only, mutual TLS.
-    TLS,
-    /// Both.
-    Dual,
-}
-
-impl StartupMode {
-    pub fn plain(self) -> bool {
-        matches!(self, StartupMode::TCP | StartupMode::Dual)
-    }
-    pub fn tls(self) -> bool {
-        matches!(self, StartupMode::TLS | StartupMode::Dual)
-    }
-    pub fn parse(s: &str) -> Option<StartupMode> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Some(StartupMode::TCP),
-            "tls" => Some(StartupMode::TLS),
-            "dual" => Some(StartupMode::Dual),
-            _ => None,
-        }
-    }
-}
-
-/// How the TLS certificate is obtained when none is configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AutoCert {
-    /// A self-signed certificate for the FQDN (Exchange's default at install).
-    #[default]
-    SelfSigned,
-    /// A demo CA, a server certificate it signs, and a client certificate for every
-    /// IP gateway with an FQDN; the CA is trusted for mutual TLS.
-    DemoCa,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain and key; when absent, see `auto`.
-    pub cert: Option<std::path::PathBuf>,
-    pub key: Option<std::path::PathBuf>,
-    /// PEM bundle of CAs that gateway client certificates must chain to.
-    pub trust_anchors: Option<std::path::PathBuf>,
-    #[serde(default)]
-    pub auto: AutoCert,
 }
 
 fn default_bind() -> IpAddr {
@@ -391,140 +303,6 @@ pub struct ServiceConfig {
     pub node_probe_interval: Duration,
     pub mailbox_nodes: Vec<MailboxNode>,
     pub role: Role,
-}
-
-/// A run-time change to an IP gateway (`openum gateway set`, Set-UMIPGateway):
-/// kept in the data dir so it outlives restarts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct GatewayChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<GatewayState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcalls_allowed: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fqdn: Option<String>,
-}
-
-impl GatewayChange {
-    /// Later settings win field by field.
-    pub fn merge(&mut self, later: &GatewayChange) {
-        if later.status.is_some() {
-            self.status = later.status;
-        }
-        if later.outcalls_allowed.is_some() {
-            self.outcalls_allowed = later.outcalls_allowed;
-        }
-        if later.address.is_some() {
-            self.address.clone_from(&later.address);
-        }
-        if later.fqdn.is_some() {
-            self.fqdn.clone_from(&later.fqdn);
-        }
-    }
-}
-
-/// Apply a change to a gateway of `dir`. A new address or FQDN is resolved now
-/// (seed 004: on every configuration change, never per call); the resolutions are
-/// returned for the `gateway_resolved` event.
-pub fn change_gateway(
-    dir: &mut Directory,
-    name: &str,
-    change: &GatewayChange,
-    resolve: &dyn Fn(&str) -> Vec<IpAddr>,
-) -> Result<Vec<Resolution>, ConfigError> {
-    let Some(g) = dir.gateways.iter_mut().find(|g| g.name == name) else {
-        return Err(invalid("ip_gateway", name, "name", "no such IP gateway"));
-    };
-    let mut log = Vec::new();
-    if change.address.is_some() || change.fqdn.is_some() {
-        let address = change.address.clone().unwrap_or_else(|| g.address.clone());
-        let fqdn = change.fqdn.clone().or_else(|| g.fqdn.clone());
-        let (resolved, l) = resolve_gateway(name, &address, fqdn.as_deref(), resolve)?;
-        g.address = address;
-        g.fqdn = fqdn;
-        g.resolved = resolved;
-        log = l;
-    }
-    if let Some(s) = change.status {
-        g.status = s;
-    }
-    if let Some(o) = change.outcalls_allowed {
-        g.outcalls_allowed = o;
-    }
-    Ok(log)
-}
-
-/// DNS through the system resolver (for gateway FQDNs; at start and on changes).
-pub fn system_resolve(name: &str) -> Vec<IpAddr> {
-    use std::net::ToSocketAddrs;
-    (name, 5060)
-        .to_socket_addrs()
-        .map(|it| it.map(|a| a.ip()).collect())
-        .unwrap_or_default()
-}
-
-/// One DNS resolution of a gateway name, for the `gateway_resolved` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
-    pub gateway: String,
-    pub name: String,
-    pub addresses: Vec<IpAddr>,
-}
-
-/// Resolve a gateway's address (an IP literal or an FQDN) and its TLS FQDN into the
-/// addresses its requests come from; seed 004: done at start and whenever the
-/// gateway's configuration changes, then cached (never per call).
-pub fn resolve_gateway(
-    gateway: &str,
-    address: &str,
-    fqdn: Option<&str>,
-    resolve: &dyn Fn(&str) -> Vec<IpAddr>,
-) -> Result<(Vec<IpAddr>, Vec<Resolution>), ConfigError> {
-    let mut log = Vec::new();
-    let mut resolved = match address.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => {
-            let r = resolve(address);
-            log.push(Resolution {
-                gateway: gateway.to_string(),
-                name: address.to_string(),
-                addresses: r.clone(),
-            });
-            if r.is_empty() {
-                return Err(invalid(
-                    "ip_gateway",
-                    gateway,
-                    "address",
-                    format!("{address:?} does not resolve"),
-                ));
-            }
-            r
-        }
-    };
-    if let Some(f) = fqdn {
-        if f.is_empty() || f.contains(char::is_whitespace) {
-            return Err(invalid(
-                "ip_gateway",
-                gateway,
-                "fqdn",
-                "must be a host name",
-            ));
-        }
-        let r = resolve(f);
-        log.push(Resolution {
-            gateway: gateway.to_string(),
-            name: f.to_string(),
-            addresses: r.clone(),
-        });
-        for ip in r {
-            if !resolved.contains(&ip) {
-                resolved.push(ip);
-            }
-        }
-    }
-    Ok((resolved, log))
 }
 
 #[derive(Debug, Clone)]
@@ -989,7 +767,7 @@ impl Config {
                 }
             }
         }
-        check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
+        pilots::check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
 
         Ok(Config {
             resolutions,
@@ -1004,69 +782,6 @@ impl Config {
             ),
         })
     }
-}
-
-/// Conflicting pilots make routing ambiguous: refuse them at load, naming both
-/// objects. A number may be one dial plan's access number or one auto attendant's
-/// pilot, not two of these; a hunt group's pilot must belong to its own dial plan.
-fn check_pilots(
-    dial_plans: &[DialPlan],
-    hunt_groups: &[HuntGroup],
-    auto_attendants: &[AutoAttendant],
-) -> Result<(), ConfigError> {
-    // number → (kind, name, dial plan) of its first owner
-    let mut owners: HashMap<String, (&'static str, &str, &str)> = HashMap::new();
-    let claims = dial_plans
-        .iter()
-        .flat_map(|d| {
-            d.access_numbers
-                .iter()
-                .map(move |n| ("dial_plan", d.name.as_str(), d.name.as_str(), n))
-        })
-        .chain(auto_attendants.iter().flat_map(|a| {
-            a.pilots
-                .iter()
-                .map(move |n| ("auto_attendant", a.name.as_str(), a.dial_plan.as_str(), n))
-        }));
-    for (kind, name, dp, number) in claims {
-        let key = normalize_number(number)
-            .unwrap_or_else(|| number.clone())
-            .trim_start_matches('+')
-            .to_string();
-        if let Some((k2, n2, _)) = owners.insert(key, (kind, name, dp)) {
-            let field = if kind == "dial_plan" {
-                "access_numbers"
-            } else {
-                "pilots"
-            };
-            return Err(invalid(
-                kind,
-                name,
-                field,
-                format!("{number:?} is already a pilot of {k2} {n2:?}"),
-            ));
-        }
-    }
-    for h in hunt_groups.iter().filter(|h| !h.pilot.is_empty()) {
-        let key = normalize_number(&h.pilot)
-            .unwrap_or_else(|| h.pilot.clone())
-            .trim_start_matches('+')
-            .to_string();
-        if let (Some((kind, name, dp)), Some(own)) = (owners.get(&key), &h.dial_plan)
-            && dp != own
-        {
-            return Err(invalid(
-                "hunt_group",
-                &h.name,
-                "pilot",
-                format!(
-                    "{:?} is a pilot of {kind} {name:?} in dial plan {dp:?}, not of {own:?}",
-                    h.pilot
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn unique<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
