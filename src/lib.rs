@@ -3,24 +3,31 @@
 //! A self-hosted replacement for Exchange 2013/2016 Unified Messaging: PBXs and
 //! gateways send calls over SIP to pilot numbers; openum answers, plays prompts,
 //! reads DTMF, records voicemail into an embedded store, and (in coming issues)
-//! runs auto attendants and subscriber access.
+//! runs auto attendants and subscriber access. A process plays one role: the UM
+//! call router (redirects each call to a mailbox node), the UM service (answers
+//! calls), or both (the default).
 //!
 //! # Layout
 //! - [`config`] — TOML bootstrap → validated [`directory::Directory`].
 //! - [`directory`] — the UM object model (dial plans, IP gateways, hunt groups,
-//!   mailbox policies, UM mailboxes, auto attendants), call routing, PIN hashing.
+//!   mailbox policies, UM mailboxes, auto attendants), call routing by URI type
+//!   (TelExtn, E164, SipName), PIN hashing.
+//! - [`callctl`] — the call-control core: the decision on each new INVITE (refuse,
+//!   redirect, admit), the dialog table and each call's lifecycle, limits, drain,
+//!   the router's mailbox-node choice. Sans-IO.
 //! - [`sip`] — RFC 3261 messages, transactions (timers A–K), dialogs. Sans-IO.
 //! - [`sdp`] — RFC 4566/3264 offer/answer. Sans-IO.
 //! - [`media`] — G.711, RTP send/receive, RFC 4733 DTMF, the recorder. Sans-IO.
 //! - [`ivr`] — call flows (voicemail deposit) and prompts. Sans-IO.
 //! - [`store`] — the `MailboxStore` trait and its sled implementation.
-//! - [`actors`] — actix shells: SIP endpoint (routing, admission), one actor per
-//!   call on worker arbiters, the store on a sync thread.
+//! - [`actors`] — actix shells: the SIP endpoint (sockets + transactions), the
+//!   supervisor (runs `callctl`, places call actors, notices dead ones), one actor
+//!   per call on worker arbiters, the gateway monitor, the store on a sync thread.
 //! - [`admin`] — HTTP admin API and Prometheus metrics.
 //! - [`server`] — process wiring for `openum serve`.
 //!
 //! # The rule: protocol and call logic do no IO
-//! Everything under `sip`, `sdp`, `media`, `ivr` and `directory` is synchronous,
+//! Everything under `sip`, `sdp`, `media`, `ivr`, `callctl` and `directory` is synchronous,
 //! takes time as a `now: Instant` argument and returns its output as values
 //! (`Transmit`, `Event`, `Action`, `poll_timeout`). The actors own sockets and
 //! timers and run the loop: *handle input → drain outputs → sleep until
@@ -28,15 +35,23 @@
 //! virtual time, and every parser can be fuzzed without a runtime.
 //!
 //! # Call path
-//! 1. `actors::net` reads a datagram or a Content-Length–framed TCP message and
+//! 1. `actors::net` reads a datagram or a Content-Length–framed TCP/TLS message and
 //!    hands it to `actors::endpoint::SipEndpoint`, which parses it (400 / drop on
-//!    error), refuses untrusted peers (403) and feeds the transaction layer.
-//! 2. A new INVITE is routed: gateway → hunt group → dial plan → mailbox (Request-URI,
-//!    or Diversion/History-Info on the voicemail pilot). Unknown number 404,
-//!    MaxCallsAllowed 503 + Retry-After, no common codec 488.
-//! 3. The endpoint binds an RTP port, starts a `CallActor` on the least-loaded worker
-//!    arbiter and answers 200 with SDP. The call plays the greeting and beep at
-//!    20 ms pacing, records, and on `#`/BYE/limits asks the store actor to commit.
+//!    error), refuses peers that are no IP gateway (403) and feeds the transaction
+//!    layer. What the layer passes up (requests, ACKs, CANCELs) goes to the
+//!    `actors::supervisor::Supervisor`.
+//! 2. The supervisor asks `callctl`. A new INVITE: draining 503; gateway Disabled
+//!    403 / NoNewCalls 503; (gateway, pilot) → hunt group → dial plan → target
+//!    (mailbox by extension, E.164 number or SIP resource identifier, or the
+//!    diverting party on a voicemail pilot; auto attendant; subscriber access),
+//!    unknown 404; VoIP security 403; in the router role a 302 to the least-loaded
+//!    healthy mailbox node; MaxCallsAllowed and gateway / dial-plan limits 503 +
+//!    Retry-After; no common codec 488.
+//! 3. Admitted: the supervisor binds an RTP port, the core answers 200 with SDP and
+//!    (at once, or at the ACK for delayed offer) asks for a `CallActor` on the
+//!    least-loaded worker arbiter. The call plays the greeting and beep at 20 ms
+//!    pacing, records, and on `#`/BYE/limits asks the store actor to commit. A call
+//!    actor that dies is noticed through its lifeline: BYE and an event.
 //! 4. The store writes the message in one atomic batch and fsyncs before the call
 //!    hears "saved"; a crash before that leaves no partial message.
 //!

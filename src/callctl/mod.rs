@@ -1,5 +1,5 @@
 //! The call-control core, sans-IO: what happens to each SIP request that is not
-//! transaction business. A new INVITE is decided ([`invite`]): refused (status,
+//! transaction business. A new INVITE is decided (see `invite.rs` for the order of checks): refused (status,
 //! reason, Warning, Retry-After), redirected (302 to a mailbox-role node, router
 //! role), or admitted (route, dial plan, media security, codec) and, once the shell
 //! has bound an RTP socket, answered. The core then owns the dialog table and each

@@ -4,6 +4,7 @@
 //! and the router role's node choice.
 
 use super::*;
+use crate::config::fixtures::URI_TYPES;
 use crate::config::{Config, DEMO_TOML};
 use crate::sip::msg::Message;
 
@@ -11,60 +12,6 @@ const OFFER: &str = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 40000 RTP/AVP 0 101\r\
 a=rtpmap:101 telephone-event/8000\r\n";
 const SAVP_OFFER: &str = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 40000 RTP/SAVP 0\r\n\
 a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
-
-const EXTRA: &str = r#"
-[[dial_plan]]
-name = "E164Plan"
-uri_type = "E164"
-extension_digits = 5
-voip_security = "Unsecured"
-access_numbers = ["+14255550000"]
-phone_context = "e164.example.com"
-mailbox_policy = "Default"
-max_calls = 1
-
-[[dial_plan]]
-name = "LyncPlan"
-uri_type = "SipName"
-extension_digits = 5
-voip_security = "Unsecured"
-access_numbers = ["5500"]
-phone_context = "lync.example.com"
-mailbox_policy = "Default"
-
-[[ip_gateway]]
-name = "e164gw"
-address = "127.0.0.2"
-dial_plan = "E164Plan"
-
-[[ip_gateway]]
-name = "lync"
-address = "127.0.0.3"
-dial_plan = "LyncPlan"
-max_calls = 1
-
-[[ip_gateway]]
-name = "off"
-address = "127.0.0.4"
-status = "Disabled"
-
-[[ip_gateway]]
-name = "draining"
-address = "127.0.0.5"
-status = "NoNewCalls"
-
-[[mailbox]]
-extension = "55001"
-display_name = "Eve E164"
-dial_plan = "E164Plan"
-e164 = "+14255550123"
-
-[[mailbox]]
-extension = "56001"
-display_name = "Lou Lync"
-dial_plan = "LyncPlan"
-sip_resource_identifier = "lou@lync.example.com"
-"#;
 
 fn settings(role: Role, max_calls: usize) -> Settings {
     Settings {
@@ -93,7 +40,7 @@ fn settings(role: Role, max_calls: usize) -> Settings {
 }
 
 fn core_with(role: Role, max_calls: usize) -> CallControl {
-    let dir = Config::parse(&format!("{DEMO_TOML}{EXTRA}"), &|_| Vec::new())
+    let dir = Config::parse(&format!("{DEMO_TOML}{URI_TYPES}"), &|_| Vec::new())
         .unwrap()
         .directory;
     CallControl::new(settings(role, max_calls), Arc::new(dir), 2, [7; 32])
@@ -274,7 +221,7 @@ fn every_route_and_refusal_of_a_new_invite() {
         ),
         (
             "SipName plan: SIP resource identifier",
-            inv("sip:lou@lync.example.com").from("127.0.0.3"),
+            inv("sip:lou.lync@lync.example.com").from("127.0.0.3"),
             200,
             vm("LyncPlan", "56001"),
             "",
@@ -438,7 +385,7 @@ fn limits_for_the_service_a_gateway_and_a_dial_plan() {
 
     // The lync gateway allows one call, the E164 dial plan one call.
     let mut c = core();
-    let lou = inv("sip:lou@lync.example.com").from("127.0.0.3");
+    let lou = inv("sip:lou.lync@lync.example.com").from("127.0.0.3");
     assert_eq!(status(&call(&mut c, &lou, "l1")), 200);
     let out = call(&mut c, &lou, "l2");
     assert_eq!(status(&out), 503);

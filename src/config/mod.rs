@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+#[cfg(test)]
+pub mod fixtures;
 mod gateway;
 mod pilots;
 mod roles;

@@ -2,6 +2,7 @@
 //! 004 (pilots per gateway, default hunt groups with and without a dial plan).
 
 use super::*;
+use crate::config::fixtures::URI_TYPES;
 use crate::config::{Config, DEMO_TOML};
 
 fn demo() -> Directory {
@@ -76,52 +77,6 @@ fn demo_mailboxes_are_found_by_e164_and_sip_resource_identifier() {
     };
     assert_eq!(d.mailbox_for_party("Demo", &p), None);
 }
-
-const URI_TYPES: &str = r#"
-[[dial_plan]]
-name = "E164Plan"
-uri_type = "E164"
-extension_digits = 5
-voip_security = "Unsecured"
-access_numbers = ["+14255550000"]
-phone_context = "e164.example.com"
-mailbox_policy = "Default"
-
-[[dial_plan]]
-name = "LyncPlan"
-uri_type = "SipName"
-extension_digits = 5
-voip_security = "Unsecured"
-access_numbers = ["5500"]
-phone_context = "lync.example.com"
-mailbox_policy = "Default"
-
-[[ip_gateway]]
-name = "e164gw"
-address = "127.0.0.2"
-dial_plan = "E164Plan"
-
-[[ip_gateway]]
-name = "lync"
-address = "127.0.0.3"
-dial_plan = "LyncPlan"
-
-[[ip_gateway]]
-name = "any"
-address = "127.0.0.4"
-
-[[mailbox]]
-extension = "55001"
-display_name = "Eve E164"
-dial_plan = "E164Plan"
-e164 = "+1 (425) 555-0123"
-
-[[mailbox]]
-extension = "56001"
-display_name = "Lou Lync"
-dial_plan = "LyncPlan"
-sip_resource_identifier = "Lou.Lync@Lync.Example.com"
-"#;
 
 fn uri_types() -> Directory {
     Config::parse(&format!("{DEMO_TOML}{URI_TYPES}"), &|_| Vec::new())
