@@ -196,7 +196,9 @@ enum MessageCmd {
 
 fn load_config(common: &Common) -> Result<Config, String> {
     match &common.config {
-        None => Config::demo().map_err(|e| format!("embedded demo config: {e}")),
+        // The demo gateway's FQDN (localhost) resolves like any other.
+        None => Config::parse(openum::config::DEMO_TOML, &openum::config::system_resolve)
+            .map_err(|e| format!("embedded demo config: {e}")),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
             Config::parse(&text, &openum::config::system_resolve)
