@@ -4,94 +4,10 @@
 //! unknown dialog.
 
 mod common;
+use common::ua::*;
 use common::*;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
-
-struct Ua {
-    sock: UdpSocket,
-    port: u16,
-    server_port: u16,
-}
-
-impl Ua {
-    fn new(server: &Server) -> Ua {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = sock.local_addr().unwrap().port();
-        Ua {
-            sock,
-            port,
-            server_port: server.sip_port,
-        }
-    }
-
-    fn send(&self, text: &str) {
-        self.sock
-            .send_to(text.as_bytes(), ("127.0.0.1", self.server_port))
-            .unwrap();
-    }
-
-    /// Next message within `limit`, skipping 100 Trying.
-    fn recv(&self, limit: Duration) -> Option<String> {
-        let end = Instant::now() + limit;
-        let mut buf = [0u8; 8192];
-        loop {
-            let left = end.checked_duration_since(Instant::now())?;
-            self.sock
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .unwrap();
-            let n = self.sock.recv(&mut buf).ok()?;
-            let m = String::from_utf8_lossy(&buf[..n]).to_string();
-            if !m.starts_with("SIP/2.0 100 ") {
-                return Some(m);
-            }
-        }
-    }
-
-    fn expect(&self, start: &str) -> String {
-        let m = self
-            .recv(Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("no {start}"));
-        assert!(m.starts_with(start), "expected {start}, got:\n{m}");
-        m
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        cseq: u32,
-        call: &str,
-        to_tag: Option<&str>,
-        branch: &str,
-        sdp: Option<&str>,
-    ) -> String {
-        let to_tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
-        let (ctype, body) = match sdp {
-            Some(s) => ("Content-Type: application/sdp\r\n", s),
-            None => ("", ""),
-        };
-        format!(
-            "{method} sip:1001@127.0.0.1:{sp} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bK{branch}\r\n\
-From: \"Raw UA\" <sip:5550001@127.0.0.1>;tag=ua1\r\nTo: <sip:1001@127.0.0.1>{to_tag}\r\nCall-ID: {call}\r\n\
-CSeq: {cseq} {method}\r\nContact: <sip:5550001@127.0.0.1:{p}>\r\nMax-Forwards: 70\r\n{ctype}Content-Length: {len}\r\n\r\n{body}",
-            sp = self.server_port,
-            p = self.port,
-            len = body.len(),
-        )
-    }
-}
-
-fn sdp(rtp_port: u16, version: u32, pts: &str) -> String {
-    format!(
-        "v=0\r\no=ua 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {rtp_port} RTP/AVP {pts}\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
-    )
-}
-
-fn to_tag(resp: &str) -> String {
-    let to = resp.lines().find(|l| l.starts_with("To:")).unwrap();
-    to.split("tag=").nth(1).unwrap().trim().to_string()
-}
 
 /// Wait for an RTP packet on `sock`; returns its payload type.
 fn rtp_pt(sock: &UdpSocket) -> u8 {

@@ -424,3 +424,16 @@ impl Handler<UpdateMedia> for CallActor {
         }
     }
 }
+
+/// A digit that came by SIP INFO.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DtmfIn(pub char);
+
+impl Handler<DtmfIn> for CallActor {
+    type Result = ();
+    fn handle(&mut self, m: DtmfIn, ctx: &mut Context<Self>) {
+        self.core.handle_dtmf(Instant::now(), m.0);
+        self.drive(ctx);
+    }
+}

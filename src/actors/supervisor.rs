@@ -11,7 +11,7 @@
 //! calls in progress complete, then the process exits (0; 3 when calls had to be
 //! cut at the drain limit or by a second signal).
 
-use super::call::{CallActor, CallInfo, Lifeline, LocalHangup, RemoteHangup, UpdateMedia};
+use super::call::{CallActor, CallInfo, DtmfIn, Lifeline, LocalHangup, RemoteHangup, UpdateMedia};
 use super::endpoint::SipEndpoint;
 use super::messages::{
     CallGone, CallHangup, DirectoryChanged, RequestOutcome, Respond, SendRequest, SipEvent,
@@ -189,6 +189,11 @@ impl Supervisor {
                 Output::LocalHangup { call_id } => {
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(LocalHangup);
+                    }
+                }
+                Output::Dtmf { call_id, digit } => {
+                    if let Some(a) = self.actors.get(&call_id) {
+                        a.do_send(DtmfIn(digit));
                     }
                 }
                 Output::UpdateMedia {

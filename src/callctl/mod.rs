@@ -116,6 +116,8 @@ pub enum Output {
     RemoteHangup { call_id: String },
     /// End a running call from our side (ACK never came, drain limit, shutdown).
     LocalHangup { call_id: String },
+    /// A digit arrived by SIP INFO: hand it to the call.
+    Dtmf { call_id: String, digit: char },
     /// A re-INVITE moved or held the media, or re-keyed SRTP.
     UpdateMedia {
         call_id: String,
@@ -284,7 +286,8 @@ impl CallControl {
             Method::Invite if req.to_tag().is_some() => self.on_reinvite(tx, req),
             Method::Bye => self.on_bye(now, tx, req),
             Method::Options => self.on_options(tx, req),
-            Method::Info | Method::Update | Method::Notify if req.to_tag().is_some() => {
+            Method::Info if req.to_tag().is_some() => self.on_info(tx, req),
+            Method::Update | Method::Notify if req.to_tag().is_some() => {
                 if self.in_dialog(&req).is_some() {
                     let r = msg::response_to(&req, 200, None);
                     self.respond(tx, r);
@@ -301,6 +304,36 @@ impl CallControl {
         self.calls
             .get(req.call_id())
             .filter(|c| c.dialog.matches(req))
+    }
+
+    /// INFO in a dialog (RFC 6086): DTMF relay bodies become digits of the call;
+    /// an empty INFO (a keep-alive) is answered 200; other packages 415.
+    fn on_info(&mut self, tx: TxId, req: Request) {
+        let Some(phase) = self.in_dialog(&req).map(|c| c.phase) else {
+            return self.reject(tx, &req, 481, "no such dialog", None);
+        };
+        if req.body.is_empty() {
+            return self.respond(tx, msg::response_to(&req, 200, None));
+        }
+        let ct = req.headers.get("Content-Type").unwrap_or("");
+        match crate::media::dtmf::info_digit(ct, &req.body) {
+            Ok(Some(digit)) => {
+                self.respond(tx, msg::response_to(&req, 200, None));
+                if phase == Phase::Running {
+                    self.out.push_back(Output::Dtmf {
+                        call_id: req.call_id().to_string(),
+                        digit,
+                    });
+                }
+            }
+            Ok(None) => {
+                let mut r = msg::response_to(&req, 415, None);
+                r.headers
+                    .push("Accept", "application/dtmf-relay, application/dtmf");
+                self.respond(tx, r);
+            }
+            Err(why) => self.reject(tx, &req, 400, why, None),
+        }
     }
 
     fn on_options(&mut self, tx: TxId, req: Request) {

@@ -728,3 +728,44 @@ fn load_header_parses() {
     assert_eq!(nodes::parse_load(" 12/100"), Some((12, 100)));
     assert_eq!(nodes::parse_load("x/1"), None);
 }
+
+#[test]
+fn info_dtmf_becomes_a_digit_of_the_call() {
+    let mut c = core();
+    let now = Instant::now();
+    call(&mut c, &inv("sip:1001@um"), "i");
+    let info = |c: &CallControl, cseq: u32, ct: &str, body: &str| {
+        let mut r = in_dialog(c, "i", "INFO", cseq, "");
+        if !ct.is_empty() {
+            r.headers.push("Content-Type", ct);
+            r.body = body.as_bytes().to_vec();
+        }
+        r
+    };
+    c.handle_request(
+        now,
+        TxId(1),
+        info(
+            &c,
+            2,
+            "application/dtmf-relay",
+            "Signal=5\r\nDuration=160\r\n",
+        ),
+    );
+    let out = drain(&mut c);
+    assert_eq!(status(&out), 200);
+    assert!(matches!(&out[1], Output::Dtmf { digit: '5', .. }));
+    c.handle_request(now, TxId(2), info(&c, 3, "application/dtmf", "11"));
+    assert!(matches!(&drain(&mut c)[1], Output::Dtmf { digit: '#', .. }));
+    // A keep-alive INFO, another package, a broken DTMF body.
+    c.handle_request(now, TxId(3), info(&c, 4, "", ""));
+    assert_eq!(status(&drain(&mut c)), 200);
+    c.handle_request(now, TxId(4), info(&c, 5, "application/xml", "<x/>"));
+    assert_eq!(status(&drain(&mut c)), 415);
+    c.handle_request(
+        now,
+        TxId(5),
+        info(&c, 6, "application/dtmf-relay", "Duration=1"),
+    );
+    assert_eq!(status(&drain(&mut c)), 400);
+}

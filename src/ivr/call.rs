@@ -8,6 +8,7 @@
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::prompts::PromptLibrary;
 use crate::media::g711::Law;
+use crate::media::inband::InbandDetector;
 use crate::media::recorder::Recorder;
 use crate::media::rtp::{Clip, Received, RtpReceiver, RtpSender};
 use std::collections::VecDeque;
@@ -61,6 +62,10 @@ pub struct CallCore {
     personal_greeting: Option<Clip>,
     playing: bool,
     events: VecDeque<CallEvent>,
+    /// In-band DTMF detection, when the caller negotiated no telephone-event.
+    inband: Option<Box<InbandDetector>>,
+    pcm: Vec<i16>,
+    digits: Vec<char>,
 }
 
 impl CallCore {
@@ -77,6 +82,9 @@ impl CallCore {
             personal_greeting: None,
             playing: false,
             events: VecDeque::new(),
+            inband: p.dtmf_pt.is_none().then(Box::default),
+            pcm: Vec::with_capacity(160),
+            digits: Vec::new(),
         }
     }
 
@@ -175,6 +183,12 @@ impl CallCore {
     pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) {
         match self.rx.handle(now, packet) {
             Ok(Received::Audio { index, payload }) => {
+                if let Some(det) = self.inband.as_mut() {
+                    let law = self.tx.law();
+                    self.pcm.clear();
+                    self.pcm.extend(payload.iter().map(|&b| law.decode(b)));
+                    det.push(&self.pcm, &mut self.digits);
+                }
                 if let Some(rec) = self.recorder.as_mut() {
                     let full = rec.write(now, index, payload);
                     let (voice, recorded) = (rec.last_voice, rec.duration());
@@ -184,14 +198,26 @@ impl CallCore {
                     }
                 }
             }
-            Ok(Received::Dtmf(c)) => {
-                self.events.push_back(CallEvent::Dtmf(c));
-                let recorded = self.recorded();
-                self.deposit.handle_dtmf(now, c, recorded);
-            }
+            Ok(Received::Dtmf(c)) => self.digits.push(c),
             Ok(Received::Nothing) | Err(_) => {}
         }
+        for c in std::mem::take(&mut self.digits) {
+            self.dtmf(now, c);
+        }
         self.run_actions(now);
+    }
+
+    /// A digit from SIP INFO (RFC 4733 and in-band digits come with the audio): one
+    /// stream whatever the source.
+    pub fn handle_dtmf(&mut self, now: Instant, digit: char) {
+        self.dtmf(now, digit);
+        self.run_actions(now);
+    }
+
+    fn dtmf(&mut self, now: Instant, c: char) {
+        self.events.push_back(CallEvent::Dtmf(c));
+        let recorded = self.recorded();
+        self.deposit.handle_dtmf(now, c, recorded);
     }
 
     pub fn handle_hangup(&mut self, now: Instant, reason: EndReason) {

@@ -14,6 +14,39 @@ pub fn event_char(code: u8) -> Option<char> {
     })
 }
 
+/// The digit a SIP INFO carries (the other DTMF relay, common on Cisco and SBCs):
+/// `application/dtmf-relay` (`Signal=5` / `Duration=160` lines) or
+/// `application/dtmf` (the digit, or its RFC 4733 event code, alone). `Ok(None)`
+/// when the content type is not a DTMF one; `Err` when it is but the body names no
+/// key.
+pub fn info_digit(content_type: &str, body: &[u8]) -> Result<Option<char>, &'static str> {
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(body).map_err(|_| "DTMF body is not text")?;
+    let value = match ct.as_str() {
+        "application/dtmf-relay" => text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("signal"))
+            .map(|(_, v)| v.trim())
+            .ok_or("dtmf-relay body has no Signal line")?,
+        "application/dtmf" => text.trim(),
+        _ => return Ok(None),
+    };
+    let key = match value {
+        v if v.len() == 1 => {
+            let c = v.chars().next().unwrap_or(' ').to_ascii_uppercase();
+            matches!(c, '0'..='9' | '*' | '#' | 'A'..='D').then_some(c)
+        }
+        v => v.parse::<u8>().ok().and_then(event_char),
+    };
+    key.map(Some).ok_or("DTMF body names no key")
+}
+
 #[derive(Debug, Default)]
 pub struct DtmfDetector {
     /// Event in progress: (timestamp, code).
@@ -55,6 +88,31 @@ impl DtmfDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn info_bodies() {
+        let relay = "application/dtmf-relay";
+        assert_eq!(
+            info_digit(relay, b"Signal=5\r\nDuration=160\r\n"),
+            Ok(Some('5'))
+        );
+        assert_eq!(info_digit(relay, b"signal= #\nDuration=100"), Ok(Some('#')));
+        assert_eq!(info_digit(relay, b"Signal=10\r\n"), Ok(Some('*')));
+        assert_eq!(info_digit("application/dtmf", b"11"), Ok(Some('#')));
+        assert_eq!(
+            info_digit("Application/DTMF; x=y", b" 7 \r\n"),
+            Ok(Some('7'))
+        );
+        assert_eq!(info_digit("application/dtmf", b"d"), Ok(Some('D')));
+        assert!(info_digit(relay, b"Duration=160").is_err());
+        assert!(info_digit(relay, b"Signal=Z").is_err());
+        assert!(info_digit("application/dtmf", b"99").is_err());
+        assert!(info_digit("application/dtmf", &[0xff, 0xfe]).is_err());
+        assert_eq!(
+            info_digit("application/media_control+xml", b"<x/>"),
+            Ok(None)
+        );
+    }
 
     fn ev(code: u8, end: bool, dur: u16) -> [u8; 4] {
         let d = dur.to_be_bytes();
