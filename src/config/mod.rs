@@ -7,14 +7,15 @@
 
 use crate::directory::party::normalize_number;
 use crate::directory::{
-    AutoAttendant, DialPlan, Directory, GatewayState, GatewayTransport, HuntGroup, IpGateway,
-    MailboxPolicy, UmMailbox, UriType, VoipSecurity, pin,
+    DialPlan, Directory, GatewayState, GatewayTransport, HuntGroup, IpGateway, MailboxPolicy,
+    UmMailbox, UriType, VoipSecurity, pin,
 };
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+mod attendant;
 #[cfg(test)]
 pub mod fixtures;
 mod gateway;
@@ -69,7 +70,7 @@ struct RawConfig {
     #[serde(default)]
     hunt_group: Vec<RawHuntGroup>,
     #[serde(default)]
-    auto_attendant: Vec<RawAutoAttendant>,
+    auto_attendant: Vec<attendant::RawAutoAttendant>,
     #[serde(default)]
     mailbox: Vec<RawMailbox>,
     #[serde(default)]
@@ -246,18 +247,6 @@ struct RawHuntGroup {
     dial_plan: String,
     #[serde(default)]
     pilot: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAutoAttendant {
-    name: String,
-    dial_plan: String,
-    pilots: Vec<String>,
-    #[serde(default)]
-    speech_enabled: bool,
-    #[serde(default = "yes")]
-    enabled: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -624,33 +613,7 @@ impl Config {
 
         let mut auto_attendants = Vec::new();
         for a in raw.auto_attendant {
-            let k = "auto_attendant";
-            if a.name.is_empty() || a.name.contains(char::is_whitespace) {
-                return Err(invalid(
-                    k,
-                    &a.name,
-                    "name",
-                    "must be non-empty without spaces",
-                ));
-            }
-            if !dial_plans.iter().any(|d| d.name == a.dial_plan) {
-                return Err(invalid(
-                    k,
-                    &a.name,
-                    "dial_plan",
-                    format!("no dial_plan {:?}", a.dial_plan),
-                ));
-            }
-            if a.pilots.is_empty() || a.pilots.iter().any(|p| !digits(p.trim_start_matches('+'))) {
-                return Err(invalid(k, &a.name, "pilots", "need at least one number"));
-            }
-            auto_attendants.push(AutoAttendant {
-                name: a.name,
-                dial_plan: a.dial_plan,
-                pilots: a.pilots,
-                speech_enabled: a.speech_enabled,
-                enabled: a.enabled,
-            });
+            auto_attendants.push(attendant::build(a, &dial_plans, &service.locale)?);
         }
         unique(
             "auto_attendant",
@@ -769,6 +732,7 @@ impl Config {
                 }
             }
         }
+        attendant::check_targets(&auto_attendants, &mailboxes, &dial_plans)?;
         pilots::check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
 
         Ok(Config {

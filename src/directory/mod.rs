@@ -10,6 +10,7 @@
 pub mod party;
 pub mod pin;
 mod route;
+pub mod schedule;
 
 pub use party::Party;
 pub use route::{Route, RouteError};
@@ -153,8 +154,57 @@ pub struct AutoAttendant {
     pub name: String,
     pub dial_plan: String,
     pub pilots: Vec<String>,
+    /// Stored; with no speech recogniser the attendant takes DTMF only.
     pub speech_enabled: bool,
+    /// `-Status Enabled|Disabled`: a disabled attendant does not answer (480).
     pub enabled: bool,
+    pub language: String,
+    /// IANA time zone its schedule is read in.
+    pub time_zone: String,
+    pub operator_extension: Option<String>,
+    /// Invalid or missing inputs before "goodbye" and BYE.
+    pub input_failures: u32,
+    /// Empty: open around the clock.
+    pub business_hours: Vec<schedule::WeeklyRange>,
+    pub holidays: Vec<schedule::Holiday>,
+    /// Library prompts replacing the default greetings and menus, if set.
+    pub greetings: AaGreetings,
+    pub business_keys: Vec<KeyMapping>,
+    pub after_hours_keys: Vec<KeyMapping>,
+    pub dial_by_extension: bool,
+    /// `*` reaches the dial plan's subscriber access.
+    pub star_subscriber_access: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AaGreetings {
+    pub business: Option<String>,
+    pub after_hours: Option<String>,
+    pub business_menu: Option<String>,
+    pub after_hours_menu: Option<String>,
+    /// The informational announcement, played after the welcome greeting.
+    pub info: Option<String>,
+    pub info_uninterruptible: bool,
+}
+
+/// One key of an attendant's menu (1–9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyMapping {
+    pub key: char,
+    pub action: KeyAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum KeyAction {
+    /// Transfer to an extension (REFER through the gateway).
+    Transfer(String),
+    /// Go to another auto attendant.
+    Attendant(String),
+    /// Play a library prompt, then the menu again.
+    Announcement(String),
+    /// Leave a message for a mailbox.
+    LeaveMessage(String),
+    DialByName,
 }
 
 #[derive(Debug, Clone, Serialize)]

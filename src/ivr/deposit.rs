@@ -56,7 +56,7 @@ pub enum Phase {
     Done,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositParams {
     pub extension: String,
     pub has_personal_greeting: bool,

@@ -2,6 +2,7 @@
 //! auto attendant and subscriber access (Outlook Voice Access) grow here next.
 //! Depends on `media` and the prompt files; never on actix, tokio or the store.
 
+pub mod attendant;
 pub mod call;
 pub mod deposit;
 pub mod prompts;

@@ -22,6 +22,56 @@ static EN_US: &[(&str, &[u8])] = embedded!(
     "message_saved_goodbye",
     "message_not_saved",
     "not_available",
+    "aa_welcome",
+    "aa_welcome_after_hours",
+    "aa_holiday",
+    "to_reach_extension",
+    "to_leave_message_for",
+    "to_dial_by_name",
+    "to_go_to_another_menu",
+    "to_hear_announcement",
+    "for_the_operator",
+    "for_voice_mail_access",
+    "press",
+    "key_star",
+    "key_pound",
+    "or_enter_extension",
+    "extension_not_valid",
+    "please_hold",
+    "transfer_failed",
+    "spell_last_name",
+    "no_name_match",
+    "for_name",
+    "at_extension",
+    "goodbye",
+    "sa_welcome",
+    "no_input",
+    "letter_a",
+    "letter_b",
+    "letter_c",
+    "letter_d",
+    "letter_e",
+    "letter_f",
+    "letter_g",
+    "letter_h",
+    "letter_i",
+    "letter_j",
+    "letter_k",
+    "letter_l",
+    "letter_m",
+    "letter_n",
+    "letter_o",
+    "letter_p",
+    "letter_q",
+    "letter_r",
+    "letter_s",
+    "letter_t",
+    "letter_u",
+    "letter_v",
+    "letter_w",
+    "letter_x",
+    "letter_y",
+    "letter_z",
     "0",
     "1",
     "2",
@@ -37,6 +87,12 @@ static EN_US: &[(&str, &[u8])] = embedded!(
 /// The names of all prompts.
 pub fn names() -> impl Iterator<Item = &'static str> {
     EN_US.iter().map(|(n, _)| *n)
+}
+
+/// A library prompt's name with the library's lifetime (for names read from the
+/// configuration, e.g. an announcement key).
+pub fn static_name(name: &str) -> Option<&'static str> {
+    names().find(|n| *n == name)
 }
 
 #[derive(Debug, thiserror::Error)]
