@@ -9,7 +9,7 @@
 
 use super::Wakeup;
 use super::media_clock::{ClockSlot, Tick};
-use super::messages::{CallGone, CallHangup};
+use super::messages::{CallGone, CallHangup, TransferRequest};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
@@ -36,6 +36,24 @@ pub struct CallInfo {
     pub worker: usize,
     /// Test-only fault injection: panic this long after the start.
     pub panic_after: Option<std::time::Duration>,
+}
+
+/// How a call reaches call control (recipients: no import of the supervisor).
+pub struct Control {
+    pub hangup: Recipient<CallHangup>,
+    pub transfer: Recipient<TransferRequest>,
+}
+
+impl Control {
+    pub fn of<A>(a: &Addr<A>) -> Control
+    where
+        A: Actor<Context = Context<A>> + Handler<CallHangup> + Handler<TransferRequest>,
+    {
+        Control {
+            hangup: a.clone().recipient(),
+            transfer: a.clone().recipient(),
+        }
+    }
 }
 
 /// Says "gone" to the supervisor when dropped; `clean` once the call finished.
@@ -69,7 +87,7 @@ pub struct CallActor {
     core: CallCore,
     std_socket: Option<std::net::UdpSocket>,
     socket: Option<Arc<UdpSocket>>,
-    control: Recipient<CallHangup>,
+    control: Control,
     lifeline: Lifeline,
     store: Addr<StoreActor>,
     /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
@@ -95,7 +113,7 @@ impl CallActor {
         info: CallInfo,
         core: CallCore,
         socket: std::net::UdpSocket,
-        control: Recipient<CallHangup>,
+        control: Control,
         lifeline: Lifeline,
         store: Addr<StoreActor>,
         srtp: Option<SrtpParams>,
@@ -225,9 +243,48 @@ impl CallActor {
                 tracing::debug!(event = "dtmf", call_id = %i.call_id, digit = %c);
             }
             CallEvent::Hangup => {
-                self.control.do_send(CallHangup {
+                self.control.hangup.do_send(CallHangup {
                     call_id: i.call_id.clone(),
                 });
+            }
+            CallEvent::AaStep(s) => {
+                metrics::counter!("openum_aa_menu_steps_total", "step" => s.step).increment(1);
+                tracing::info!(
+                    event = "aa_menu",
+                    call_id = %i.call_id,
+                    attendant = %s.attendant,
+                    step = s.step,
+                    key = s.key.as_deref().unwrap_or("-"),
+                    prompts = %s.prompts.join(","),
+                );
+            }
+            CallEvent::Transfer { extension } => {
+                self.control.transfer.do_send(TransferRequest {
+                    call_id: i.call_id.clone(),
+                    extension,
+                });
+            }
+            CallEvent::NeedGreeting { extension } => {
+                // The caller is now leaving a message: for this mailbox.
+                self.info.mailbox = extension.clone();
+                self.store
+                    .send(GetGreeting(extension))
+                    .into_actor(self)
+                    .then(|res, act, ctx| {
+                        let greeting = match res {
+                            Ok(Ok(g)) => g,
+                            other => {
+                                tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
+                                None
+                            }
+                        };
+                        if !act.finished {
+                            act.core.start_deposit(Instant::now(), greeting);
+                            act.drive(ctx);
+                        }
+                        fut::ready(())
+                    })
+                    .spawn(ctx);
             }
         }
     }
@@ -235,7 +292,7 @@ impl CallActor {
     fn finish(&mut self, ctx: &mut Context<Self>) {
         self.finished = true;
         if self.bye_owed {
-            self.control.do_send(CallHangup {
+            self.control.hangup.do_send(CallHangup {
                 call_id: self.info.call_id.clone(),
             });
         }
@@ -434,6 +491,21 @@ impl Handler<DtmfIn> for CallActor {
     type Result = ();
     fn handle(&mut self, m: DtmfIn, ctx: &mut Context<Self>) {
         self.core.handle_dtmf(Instant::now(), m.0);
+        self.drive(ctx);
+    }
+}
+
+/// How a transfer the call asked for ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TransferDone {
+    pub ok: bool,
+}
+
+impl Handler<TransferDone> for CallActor {
+    type Result = ();
+    fn handle(&mut self, m: TransferDone, ctx: &mut Context<Self>) {
+        self.core.handle_transfer_result(Instant::now(), m.ok);
         self.drive(ctx);
     }
 }

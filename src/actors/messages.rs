@@ -106,3 +106,11 @@ pub struct CallGone {
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct DirectoryChanged(pub Arc<Directory>);
+
+/// A call's attendant asks to transfer its caller (call → supervisor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TransferRequest {
+    pub call_id: String,
+    pub extension: String,
+}

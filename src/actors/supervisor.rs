@@ -11,10 +11,14 @@
 //! calls in progress complete, then the process exits (0; 3 when calls had to be
 //! cut at the drain limit or by a second signal).
 
-use super::call::{CallActor, CallInfo, DtmfIn, Lifeline, LocalHangup, RemoteHangup, UpdateMedia};
+use super::call::{
+    CallActor, CallInfo, Control, DtmfIn, Lifeline, LocalHangup, RemoteHangup, TransferDone,
+    UpdateMedia,
+};
 use super::endpoint::SipEndpoint;
 use super::messages::{
     CallGone, CallHangup, DirectoryChanged, RequestOutcome, Respond, SendRequest, SipEvent,
+    TransferRequest,
 };
 use super::store::StoreActor;
 use crate::callctl::nodes::{NodeState, parse_load};
@@ -23,7 +27,9 @@ use crate::callctl::{
 };
 use crate::config::{Role, ServiceConfig};
 use crate::directory::Directory;
-use crate::ivr::call::{CallCore, CallParams};
+use crate::directory::Route;
+use crate::ivr::attendant::AttendantParams;
+use crate::ivr::call::{CallCore, CallMode, CallParams};
 use crate::ivr::prompts::PromptLibrary;
 use crate::sip::transaction::{Event, Flow, Transport};
 use actix::prelude::*;
@@ -32,6 +38,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long a transfer may take (REFER answered and a final NOTIFY) before the
+/// caller is offered voicemail instead.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// After the drain limit (or a second signal) hangs calls up, how long they get to
 /// commit what they recorded before the process stops anyway.
@@ -100,6 +110,8 @@ pub struct Supervisor {
     drain: DrainState,
     /// Node probes in flight (router role): tag → node.
     probes: HashMap<u64, String>,
+    /// Our REFERs in flight: tag → call.
+    refers: HashMap<u64, String>,
     next_tag: u64,
     /// Extra recipients of directory changes (endpoint, monitor).
     listeners: Vec<Recipient<DirectoryChanged>>,
@@ -132,6 +144,7 @@ impl Supervisor {
             rng: StdRng::from_entropy(),
             drain: DrainState::default(),
             probes: HashMap::new(),
+            refers: HashMap::new(),
             next_tag: 1,
             listeners: Vec::new(),
         }
@@ -189,6 +202,33 @@ impl Supervisor {
                 Output::LocalHangup { call_id } => {
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(LocalHangup);
+                    }
+                }
+                Output::Refer {
+                    call_id,
+                    request,
+                    flow,
+                } => {
+                    let tag = self.next_tag;
+                    self.next_tag += 1;
+                    tracing::info!(event = "transfer_started", call_id = %call_id, refer_to = request.headers.get("Refer-To").unwrap_or(""));
+                    self.refers.insert(tag, call_id);
+                    self.endpoint.do_send(SendRequest {
+                        request,
+                        flow,
+                        reply: Some((ctx.address().recipient(), tag)),
+                    });
+                }
+                Output::TransferResult {
+                    call_id,
+                    ok,
+                    reason,
+                } => {
+                    metrics::counter!("openum_transfers_total", "ok" => ok.to_string())
+                        .increment(1);
+                    tracing::info!(event = "transfer_result", call_id = %call_id, ok, reason = %reason);
+                    if let Some(a) = self.actors.get(&call_id) {
+                        a.do_send(TransferDone { ok });
                     }
                 }
                 Output::Dtmf { call_id, digit } => {
@@ -264,6 +304,30 @@ impl Supervisor {
             return;
         };
         let n = &s.negotiated;
+        let mode = match (&s.setup.route, s.setup.deposit) {
+            (Route::AutoAttendant { name, dial_plan }, _) => {
+                let dir = self.core.directory().clone();
+                let (first, inter) = dir
+                    .dial_plan(dial_plan)
+                    .map_or((Duration::from_secs(5), Duration::from_secs(2)), |d| {
+                        (d.first_digit_timeout, d.inter_digit_timeout)
+                    });
+                CallMode::Attendant(Box::new(AttendantParams {
+                    name: name.clone(),
+                    dir,
+                    wall: jiff::Timestamp::now(),
+                    first_digit_timeout: first,
+                    inter_digit_timeout: inter,
+                    transfer_timeout: TRANSFER_TIMEOUT,
+                }))
+            }
+            (_, Some(d)) => CallMode::Deposit(d),
+            (_, None) => {
+                tracing::error!(event = "call_start_failed", call_id = %call_id, "no deposit for a voicemail route");
+                self.core.handle_call_died(Instant::now(), &call_id);
+                return;
+            }
+        };
         let params = CallParams {
             law: n.law,
             pt: n.pt,
@@ -272,7 +336,7 @@ impl Supervisor {
             ssrc: self.rng.r#gen(),
             seq: self.rng.r#gen(),
             ts: self.rng.r#gen(),
-            deposit: s.setup.deposit,
+            mode,
         };
         let core = CallCore::new(params, media.prompts.clone());
         let info = CallInfo {
@@ -286,8 +350,9 @@ impl Supervisor {
         let me = ctx.address();
         let (store, srtp) = (media.store.clone(), n.srtp.clone());
         let lifeline = Lifeline::new(call_id.clone(), me.clone().recipient());
+        let control = Control::of(&me);
         let make = move |_: &mut Context<CallActor>| {
-            CallActor::new(info, core, socket, me.recipient(), lifeline, store, srtp)
+            CallActor::new(info, core, socket, control, lifeline, store, srtp)
         };
         let worker = s.worker.to_string();
         metrics::counter!("openum_worker_calls_total", "worker" => worker.clone()).increment(1);
@@ -394,6 +459,11 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        for aa in &self.core.directory().auto_attendants {
+            if aa.speech_enabled && self.media.is_some() {
+                tracing::info!(event = "speech_unavailable", attendant = %aa.name, "SpeechEnabled is set but no speech recogniser is configured: the attendant takes keys (DTMF)");
+            }
+        }
         if !self.core.nodes().is_empty() && self.media.is_none() {
             ctx.run_later(Duration::from_millis(100), |act, ctx| act.probe_nodes(ctx));
             ctx.run_interval(self.cfg.node_probe_interval, |act, ctx| {
@@ -464,9 +534,23 @@ impl Handler<CallGone> for Supervisor {
     }
 }
 
+impl Handler<TransferRequest> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, m: TransferRequest, ctx: &mut Context<Self>) {
+        self.core
+            .start_transfer(Instant::now(), &m.call_id, &m.extension);
+        self.pump(ctx);
+    }
+}
+
 impl Handler<RequestOutcome> for Supervisor {
     type Result = ();
-    fn handle(&mut self, m: RequestOutcome, _: &mut Context<Self>) {
+    fn handle(&mut self, m: RequestOutcome, ctx: &mut Context<Self>) {
+        if let Some(call_id) = self.refers.remove(&m.tag) {
+            self.core
+                .handle_refer_outcome(&call_id, m.response.as_ref().map(|r| r.status));
+            return self.pump(ctx);
+        }
         let Some(name) = self.probes.remove(&m.tag) else {
             return;
         };

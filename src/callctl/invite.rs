@@ -9,7 +9,7 @@
 //! | no hunt group, pilot or mailbox for the called party | 404 |
 //! | transport does not fit the dial plan's VoIP security (seed 003) | 403 + Warning |
 //! | router role: no healthy mailbox node | 503 + Retry-After (else 302) |
-//! | auto attendant, subscriber access (not built yet) | 480 + Warning |
+//! | auto attendant disabled; subscriber access (not built yet) | 480 + Warning |
 //! | MaxCallsAllowed, gateway or dial-plan limit | 503 + Retry-After |
 //! | a body that is not SDP | 415 |
 //! | unreadable SDP / no usable codec or crypto | 400 / 488 |
@@ -131,11 +131,18 @@ impl CallControl {
             return None;
         }
         let extension = match &route {
-            Route::Voicemail { extension, .. } => extension.clone(),
+            Route::Voicemail { extension, .. } => Some(extension.clone()),
             Route::AutoAttendant { name, .. } => {
-                let why = format!("auto attendant {name} is not available yet");
-                self.reject(tx, &req, 480, &why, g);
-                return None;
+                if !dir
+                    .auto_attendants
+                    .iter()
+                    .any(|a| &a.name == name && a.enabled)
+                {
+                    let why = format!("auto attendant {name} is disabled");
+                    self.reject(tx, &req, 480, &why, g);
+                    return None;
+                }
+                None
             }
             Route::SubscriberAccess { dial_plan } => {
                 let why =
@@ -198,12 +205,24 @@ impl CallControl {
                 }
             }
         };
-        let Some((mailbox, policy)) = dir
-            .mailbox(&dp.name, &extension)
-            .and_then(|m| Some((m, dir.mailbox_policy(m)?)))
-        else {
-            self.reject(tx, &req, 500, "mailbox or policy vanished", g);
-            return None;
+        let deposit = match &extension {
+            Some(extension) => {
+                let Some((mailbox, policy)) = dir
+                    .mailbox(&dp.name, extension)
+                    .and_then(|m| Some((m, dir.mailbox_policy(m)?)))
+                else {
+                    self.reject(tx, &req, 500, "mailbox or policy vanished", g);
+                    return None;
+                };
+                Some(DepositParams {
+                    extension: mailbox.extension.clone(),
+                    has_personal_greeting: false,
+                    max_message: policy.max_message,
+                    silence_timeout: policy.silence_timeout,
+                    min_message: policy.min_message,
+                })
+            }
+            None => None,
         };
         let from = req.headers.get("From").unwrap_or("");
         let caller_id = msg::uri_user(msg::addr_uri(from)).unwrap_or("").to_string();
@@ -217,14 +236,8 @@ impl CallControl {
             .map(Duration::from_millis);
         let setup = CallSetup {
             call_id: req.call_id().to_string(),
-            deposit: DepositParams {
-                extension: mailbox.extension.clone(),
-                has_personal_greeting: false,
-                max_message: policy.max_message,
-                silence_timeout: policy.silence_timeout,
-                min_message: policy.min_message,
-            },
-            mailbox: mailbox.extension.clone(),
+            mailbox: extension.unwrap_or_default(),
+            deposit,
             caller_id,
             caller_name: msg::addr_display(from).map(str::to_string),
             route,
@@ -330,6 +343,7 @@ impl CallControl {
                 srtp_key: a.srtp_key,
                 bye_sent: false,
                 pending: None,
+                transfer: None,
             },
         );
         self.respond(a.tx, ok);

@@ -17,8 +17,10 @@
 
 mod invite;
 pub mod nodes;
+mod transfer;
 
 pub use invite::{Admission, diverted_parties};
+pub use transfer::sipfrag_status;
 
 use crate::config::{MailboxNode, Role};
 use crate::directory::{Directory, Route};
@@ -35,7 +37,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY";
 pub const SERVER: &str = concat!("openum/", env!("CARGO_PKG_VERSION"));
 /// Seconds a refused caller is asked to wait (503 Retry-After).
 pub const RETRY_AFTER: u32 = 5;
@@ -76,7 +78,9 @@ pub enum Phase {
 pub struct CallSetup {
     pub call_id: String,
     pub route: Route,
-    pub deposit: DepositParams,
+    /// The deposit of a voicemail call (None for an auto attendant: it decides).
+    pub deposit: Option<DepositParams>,
+    /// The mailbox of a voicemail call (empty for an auto attendant).
     pub mailbox: String,
     pub caller_id: String,
     pub caller_name: Option<String>,
@@ -116,6 +120,19 @@ pub enum Output {
     RemoteHangup { call_id: String },
     /// End a running call from our side (ACK never came, drain limit, shutdown).
     LocalHangup { call_id: String },
+    /// Send this REFER in the call's dialog; its outcome comes back through
+    /// [`CallControl::handle_refer_outcome`].
+    Refer {
+        call_id: String,
+        request: Request,
+        flow: Flow,
+    },
+    /// A transfer the call asked for has ended.
+    TransferResult {
+        call_id: String,
+        ok: bool,
+        reason: String,
+    },
     /// A digit arrived by SIP INFO: hand it to the call.
     Dtmf { call_id: String, digit: char },
     /// A re-INVITE moved or held the media, or re-keyed SRTP.
@@ -155,6 +172,8 @@ pub struct Call {
     bye_sent: bool,
     /// What the call actor needs when delayed offer completes at the ACK.
     pending: Option<Box<CallSetup>>,
+    /// The extension a REFER of ours is transferring the caller to.
+    transfer: Option<String>,
 }
 
 pub struct CallControl {
@@ -287,7 +306,8 @@ impl CallControl {
             Method::Bye => self.on_bye(now, tx, req),
             Method::Options => self.on_options(tx, req),
             Method::Info if req.to_tag().is_some() => self.on_info(tx, req),
-            Method::Update | Method::Notify if req.to_tag().is_some() => {
+            Method::Notify if req.to_tag().is_some() => self.on_notify(tx, req),
+            Method::Update if req.to_tag().is_some() => {
                 if self.in_dialog(&req).is_some() {
                     let r = msg::response_to(&req, 200, None);
                     self.respond(tx, r);

@@ -5,7 +5,8 @@
 /// at most 1 call) through gateway `e164gw` (127.0.0.2); LyncPlan (SipName, pilot
 /// 5500, mailbox 56001 by SIP resource identifier) through `lync` (127.0.0.3, at
 /// most 1 call); `off` (127.0.0.4) Disabled; `draining` (127.0.0.5) NoNewCalls;
-/// `any` (127.0.0.6) created without a dial plan.
+/// `any` (127.0.0.6) created without a dial plan; `nooutcalls` (127.0.0.7) to Demo
+/// without OutcallsAllowed; a disabled attendant `ClosedAA` on 4199.
 pub const URI_TYPES: &str = r#"
 [[dial_plan]]
 name = "E164Plan"
@@ -50,6 +51,18 @@ status = "NoNewCalls"
 [[ip_gateway]]
 name = "any"
 address = "127.0.0.6"
+
+[[auto_attendant]]
+name = "ClosedAA"
+dial_plan = "Demo"
+pilots = ["4199"]
+enabled = false
+
+[[ip_gateway]]
+name = "nooutcalls"
+address = "127.0.0.7"
+dial_plan = "Demo"
+outcalls_allowed = false
 
 [[mailbox]]
 extension = "55001"

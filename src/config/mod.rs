@@ -214,6 +214,16 @@ struct RawDialPlan {
     phone_context: String,
     mailbox_policy: String,
     max_calls: Option<usize>,
+    #[serde(default = "d_first_digit")]
+    first_digit_timeout_secs: u64,
+    #[serde(default = "d_inter_digit")]
+    inter_digit_timeout_ms: u64,
+}
+fn d_first_digit() -> u64 {
+    5
+}
+fn d_inter_digit() -> u64 {
+    2000
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,6 +455,22 @@ impl Config {
             if !(1..=20).contains(&d.extension_digits) {
                 return Err(invalid(k, &d.name, "extension_digits", "must be 1..=20"));
             }
+            if !(1..=60).contains(&d.first_digit_timeout_secs) {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "first_digit_timeout_secs",
+                    "must be 1..=60",
+                ));
+            }
+            if !(500..=10_000).contains(&d.inter_digit_timeout_ms) {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "inter_digit_timeout_ms",
+                    "must be 500..=10000",
+                ));
+            }
             if let Some(a) = d
                 .access_numbers
                 .iter()
@@ -474,6 +500,8 @@ impl Config {
                 phone_context: d.phone_context,
                 mailbox_policy: d.mailbox_policy,
                 max_calls: d.max_calls,
+                first_digit_timeout: Duration::from_secs(d.first_digit_timeout_secs),
+                inter_digit_timeout: Duration::from_millis(d.inter_digit_timeout_ms),
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;

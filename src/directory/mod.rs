@@ -51,6 +51,12 @@ pub struct DialPlan {
     pub mailbox_policy: String,
     /// Optional cap on this dial plan's concurrent calls (503 + Retry-After past it).
     pub max_calls: Option<usize>,
+    /// Digit collection in menus: how long to wait for the first key after a
+    /// prompt, and between keys of an extension.
+    #[serde(with = "secs")]
+    pub first_digit_timeout: Duration,
+    #[serde(with = "secs")]
+    pub inter_digit_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]

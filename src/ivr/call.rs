@@ -5,6 +5,7 @@
 //! Loop contract (as str0m's): after any `handle_*`, drain `poll_rtp` until `None`,
 //! then `poll_event` until `None`, then sleep until `poll_timeout`.
 
+use super::attendant::{AaAction, Attendant, AttendantParams, Step};
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::prompts::PromptLibrary;
 use crate::media::g711::Law;
@@ -36,6 +37,20 @@ pub enum CallEvent {
     RecordingStarted,
     /// We hang up: send BYE.
     Hangup,
+    /// An auto-attendant menu step (the `aa_menu` event).
+    AaStep(Step),
+    /// Transfer the caller (REFER); answer with [`CallCore::handle_transfer_result`].
+    Transfer { extension: String },
+    /// The attendant hands the caller to a mailbox: fetch its personal greeting and
+    /// call [`CallCore::start_deposit`].
+    NeedGreeting { extension: String },
+}
+
+/// What the call runs from its answer.
+#[derive(Debug, Clone)]
+pub enum CallMode {
+    Deposit(DepositParams),
+    Attendant(Box<AttendantParams>),
 }
 
 #[derive(Debug, Clone)]
@@ -47,12 +62,17 @@ pub struct CallParams {
     pub ssrc: u32,
     pub seq: u16,
     pub ts: u32,
-    pub deposit: DepositParams,
+    pub mode: CallMode,
 }
 
 #[derive(Debug)]
 pub struct CallCore {
-    deposit: Deposit,
+    /// The deposit flow; for an attendant call, once the caller is handed to a
+    /// mailbox.
+    deposit: Option<Deposit>,
+    attendant: Option<Box<Attendant>>,
+    /// A deposit waiting for its mailbox's greeting.
+    pending_deposit: Option<DepositParams>,
     rx: RtpReceiver,
     tx: RtpSender,
     remote: Option<SocketAddr>,
@@ -70,10 +90,17 @@ pub struct CallCore {
 
 impl CallCore {
     pub fn new(p: CallParams, prompts: Arc<PromptLibrary>) -> Self {
-        let deposit_params = p.deposit;
+        let (deposit, attendant) = match p.mode {
+            CallMode::Deposit(d) => (Some(Deposit::new(d)), None),
+            // An attendant unknown to the directory it was given cannot happen (the
+            // call was routed to it with that directory); the call then just ends.
+            CallMode::Attendant(a) => (None, Attendant::new(*a).map(Box::new)),
+        };
         CallCore {
-            max_message: deposit_params.max_message,
-            deposit: Deposit::new(deposit_params),
+            max_message: deposit.as_ref().map_or(Duration::ZERO, |d| d.max_message()),
+            deposit,
+            attendant,
+            pending_deposit: None,
             rx: RtpReceiver::new(p.pt, p.dtmf_pt),
             tx: RtpSender::new(p.law, p.pt, p.ssrc, p.seq, p.ts),
             remote: p.remote,
@@ -108,8 +135,36 @@ impl CallCore {
     }
 
     /// The 200 OK went out: start the greeting (the mailbox's own, if it has one,
-    /// given in any law).
+    /// given in any law), or the attendant.
     pub fn answer(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+        if let Some(a) = self.attendant.as_mut() {
+            a.start(now);
+            return self.run_actions(now);
+        }
+        self.begin_deposit(now, personal_greeting);
+    }
+
+    /// The attendant's caller reaches a mailbox: its greeting has been fetched.
+    pub fn start_deposit(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+        if let Some(p) = self.pending_deposit.take() {
+            self.max_message = p.max_message;
+            self.deposit = Some(Deposit::new(p));
+            self.begin_deposit(now, personal_greeting);
+        }
+    }
+
+    /// How a transfer the attendant asked for ended.
+    pub fn handle_transfer_result(&mut self, now: Instant, ok: bool) {
+        if let Some(a) = self.attendant.as_mut() {
+            a.handle_transfer_result(ok);
+        }
+        self.run_actions(now);
+    }
+
+    fn begin_deposit(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+        let Some(deposit) = self.deposit.as_mut() else {
+            return;
+        };
         if let Some((law, audio)) = personal_greeting {
             let ours = self.tx.law();
             let clip: Clip = if law == ours {
@@ -119,10 +174,56 @@ impl CallCore {
             };
             self.personal_greeting = Some(clip);
         }
-        self.deposit
-            .set_personal_greeting(self.personal_greeting.is_some());
-        self.deposit.start(now);
+        deposit.set_personal_greeting(self.personal_greeting.is_some());
+        deposit.start(now);
         self.run_actions(now);
+    }
+
+    /// Start playing `prompts`; true when something plays.
+    fn start_play(&mut self, now: Instant, prompts: &[Prompt]) -> bool {
+        let clips: Vec<Clip> = prompts.iter().filter_map(|p| self.clip(p)).collect();
+        self.tx.play(now, clips);
+        self.playing = !self.tx.is_idle();
+        self.playing
+    }
+
+    /// Drain the attendant: its steps become events, its actions are carried out.
+    fn run_attendant(&mut self, now: Instant) {
+        loop {
+            let Some(a) = self.attendant.as_mut() else {
+                return;
+            };
+            while let Some(step) = a.poll_step() {
+                self.events.push_back(CallEvent::AaStep(step));
+            }
+            let Some(action) = self.attendant.as_mut().and_then(|a| a.poll_action()) else {
+                return;
+            };
+            match action {
+                AaAction::Play { prompts, .. } => {
+                    if !self.start_play(now, &prompts)
+                        && let Some(a) = self.attendant.as_mut()
+                    {
+                        // Nothing playable: move on rather than wait forever.
+                        a.handle_play_done(now);
+                    }
+                }
+                AaAction::StopPlayback => {
+                    self.tx.stop();
+                    self.playing = false;
+                }
+                AaAction::Transfer { extension } => {
+                    self.events.push_back(CallEvent::Transfer { extension })
+                }
+                AaAction::LeaveMessage(p) => {
+                    self.events.push_back(CallEvent::NeedGreeting {
+                        extension: p.extension.clone(),
+                    });
+                    self.pending_deposit = Some(p);
+                }
+                AaAction::Hangup => self.events.push_back(CallEvent::Hangup),
+            }
+        }
     }
 
     fn clip(&self, p: &Prompt) -> Option<Clip> {
@@ -135,16 +236,15 @@ impl CallCore {
     }
 
     fn run_actions(&mut self, now: Instant) {
-        while let Some(a) = self.deposit.poll_action() {
+        self.run_attendant(now);
+        while let Some(a) = self.deposit.as_mut().and_then(|d| d.poll_action()) {
             match a {
                 Action::Play(list) => {
-                    let clips: Vec<Clip> = list.iter().filter_map(|p| self.clip(p)).collect();
-                    self.tx.play(now, clips);
-                    if self.tx.is_idle() {
+                    if !self.start_play(now, &list)
+                        && let Some(d) = self.deposit.as_mut()
+                    {
                         // Nothing playable: move on rather than wait forever.
-                        self.deposit.handle_play_done(now);
-                    } else {
-                        self.playing = true;
+                        d.handle_play_done(now);
                     }
                 }
                 Action::StopPlayback => {
@@ -192,9 +292,11 @@ impl CallCore {
                 if let Some(rec) = self.recorder.as_mut() {
                     let full = rec.write(now, index, payload);
                     let (voice, recorded) = (rec.last_voice, rec.duration());
-                    self.deposit.handle_voice(voice);
-                    if full {
-                        self.deposit.handle_recording_full(now, recorded);
+                    if let Some(d) = self.deposit.as_mut() {
+                        d.handle_voice(voice);
+                        if full {
+                            d.handle_recording_full(now, recorded);
+                        }
                     }
                 }
             }
@@ -217,33 +319,57 @@ impl CallCore {
     fn dtmf(&mut self, now: Instant, c: char) {
         self.events.push_back(CallEvent::Dtmf(c));
         let recorded = self.recorded();
-        self.deposit.handle_dtmf(now, c, recorded);
+        match (self.deposit.as_mut(), self.attendant.as_mut()) {
+            (Some(d), _) => d.handle_dtmf(now, c, recorded),
+            (None, Some(a)) => a.handle_dtmf(now, c),
+            (None, None) => {}
+        }
     }
 
     pub fn handle_hangup(&mut self, now: Instant, reason: EndReason) {
         let recorded = self.recorded();
-        self.deposit.handle_hangup(now, reason, recorded);
+        if let Some(a) = self.attendant.as_mut() {
+            a.handle_hangup();
+        }
+        self.pending_deposit = None;
+        if let Some(d) = self.deposit.as_mut() {
+            d.handle_hangup(now, reason, recorded);
+        }
         self.tx.stop();
         self.playing = false;
         self.run_actions(now);
     }
 
     pub fn handle_committed(&mut self, now: Instant, ok: bool) {
-        self.deposit.handle_committed(ok);
+        if let Some(d) = self.deposit.as_mut() {
+            d.handle_committed(ok);
+        }
         self.run_actions(now);
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.tx.poll_timeout(), self.deposit.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.tx.poll_timeout(),
+            self.deposit.as_ref().and_then(|d| d.poll_timeout()),
+            self.attendant.as_ref().and_then(|a| a.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.deposit.poll_timeout().is_some_and(|t| t <= now) {
-            let recorded = self.recorded();
-            self.deposit.handle_timeout(now, recorded);
+        let recorded = self.recorded();
+        if let Some(d) = self.deposit.as_mut()
+            && d.poll_timeout().is_some_and(|t| t <= now)
+        {
+            d.handle_timeout(now, recorded);
+            self.run_actions(now);
+        }
+        if let Some(a) = self.attendant.as_mut()
+            && a.poll_timeout().is_some_and(|t| t <= now)
+        {
+            a.handle_timeout(now);
             self.run_actions(now);
         }
     }
@@ -255,7 +381,11 @@ impl CallCore {
             let n = self.tx.poll_packet(now, buf)?;
             if self.playing && self.tx.is_idle() {
                 self.playing = false;
-                self.deposit.handle_play_done(now);
+                match (self.deposit.as_mut(), self.attendant.as_mut()) {
+                    (Some(d), _) => d.handle_play_done(now),
+                    (None, Some(a)) => a.handle_play_done(now),
+                    (None, None) => {}
+                }
                 self.run_actions(now);
             }
             if let Some(to) = self.remote {
@@ -269,7 +399,17 @@ impl CallCore {
     }
 
     pub fn is_done(&self) -> bool {
-        self.deposit.phase() == super::deposit::Phase::Done && self.events.is_empty()
+        let flow_done = match (&self.deposit, &self.attendant) {
+            (Some(d), _) => d.phase() == super::deposit::Phase::Done,
+            (None, Some(a)) => a.is_done() && self.pending_deposit.is_none(),
+            (None, None) => true,
+        };
+        flow_done && self.events.is_empty()
+    }
+
+    /// The attendant's name, for an attendant call.
+    pub fn attendant(&self) -> Option<&str> {
+        self.attendant.as_deref().map(|a| a.name())
     }
 }
 
@@ -289,13 +429,13 @@ mod tests {
                 ssrc: 1,
                 seq: 1,
                 ts: 0,
-                deposit: DepositParams {
+                mode: CallMode::Deposit(DepositParams {
                     extension: "1001".into(),
                     has_personal_greeting: false,
                     max_message: Duration::from_secs(300),
                     silence_timeout: Duration::from_secs(10),
                     min_message: Duration::from_millis(500),
-                },
+                }),
             },
             prompts,
         )

@@ -75,6 +75,10 @@ pub struct Deposit {
 }
 
 impl Deposit {
+    pub fn max_message(&self) -> Duration {
+        self.p.max_message
+    }
+
     pub fn new(p: DepositParams) -> Self {
         Deposit {
             p,
