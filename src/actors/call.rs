@@ -253,8 +253,8 @@ impl CallActor {
                     event = "aa_menu",
                     call_id = %i.call_id,
                     attendant = %s.attendant,
-                    step = s.step,
-                    key = s.key.as_deref().unwrap_or("-"),
+                    step = %s.step,
+                    key = %s.key.as_deref().unwrap_or("-"),
                     prompts = %s.prompts.join(","),
                 );
             }

@@ -211,7 +211,7 @@ impl Supervisor {
                 } => {
                     let tag = self.next_tag;
                     self.next_tag += 1;
-                    tracing::info!(event = "transfer_started", call_id = %call_id, refer_to = request.headers.get("Refer-To").unwrap_or(""));
+                    tracing::info!(event = "transfer_started", call_id = %call_id, refer_to = %request.headers.get("Refer-To").unwrap_or(""));
                     self.refers.insert(tag, call_id);
                     self.endpoint.do_send(SendRequest {
                         request,

@@ -53,9 +53,27 @@ pub struct DtmfDetector {
     current: Option<(u32, u8)>,
     /// Timestamp of the last reported event, to drop its repeated end packets.
     last_reported: Option<u32>,
+    /// When the last event packet arrived.
+    last_packet: Option<std::time::Instant>,
 }
 
+/// Repeated end packets follow each other at packet intervals; after this long
+/// without an event packet, the same timestamp is a new key press (a sender that
+/// replays one capture, as SIPp does, reuses its timestamps).
+const REPEAT_WINDOW: std::time::Duration = std::time::Duration::from_millis(150);
+
 impl DtmfDetector {
+    /// Call before [`DtmfDetector::handle`] with the packet's arrival time.
+    pub fn age(&mut self, now: std::time::Instant) {
+        if self
+            .last_packet
+            .is_some_and(|t| now.saturating_duration_since(t) > REPEAT_WINDOW)
+        {
+            self.last_reported = None;
+        }
+        self.last_packet = Some(now);
+    }
+
     /// Feed one telephone-event payload carried in an RTP packet with `timestamp`.
     pub fn handle(&mut self, timestamp: u32, payload: &[u8]) -> Option<char> {
         if payload.len() < 4 {
@@ -88,6 +106,28 @@ impl DtmfDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replayed_capture_with_the_same_timestamp_is_a_new_press_after_a_gap() {
+        let ev = |code: u8, end: bool| vec![code, if end { 0x8a } else { 0x0a }, 0x01, 0x40];
+        let mut d = DtmfDetector::default();
+        let t0 = std::time::Instant::now();
+        let ms = std::time::Duration::from_millis;
+        for (at, end, want) in [
+            (0, false, None),
+            (20, true, Some('0')),
+            (40, true, None),
+            (60, true, None),
+        ] {
+            d.age(t0 + ms(at));
+            assert_eq!(d.handle(7000, &ev(0, end)), want);
+        }
+        // The same capture again 200 ms after its last packet: a second 0.
+        d.age(t0 + ms(260));
+        assert_eq!(d.handle(7000, &ev(0, false)), None);
+        d.age(t0 + ms(280));
+        assert_eq!(d.handle(7000, &ev(0, true)), Some('0'));
+    }
 
     #[test]
     fn info_bodies() {

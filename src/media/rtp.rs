@@ -96,6 +96,7 @@ impl RtpReceiver {
         self.stats.packets += 1;
         let pt = header.payload_type;
         if Some(pt) == self.dtmf_pt {
+            self.dtmf.age(now);
             return Ok(match self.dtmf.handle(header.timestamp, payload) {
                 Some(c) => {
                     self.stats.dtmf_digits += 1;

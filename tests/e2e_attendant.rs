@@ -1,0 +1,417 @@
+//! End to end against the demo auto attendant `MainAA` (pilot 4100): SIPp sends
+//! RFC 4733 digits from sip-tester's pcaps and plays the transferee's side of a
+//! REFER (202, NOTIFY sipfrag); a raw UA sends digits by SIP INFO and as in-band
+//! tones. Flows are asserted through the `aa_menu` events.
+
+mod common;
+use common::ua::*;
+use common::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the SIPp side answers our REFER.
+enum Refer {
+    /// 202, then NOTIFY with a final sipfrag 200; then our BYE.
+    Accept,
+    /// 603: the transfer fails; the caller then leaves a message (g711a.pcap).
+    Refuse,
+    /// No REFER expected: we hang up after the flow (subscriber access).
+    None,
+}
+
+/// A SIPp scenario calling 4100 and sending `digits` (RFC 4733) 1.5 s after the
+/// answer (barging into the greeting), 400 ms apart.
+fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
+    let mut play = String::new();
+    for d in digits.chars() {
+        let name = match d {
+            '#' => "pound".to_string(),
+            '*' => "star".to_string(),
+            d => d.to_string(),
+        };
+        play.push_str(&format!(
+            "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n  <pause milliseconds=\"600\"/>\n"
+        ));
+    }
+    let after = match refer {
+        Refer::Accept => r#"
+  <recv request="REFER"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 202 Accepted
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:5550000@[local_ip]:[local_port]>
+      Content-Length: 0
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      NOTIFY sip:4100@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 2 NOTIFY
+      Event: refer
+      Subscription-State: terminated;reason=noresource
+      Content-Type: message/sipfrag;version=2.0
+      Content-Length: [len]
+
+      SIP/2.0 200 OK
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv request="BYE"/>
+"#
+        .to_string(),
+        Refer::Refuse => format!(
+            r#"
+  <recv request="REFER"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 603 Decline
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="{}"/>
+  <nop><action><exec play_pcap_audio="{G711A_PCAP}"/></action></nop>
+  <pause milliseconds="7300"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:4100@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 3 BYE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+"#,
+            // "That line is not available, please leave a message" + the greeting
+            // of 1002 + the beep.
+            4_100 + GREETING_MS
+        ),
+        Refer::None => "\n  <recv request=\"BYE\"/>\n".to_string(),
+    };
+    let bye_answer = match refer {
+        Refer::Refuse => "",
+        _ => {
+            r#"
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"#
+        }
+    };
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="openum auto attendant">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:4100@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:4100@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:5550000@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp=";tag=[^;> ]+" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      ACK sip:4100@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="1500"/>
+{play}{after}{bye_answer}</scenario>
+"#
+    );
+    let p = dir.join("aa.xml");
+    std::fs::write(&p, xml).unwrap();
+    p
+}
+
+fn run(server: &Server, digits: &str, refer: Refer) {
+    let dir = tempfile::tempdir().unwrap();
+    let sf = scenario(dir.path(), digits, refer);
+    have_sipp();
+    let out = std::process::Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", server.sip_port))
+        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string()])
+        .args(["-mi", "127.0.0.1", "-mp", &free_media_port().to_string()])
+        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SIPp failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_text()
+    );
+}
+
+fn steps(server: &Server) -> Vec<String> {
+    server
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("event=\"aa_menu\""))
+        .filter_map(|l| {
+            l.split("step=")
+                .nth(1)?
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn key_2_transfers_to_1002_by_refer() {
+    let server = Server::start(&[]);
+    run(&server, "2", Refer::Accept);
+    let started = server.wait_log(&["event=\"transfer_started\""], 1, Duration::from_secs(5));
+    assert!(
+        started[0].contains("refer_to=<sip:1002@localhost>"),
+        "{started:?}"
+    );
+    server.wait_log(
+        &["event=\"transfer_result\"", "ok=true"],
+        1,
+        Duration::from_secs(5),
+    );
+    let s = steps(&server);
+    assert_eq!(
+        s,
+        ["greeting_business", "key_transfer", "transferred"],
+        "{s:?}"
+    );
+}
+
+#[test]
+fn an_extension_typed_at_the_menu_is_transferred() {
+    let server = Server::start(&[]);
+    run(&server, "1002", Refer::Accept);
+    let l = server.wait_log(
+        &["event=\"aa_menu\"", "dial_by_extension"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(l[0].contains("key=1002"), "{l:?}");
+    let started = server.wait_log(&["event=\"transfer_started\""], 1, Duration::from_secs(5));
+    assert!(started[0].contains("sip:1002@"), "{started:?}");
+}
+
+#[test]
+fn dial_by_name_dur_reaches_bob_durand() {
+    let server = Server::start(&[]);
+    run(&server, "7387#", Refer::Accept);
+    let s = steps(&server);
+    assert!(s.contains(&"dial_by_name".to_string()), "{s:?}");
+    let m = server.wait_log(
+        &["event=\"aa_menu\"", "name_match"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(m[0].contains("key=387"), "{m:?}");
+    let started = server.wait_log(&["event=\"transfer_started\""], 1, Duration::from_secs(5));
+    assert!(started[0].contains("sip:1002@"), "{started:?}");
+}
+
+#[test]
+fn a_refused_transfer_offers_voicemail_and_the_message_is_left() {
+    let server = Server::start(&[]);
+    run(&server, "2", Refer::Refuse);
+    server.wait_log(
+        &["event=\"transfer_result\"", "ok=false", "603"],
+        1,
+        Duration::from_secs(5),
+    );
+    server.wait_log(
+        &["event=\"aa_menu\"", "transfer_failed"],
+        1,
+        Duration::from_secs(5),
+    );
+    let stored = server.wait_log(&["event=\"message_stored\""], 1, Duration::from_secs(10));
+    assert!(stored[0].contains("mailbox=1002"), "{stored:?}");
+    assert_eq!(server.messages("1002").len(), 1);
+}
+
+#[test]
+fn star_reaches_subscriber_access() {
+    let server = Server::start(&[]);
+    run(&server, "*", Refer::None);
+    let l = server.wait_log(
+        &["event=\"aa_menu\"", "subscriber_access"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(l[0].contains("prompts=sa_welcome,not_available"), "{l:?}");
+}
+
+#[test]
+fn a_disabled_attendant_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    let text = openum::config::DEMO_TOML.replace(
+        "pilots = [\"4100\"]\nspeech_enabled = false\nenabled = true",
+        "pilots = [\"4100\"]\nspeech_enabled = false\nenabled = false",
+    );
+    assert_ne!(text, openum::config::DEMO_TOML);
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let out = dir.path().join("o.txt");
+    let (rc, log) = Sipp::new(&server, "expect_status.xml", "4100")
+        .args(&["-m", "1", "-d", "100"])
+        .key("outfile", out.to_str().unwrap())
+        .run();
+    assert_eq!(rc, 0, "{log}");
+    assert_eq!(outcomes(&out), ["480"]);
+    server.wait_log(
+        &[
+            "event=\"call_rejected\"",
+            "status=480",
+            "MainAA is disabled",
+        ],
+        1,
+        Duration::from_secs(5),
+    );
+}
+
+/// The raw UA's side of a transfer: answer the REFER 202, NOTIFY 200, then our BYE.
+fn accept_refer(ua: &Ua, call: &str, tag: &str) -> String {
+    let refer = ua.expect("REFER ");
+    let via = refer.lines().find(|l| l.starts_with("Via:")).unwrap();
+    let from = refer.lines().find(|l| l.starts_with("From:")).unwrap();
+    let to = refer.lines().find(|l| l.starts_with("To:")).unwrap();
+    let cseq = refer.lines().find(|l| l.starts_with("CSeq:")).unwrap();
+    ua.send(&format!(
+        "SIP/2.0 202 Accepted\r\n{via}\r\n{from}\r\n{to}\r\nCall-ID: {call}\r\n{cseq}\r\nContent-Length: 0\r\n\r\n"
+    ));
+    let mut n = ua.request_with(
+        "NOTIFY",
+        5,
+        call,
+        Some(tag),
+        "n1",
+        Some(("message/sipfrag;version=2.0", "SIP/2.0 200 OK\r\n")),
+    );
+    n = n.replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nEvent: refer\r\nSubscription-State: terminated\r\n",
+    );
+    ua.send(&n);
+    ua.expect("SIP/2.0 200 OK");
+    let bye = ua.expect("BYE ");
+    assert!(bye.contains(&format!("Call-ID: {call}")), "{bye}");
+    refer
+}
+
+fn call_aa(ua: &Ua, call: &str, pts: &str) -> (String, std::net::SocketAddr, std::net::UdpSocket) {
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rtp.local_addr().unwrap().port();
+    let inv = ua
+        .request("INVITE", 1, call, None, "i1", Some(&sdp(port, 1, pts)))
+        .replace("INVITE sip:1001@", "INVITE sip:4100@")
+        .replace("To: <sip:1001@", "To: <sip:4100@");
+    ua.send(&inv);
+    let ok = ua.expect("SIP/2.0 200 OK");
+    let tag = to_tag(&ok);
+    ua.send(
+        &ua.request("ACK", 1, call, Some(&tag), "a1", None)
+            .replace("To: <sip:1001@", "To: <sip:4100@"),
+    );
+    (tag, sdp_media(&ok), rtp)
+}
+
+#[test]
+fn keys_by_sip_info_and_as_in_band_tones() {
+    let server = Server::start(&[]);
+    // INFO dtmf-relay "2".
+    let ua = Ua::new(&server);
+    let (tag, _, _rtp) = call_aa(&ua, "aa-info", "0 101\r\na=rtpmap:101 telephone-event/8000");
+    server.wait_log(
+        &["event=\"aa_menu\"", "greeting_business", "aa-info"],
+        1,
+        Duration::from_secs(5),
+    );
+    let info = ua
+        .request_with(
+            "INFO",
+            2,
+            "aa-info",
+            Some(&tag),
+            "f1",
+            Some(("application/dtmf-relay", "Signal=2\r\nDuration=160\r\n")),
+        )
+        .replace("To: <sip:1001@", "To: <sip:4100@");
+    ua.send(&info);
+    ua.expect("SIP/2.0 200 OK");
+    let refer = accept_refer(&ua, "aa-info", &tag);
+    assert!(refer.contains("Refer-To: <sip:1002@localhost>"), "{refer}");
+
+    // In-band: PCMU only, no telephone-event; the caller's audio carries the tones.
+    let ua = Ua::new(&server);
+    let (tag, media, rtp) = call_aa(&ua, "aa-inband", "0");
+    server.wait_log(
+        &["event=\"aa_menu\"", "greeting_business", "aa-inband"],
+        1,
+        Duration::from_secs(5),
+    );
+    let mut audio = vec![0i16; 8 * 600];
+    audio.extend(dtmf_tone('2', 120, 6000.0));
+    audio.extend(vec![0i16; 8 * 600]);
+    send_pcmu(&rtp, media, &audio, 7);
+    let refer = accept_refer(&ua, "aa-inband", &tag);
+    assert!(refer.contains("Refer-To: <sip:1002@localhost>"), "{refer}");
+    let l = server.wait_log(
+        &["event=\"aa_menu\"", "key_transfer", "aa-inband"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(l[0].contains("key=2"), "{l:?}");
+}
