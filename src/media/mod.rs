@@ -4,6 +4,7 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod import;
 pub mod inband;
 pub mod recorder;
 pub mod rtp;
