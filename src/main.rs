@@ -2,6 +2,8 @@
 //! they stand for. Message verbs open the store directly when the server is stopped
 //! and go through the running server's admin API when it holds the store.
 
+mod aa_cli;
+
 use clap::{Args, Parser, Subcommand};
 use openum::config::Config;
 use openum::server::{self, Runtime};
@@ -82,6 +84,13 @@ enum Cmd {
     Certificate {
         #[command(subcommand)]
         cmd: CertificateCmd,
+    },
+    /// Auto attendants (New-/Set-/Get-/Remove-UMAutoAttendant, and importing
+    /// custom greetings).
+    #[command(name = "autoattendant")]
+    AutoAttendant {
+        #[command(subcommand)]
+        cmd: aa_cli::AaCmd,
     },
     /// Validate a configuration and print its objects.
     Config {
@@ -194,17 +203,26 @@ enum MessageCmd {
     },
 }
 
-fn load_config(common: &Common) -> Result<Config, String> {
+/// The configuration file's text (or the embedded demo's) and what to call it.
+fn config_text(common: &Common) -> Result<(String, String), String> {
     match &common.config {
-        // The demo gateway's FQDN (localhost) resolves like any other.
-        None => Config::parse(openum::config::DEMO_TOML, &openum::config::system_resolve)
-            .map_err(|e| format!("embedded demo config: {e}")),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Config::parse(&text, &openum::config::system_resolve)
-                .map_err(|e| format!("{}: {e}", p.display()))
-        }
+        None => Ok((
+            openum::config::DEMO_TOML.to_string(),
+            "embedded demo config".into(),
+        )),
+        Some(p) => Ok((
+            std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            p.display().to_string(),
+        )),
     }
+}
+
+/// The configuration with the run-time objects of the data dir laid over it (see
+/// `openum::config::overlay`). Gateway FQDNs, the demo's included, resolve through
+/// the system resolver.
+fn load_config(common: &Common) -> Result<Config, String> {
+    let (text, what) = config_text(common)?;
+    openum::server::load_layers(&text, &common.data).map_err(|e| format!("{what}: {e}"))
 }
 
 /// Either the store itself (server stopped) or the running server's admin URL.
@@ -322,7 +340,7 @@ mod admin_cli {
     use openum::directory::GatewayState;
     use openum::tls::{TlsFiles, certs};
 
-    fn running(data: &Path) -> Option<Runtime> {
+    pub fn running(data: &Path) -> Option<Runtime> {
         let text = std::fs::read_to_string(server::runtime_path(data)).ok()?;
         serde_json::from_str(&text).ok()
     }
@@ -740,7 +758,8 @@ fn main() -> ExitCode {
             if let Some(w) = workers {
                 cfg.service.workers = w;
             }
-            server::run(cfg, common.data).map(|code| {
+            let (base, _) = config_text(&common)?;
+            server::run(cfg, common.data, base).map(|code| {
                 if code != 0 {
                     std::process::exit(code);
                 }
@@ -757,6 +776,7 @@ fn main() -> ExitCode {
         Cmd::Gateway { cmd } => admin_cli::gateway(cmd),
         Cmd::Service { cmd } => admin_cli::service(cmd),
         Cmd::Certificate { cmd } => admin_cli::certificate(cmd),
+        Cmd::AutoAttendant { cmd } => aa_cli::run(cmd),
         Cmd::Config { common } => load_config(&common).and_then(|c| {
             serde_json::to_string_pretty(&c.directory)
                 .map(|s| println!("{s}"))

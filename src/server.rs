@@ -182,18 +182,32 @@ pub fn log_resolutions(list: &[crate::config::Resolution]) {
     }
 }
 
-/// Run the server; returns the exit code (0, or 3 when a drain had to cut calls).
-pub fn run(mut cfg: Config, data: PathBuf) -> Result<i32, String> {
-    let fd_limit = raise_fd_limit();
-    std::fs::create_dir_all(&data)
-        .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
-    let role = cfg.service.role;
-    let settings = load_settings(&data)?;
-    if let Some(m) = settings.startup_mode_for(role) {
-        cfg.service.startup_mode = m;
-    }
-    log_resolutions(&cfg.resolutions);
-    for (name, change) in &settings.gateways {
+/// The configuration `text` with the data dir's run-time objects laid over it:
+/// auto attendants made or changed by the CLI, imported prompts.
+pub fn load_layers(text: &str, data: &Path) -> Result<Config, String> {
+    let overlay = match std::fs::read_to_string(crate::config::overlay::path(data)) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(format!(
+                "{}: {e}",
+                crate::config::overlay::path(data).display()
+            ));
+        }
+    };
+    let custom = crate::ivr::prompts::custom_names(&crate::ivr::prompts::custom_dir(data));
+    Config::parse_layers(
+        text,
+        overlay.as_deref(),
+        &|n| custom.iter().any(|c| c == n),
+        &crate::config::system_resolve,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Apply the gateway changes `openum gateway set` kept in `service.json`.
+pub fn apply_gateway_settings(cfg: &mut Config, data: &Path) -> Result<(), String> {
+    for (name, change) in &load_settings(data)?.gateways {
         match crate::config::change_gateway(
             &mut cfg.directory,
             name,
@@ -207,6 +221,23 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<i32, String> {
             Err(e) => tracing::warn!(event = "gateway_change_ignored", gateway = %name, error = %e),
         }
     }
+    Ok(())
+}
+
+/// Run the server; returns the exit code (0, or 3 when a drain had to cut calls).
+/// `base` is the configuration text, re-read with the data dir's objects when
+/// the CLI changes them (`POST /api/autoattendants/reload`).
+pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> {
+    let fd_limit = raise_fd_limit();
+    std::fs::create_dir_all(&data)
+        .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
+    let role = cfg.service.role;
+    let settings = load_settings(&data)?;
+    if let Some(m) = settings.startup_mode_for(role) {
+        cfg.service.startup_mode = m;
+    }
+    log_resolutions(&cfg.resolutions);
+    apply_gateway_settings(&mut cfg, &data)?;
     let mode = cfg.service.startup_mode;
     // A router records nothing: no store, no prompts, no PINs.
     let store: Option<Arc<dyn MailboxStore>> = match role {
@@ -232,7 +263,9 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<i32, String> {
     let prompts = match role {
         Role::Router => None,
         _ => Some(Arc::new(
-            PromptLibrary::embedded().map_err(|e| e.to_string())?,
+            PromptLibrary::embedded()
+                .and_then(|l| l.with_custom(&crate::ivr::prompts::custom_dir(&data)))
+                .map_err(|e| e.to_string())?,
         )),
     };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -410,6 +443,7 @@ pub fn run(mut cfg: Config, data: PathBuf) -> Result<i32, String> {
             metrics,
             tls: tls_admin.map(Arc::new),
             data: data.clone(),
+            base: Arc::new(base),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()

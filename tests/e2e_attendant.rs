@@ -415,3 +415,148 @@ fn keys_by_sip_info_and_as_in_band_tones() {
     );
     assert!(l[0].contains("key=2"), "{l:?}");
 }
+
+fn cli_ok(server: &Server, args: &[&str]) -> String {
+    let out = server.cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn attendants_are_managed_at_run_time_with_cmdlet_verbs() {
+    let server = Server::start(&[]);
+    // New-UMAutoAttendant: a name with spaces is refused, naming the field.
+    let out = server.cli(&[
+        "autoattendant",
+        "new",
+        "Sales Desk",
+        "--dial-plan",
+        "Demo",
+        "--pilots",
+        "4300",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auto_attendant \"Sales Desk\": name"), "{err}");
+    let said = cli_ok(
+        &server,
+        &[
+            "autoattendant",
+            "new",
+            "SalesAA",
+            "--dial-plan",
+            "Demo",
+            "--pilots",
+            "4300",
+            "--time-zone",
+            "Europe/Paris",
+        ],
+    );
+    assert!(said.contains("in effect now"), "{said}");
+    let got = cli_ok(&server, &["autoattendant", "get", "SalesAA", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(v[0]["time_zone"], "Europe/Paris");
+    cli_ok(&server, &["autoattendant", "remove", "SalesAA"]);
+    assert!(
+        !server
+            .cli(&["autoattendant", "get", "SalesAA"])
+            .status
+            .success()
+    );
+
+    // Set-UMAutoAttendant -Status Disabled: the pilot gets 480 at once.
+    cli_ok(
+        &server,
+        &["autoattendant", "set", "MainAA", "--status", "Disabled"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.txt");
+    let (rc, log) = Sipp::new(&server, "expect_status.xml", "4100")
+        .args(&["-m", "1", "-d", "100"])
+        .key("outfile", out.to_str().unwrap())
+        .run();
+    assert_eq!(rc, 0, "{log}");
+    assert_eq!(outcomes(&out), ["480"]);
+    // Enabled again, key 2 now leaves a message for 1002, and a custom greeting
+    // imported from an MP3.
+    cli_ok(
+        &server,
+        &[
+            "autoattendant",
+            "set",
+            "MainAA",
+            "--status",
+            "Enabled",
+            "--business-key",
+            "2=leave_message:1002",
+        ],
+    );
+    let wav = dir.path().join("g.wav");
+    let st = std::process::Command::new("sox")
+        .args(["-n", "-r", "44100", "-c", "2"])
+        .arg(&wav)
+        .args(["synth", "1.5", "sine", "500", "vol", "0.4"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mp3 = dir.path().join("welcome.mp3");
+    assert!(
+        std::process::Command::new("lame")
+            .arg("--quiet")
+            .arg(&wav)
+            .arg(&mp3)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let said = cli_ok(
+        &server,
+        &[
+            "autoattendant",
+            "import-greeting",
+            "MainAA",
+            "--kind",
+            "business",
+            "--file",
+            mp3.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("as prompt MainAA-business"), "{said}");
+    assert!(
+        server
+            .data_dir()
+            .join("prompts/MainAA-business.wav")
+            .exists()
+    );
+    // A file that is no audio is refused, naming it.
+    let junk = dir.path().join("junk.ogg");
+    std::fs::write(&junk, b"not audio").unwrap();
+    let out = server.cli(&[
+        "autoattendant",
+        "import-greeting",
+        "MainAA",
+        "--kind",
+        "business",
+        "--file",
+        junk.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.ogg"));
+
+    run(&server, "2", Refer::None);
+    let g = server.wait_log(
+        &["event=\"aa_menu\"", "greeting_business"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(g[0].contains("prompts=MainAA-business"), "{g:?}");
+    server.wait_log(
+        &["event=\"aa_menu\"", "key_leave_message", "key=2"],
+        1,
+        Duration::from_secs(5),
+    );
+}

@@ -634,3 +634,25 @@ impl Handler<GetDirectory> for Supervisor {
         MessageResult(self.core.directory().clone())
     }
 }
+
+/// New objects from the CLI (auto attendants, imported prompts): new calls use
+/// them; calls in progress keep what they started with.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload {
+    pub dir: Arc<Directory>,
+    pub prompts: Arc<PromptLibrary>,
+}
+
+impl Handler<Reload> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, m: Reload, _: &mut Context<Self>) {
+        if let Some(media) = self.media.as_mut() {
+            media.prompts = m.prompts;
+        }
+        for l in &self.listeners {
+            l.do_send(DirectoryChanged(m.dir.clone()));
+        }
+        self.core.set_directory(m.dir);
+    }
+}

@@ -8,6 +8,8 @@
 //! - `GET /api/mailboxes` — UM mailboxes (no PINs)
 //! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
 //! - `POST /api/gateways/{name}` — change status / OutcallsAllowed / address (JSON)
+//! - `POST /api/autoattendants/reload` — take the CLI's attendant changes and
+//!   imported greetings (new calls use them)
 //! - `GET /api/media/timing` — how late call timers fire (server-side send jitter)
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
@@ -36,6 +38,8 @@ pub struct AdminState {
     pub supervisor: Addr<Supervisor>,
     pub monitor: Addr<GatewayMonitor>,
     pub data: std::path::PathBuf,
+    /// The configuration text, re-read with the data dir's objects on reload.
+    pub base: Arc<String>,
     pub metrics: Option<PrometheusHandle>,
     /// Present when the TLS listener runs: lets `certificate enable` swap the
     /// certificate without a restart.
@@ -157,6 +161,37 @@ async fn set_gateway(
     }
 }
 
+/// The CLI changed auto attendants or imported a prompt: re-read the
+/// configuration with the data dir's objects and use them for new calls.
+async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
+    let (base, data) = (s.base.clone(), s.data.clone());
+    let r = web::block(move || {
+        let mut cfg = crate::server::load_layers(&base, &data)?;
+        crate::server::apply_gateway_settings(&mut cfg, &data)?;
+        let prompts = crate::ivr::prompts::PromptLibrary::embedded()
+            .and_then(|l| l.with_custom(&crate::ivr::prompts::custom_dir(&data)))
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((cfg.directory, prompts))
+    })
+    .await;
+    match r {
+        Ok(Ok((dir, prompts))) => {
+            let names: Vec<String> = dir.auto_attendants.iter().map(|a| a.name.clone()).collect();
+            tracing::info!(event = "objects_reloaded", auto_attendants = %names.join(","));
+            s.supervisor.do_send(crate::actors::supervisor::Reload {
+                dir: Arc::new(dir),
+                prompts: Arc::new(prompts),
+            });
+            HttpResponse::Ok().json(serde_json::json!({"auto_attendants": names}))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(event = "objects_reload_refused", error = %e);
+            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
 /// What a router answers for messages: it has no store.
 fn no_store() -> HttpResponse {
     HttpResponse::Conflict()
@@ -231,6 +266,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/mailboxes", web::get().to(mailboxes))
         .route("/api/gateways", web::get().to(gateways))
         .route("/api/gateways/{name}", web::post().to(set_gateway))
+        .route("/api/autoattendants/reload", web::post().to(reload_objects))
         .route("/api/media/timing", web::get().to(media_timing))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
         .route("/api/messages/{id}", web::get().to(message))

@@ -101,19 +101,25 @@ fn prompt(
     name: &str,
     field: &'static str,
     p: Option<String>,
+    custom: &dyn Fn(&str) -> bool,
 ) -> Result<Option<String>, ConfigError> {
     match p {
-        Some(p) if prompts::static_name(&p).is_none() => Err(invalid(
+        Some(p) if prompts::static_name(&p).is_none() && !custom(&p) => Err(invalid(
             K,
             name,
             field,
-            format!("{p:?} is not a prompt of the library"),
+            format!("{p:?} is not a prompt of the library nor an imported one"),
         )),
         p => Ok(p),
     }
 }
 
-fn keys(name: &str, field: &'static str, raw: Vec<RawKey>) -> Result<Vec<KeyMapping>, ConfigError> {
+fn keys(
+    name: &str,
+    field: &'static str,
+    raw: Vec<RawKey>,
+    custom: &dyn Fn(&str) -> bool,
+) -> Result<Vec<KeyMapping>, ConfigError> {
     let mut out: Vec<KeyMapping> = Vec::new();
     for k in raw {
         let key = match k.key.as_str() {
@@ -150,7 +156,7 @@ fn keys(name: &str, field: &'static str, raw: Vec<RawKey>) -> Result<Vec<KeyMapp
             )
         })?;
         if let KeyAction::Announcement(p) = &action {
-            prompt(name, field, Some(p.clone()))?;
+            prompt(name, field, Some(p.clone()), custom)?;
         }
         if out.iter().any(|m| m.key == key) {
             return Err(invalid(
@@ -169,6 +175,7 @@ pub(super) fn build(
     a: RawAutoAttendant,
     dial_plans: &[DialPlan],
     locale: &str,
+    custom: &dyn Fn(&str) -> bool,
 ) -> Result<AutoAttendant, ConfigError> {
     let n = a.name.as_str();
     if n.is_empty() || n.contains(char::is_whitespace) {
@@ -214,21 +221,21 @@ pub(super) fn build(
             name: h.name,
             start,
             end,
-            greeting: prompt(n, "holidays", h.greeting)?,
+            greeting: prompt(n, "holidays", h.greeting, custom)?,
         });
     }
     let g = a.greetings;
     let greetings = AaGreetings {
-        business: prompt(n, "greetings", g.business)?,
-        after_hours: prompt(n, "greetings", g.after_hours)?,
-        business_menu: prompt(n, "greetings", g.business_menu)?,
-        after_hours_menu: prompt(n, "greetings", g.after_hours_menu)?,
-        info: prompt(n, "greetings", g.info)?,
+        business: prompt(n, "greetings", g.business, custom)?,
+        after_hours: prompt(n, "greetings", g.after_hours, custom)?,
+        business_menu: prompt(n, "greetings", g.business_menu, custom)?,
+        after_hours_menu: prompt(n, "greetings", g.after_hours_menu, custom)?,
+        info: prompt(n, "greetings", g.info, custom)?,
         info_uninterruptible: g.info_uninterruptible,
     };
     Ok(AutoAttendant {
-        business_keys: keys(n, "business_keys", a.business_keys)?,
-        after_hours_keys: keys(n, "after_hours_keys", a.after_hours_keys)?,
+        business_keys: keys(n, "business_keys", a.business_keys, custom)?,
+        after_hours_keys: keys(n, "after_hours_keys", a.after_hours_keys, custom)?,
         name: a.name,
         dial_plan: a.dial_plan,
         pilots: a.pilots,

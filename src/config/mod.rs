@@ -19,6 +19,7 @@ mod attendant;
 #[cfg(test)]
 pub mod fixtures;
 mod gateway;
+pub mod overlay;
 mod pilots;
 mod roles;
 mod service;
@@ -327,7 +328,25 @@ impl Config {
     /// Parse and validate. `resolve` maps a gateway FQDN to addresses (called once per
     /// FQDN gateway; an empty answer is a validation error).
     pub fn parse(text: &str, resolve: &dyn Fn(&str) -> Vec<IpAddr>) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        Self::parse_layers(text, None, &|_| false, resolve)
+    }
+
+    /// The configuration `text` with the objects made at run time laid over it
+    /// (`overlay`: auto attendants by name, and `removed` names; see
+    /// [`overlay`]). `custom_prompt` says whether a prompt name was imported
+    /// (library prompts are always known).
+    pub fn parse_layers(
+        text: &str,
+        overlay: Option<&str>,
+        custom_prompt: &dyn Fn(&str) -> bool,
+        resolve: &dyn Fn(&str) -> Vec<IpAddr>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Value =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        if let Some(o) = overlay {
+            overlay::apply(&mut value, o)?;
+        }
+        let raw = RawConfig::deserialize(value).map_err(|e| ConfigError::Toml(e.to_string()))?;
         let s = raw.service;
         if s.rtp_ports[0] == 0
             || s.rtp_ports[0] >= s.rtp_ports[1]
@@ -641,7 +660,12 @@ impl Config {
 
         let mut auto_attendants = Vec::new();
         for a in raw.auto_attendant {
-            auto_attendants.push(attendant::build(a, &dial_plans, &service.locale)?);
+            auto_attendants.push(attendant::build(
+                a,
+                &dial_plans,
+                &service.locale,
+                custom_prompt,
+            )?);
         }
         unique(
             "auto_attendant",

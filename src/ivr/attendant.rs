@@ -712,9 +712,13 @@ impl Attendant {
     }
 }
 
+/// A prompt by name: the library's, or an imported one.
 fn named(p: Option<&str>) -> Option<Prompt> {
-    p.and_then(crate::ivr::prompts::static_name)
-        .map(Prompt::Named)
+    let p = p?;
+    Some(match crate::ivr::prompts::static_name(p) {
+        Some(n) => Prompt::Named(n),
+        None => Prompt::Custom(p.to_string()),
+    })
 }
 
 fn prompt_name(p: &Prompt) -> String {
@@ -722,6 +726,7 @@ fn prompt_name(p: &Prompt) -> String {
         Prompt::Named(n) => n.to_string(),
         Prompt::Digit(d) => d.to_string(),
         Prompt::PersonalGreeting => "personal_greeting".into(),
+        Prompt::Custom(n) => n.clone(),
     }
 }
 

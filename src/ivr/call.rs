@@ -232,6 +232,7 @@ impl CallCore {
             Prompt::Named(n) => self.prompts.get(n, law),
             Prompt::Digit(d) => self.prompts.get(&d.to_string(), law),
             Prompt::PersonalGreeting => self.personal_greeting.clone(),
+            Prompt::Custom(n) => self.prompts.get(n, law),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum Prompt {
     Digit(char),
     /// The mailbox's own recorded greeting.
     PersonalGreeting,
+    /// An imported prompt (a custom greeting), by name.
+    Custom(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

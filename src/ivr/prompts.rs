@@ -128,7 +128,40 @@ pub fn read_wav(name: &str, bytes: &[u8]) -> Result<Vec<i16>, PromptError> {
         .map_err(|e| PromptError::Wav(name.into(), e.to_string()))
 }
 
+/// Where imported prompts (greetings) live: `DATA/prompts/<name>.wav`.
+pub fn custom_dir(data: &std::path::Path) -> std::path::PathBuf {
+    data.join("prompts")
+}
+
+/// The names of the imported prompts in `dir`.
+pub fn custom_names(dir: &std::path::Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = rd
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()?.to_str()? == "wav")
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 impl PromptLibrary {
+    /// Add the imported prompts of `dir` (a missing directory has none).
+    pub fn with_custom(mut self, dir: &std::path::Path) -> Result<Self, PromptError> {
+        for name in custom_names(dir) {
+            let path = dir.join(format!("{name}.wav"));
+            let bytes = std::fs::read(&path)
+                .map_err(|e| PromptError::Wav(path.display().to_string(), e.to_string()))?;
+            let samples = read_wav(&path.display().to_string(), &bytes)?;
+            self.insert(&name, &samples);
+        }
+        Ok(self)
+    }
+
     /// The prompts compiled into the binary.
     pub fn embedded() -> Result<Self, PromptError> {
         let mut lib = PromptLibrary::default();
