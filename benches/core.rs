@@ -166,6 +166,19 @@ fn media(c: &mut Criterion) {
             )
         })
     });
+    // In-band DTMF detection on a call that negotiated no telephone-event: the cost
+    // of one 20 ms frame of speech-like audio (most frames are rejected early).
+    c.bench_function("dtmf_inband_per_20ms_frame", |b| {
+        let mut d = openum::media::inband::InbandDetector::new();
+        let frame: Vec<i16> = (0..160)
+            .map(|t| (3000.0 * (t as f32 * 0.157).sin() + 900.0 * (t as f32 * 0.61).sin()) as i16)
+            .collect();
+        let mut out = Vec::new();
+        b.iter(|| {
+            d.push(black_box(&frame), &mut out);
+            out.clear();
+        })
+    });
     c.bench_function("rtp_receive_and_record_20ms", |b| {
         let t = Instant::now();
         let mut rx = RtpReceiver::new(0, Some(101));

@@ -78,7 +78,8 @@ pub enum AaCmd {
         name: String,
     },
     /// Import a greeting from an audio file (WAV, FLAC, MP3, Ogg; any rate) and use
-    /// it: --kind business, after-hours, business-menu, after-hours-menu or info.
+    /// it: --kind business, after-hours, business-menu, after-hours-menu, info, or
+    /// holiday:NAME (that holiday's greeting).
     ImportGreeting {
         #[command(flatten)]
         common: Common,
@@ -376,7 +377,9 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
             kind,
             file,
         } => {
+            let holiday = kind.strip_prefix("holiday:").map(str::to_string);
             let field = match kind.as_str() {
+                _ if holiday.is_some() => "holiday",
                 "business" => "business",
                 "after-hours" => "after_hours",
                 "business-menu" => "business_menu",
@@ -384,14 +387,14 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 "info" => "info",
                 other => {
                     return Err(format!(
-                        "--kind {other:?}: use business, after-hours, business-menu, after-hours-menu or info"
+                        "--kind {other:?}: use business, after-hours, business-menu, after-hours-menu, info or holiday:NAME"
                     ));
                 }
             };
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let samples =
                 import::to_prompt(&file.display().to_string(), bytes).map_err(|e| e.to_string())?;
-            let prompt = format!("{name}-{kind}");
+            let prompt = format!("{name}-{}", kind.replace(':', "-"));
             let dest = prompts::custom_dir(&common.data).join(format!("{prompt}.wav"));
             write_atomic(&dest, &import::wav_bytes(&samples))?;
             println!(
@@ -401,6 +404,21 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
             );
             edit(&common, |base, aas, _| {
                 let t = table_for(base, aas, &name)?;
+                if let Some(h) = &holiday {
+                    let day = t
+                        .get_mut("holidays")
+                        .and_then(|v| v.as_array_mut())
+                        .and_then(|a| {
+                            a.iter_mut()
+                                .find(|x| x.get("name").and_then(|n| n.as_str()) == Some(h))
+                        })
+                        .and_then(|x| x.as_table_mut())
+                        .ok_or_else(|| format!("auto attendant {name:?} has no holiday {h:?}"))?;
+                    day.insert("greeting".into(), toml::Value::String(prompt.clone()));
+                    return Ok(format!(
+                        "auto attendant {name} uses {prompt} on holiday {h}"
+                    ));
+                }
                 let g = t
                     .entry("greetings")
                     .or_insert_with(|| toml::Value::Table(Default::default()));

@@ -96,11 +96,24 @@ fn classify(x: &[f32]) -> Option<char> {
     if energy <= 0.0 {
         return None;
     }
+    // Cheap first look at the nominal frequencies only: a tone even 1.5 % off
+    // keeps over a third of its response, so a window whose best row and column
+    // hold under a quarter of its energy cannot pass the full test. Most speech
+    // and silence stops here (a third of the filters).
+    let n = x.len() as f32;
+    let best = |freqs: &[f32; 4]| {
+        freqs
+            .iter()
+            .map(|&f| goertzel(x, f))
+            .fold(0.0f32, f32::max)
+    };
+    if 2.0 * (best(&ROWS) + best(&COLS)) / n < 0.25 * energy {
+        return None;
+    }
     let (r, pr, fr) = strongest(x, &ROWS)?;
     let (c, pc, fc) = strongest(x, &COLS)?;
     // A sine of amplitude A over N samples gives |X|² ≈ (A·N/2)²; its energy in the
     // window is N·A²/2. So each tone's energy is 2·P/N.
-    let n = x.len() as f32;
     let amp = |p: f32| 2.0 * p.sqrt() / n;
     if amp(pr) < MIN_AMPLITUDE || amp(pc) < MIN_AMPLITUDE {
         return None;
