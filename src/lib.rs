@@ -2,8 +2,8 @@
 //!
 //! A self-hosted replacement for Exchange 2013/2016 Unified Messaging: PBXs and
 //! gateways send calls over SIP to pilot numbers; openum answers, plays prompts,
-//! reads DTMF, records voicemail into an embedded store, and (in coming issues)
-//! runs auto attendants and subscriber access. A process plays one role: the UM
+//! reads DTMF, runs auto attendants, records voicemail into an embedded store, and
+//! (in coming issues) gives subscribers access to their mailboxes. A process plays one role: the UM
 //! call router (redirects each call to a mailbox node), the UM service (answers
 //! calls), or both (the default).
 //!
@@ -17,8 +17,9 @@
 //!   the router's mailbox-node choice. Sans-IO.
 //! - [`sip`] — RFC 3261 messages, transactions (timers A–K), dialogs. Sans-IO.
 //! - [`sdp`] — RFC 4566/3264 offer/answer. Sans-IO.
-//! - [`media`] — G.711, RTP send/receive, RFC 4733 DTMF, the recorder. Sans-IO.
-//! - [`ivr`] — call flows (voicemail deposit) and prompts. Sans-IO.
+//! - [`media`] — G.711, RTP send/receive, DTMF (RFC 4733, SIP INFO bodies, in-band
+//!   Goertzel), the recorder, audio import for greetings. Sans-IO.
+//! - [`ivr`] — call flows (voicemail deposit, auto attendant) and prompts. Sans-IO.
 //! - [`store`] — the `MailboxStore` trait and its sled implementation.
 //! - [`actors`] — actix shells: the SIP endpoint (sockets + transactions), the
 //!   supervisor (runs `callctl`, places call actors, notices dead ones), one actor

@@ -579,9 +579,10 @@ fn print_banner(
     }
     for aa in &d.auto_attendants {
         out.push_str(&format!(
-            "  auto attendant {} on {} (not answered yet: 480)\n",
+            "  auto attendant {} on {}{}\n",
             aa.name,
-            aa.pilots.join(", ")
+            aa.pilots.join(", "),
+            if aa.enabled { "" } else { " (disabled)" }
         ));
     }
     for g in &d.gateways {

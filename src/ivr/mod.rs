@@ -1,5 +1,7 @@
-//! Call flows as sans-IO state machines. This flow is the voicemail deposit;
-//! auto attendant and subscriber access (Outlook Voice Access) grow here next.
+//! Call flows as sans-IO state machines: the voicemail deposit ([`deposit`]), the
+//! auto attendant ([`attendant`]), and [`call`], which runs one of them per call over
+//! the media (and hands an attendant's caller to a deposit). Subscriber access
+//! (Outlook Voice Access) grows here next.
 //! Depends on `media` and the prompt files; never on actix, tokio or the store.
 
 pub mod attendant;
