@@ -15,7 +15,7 @@
 //!
 //! **Dial by name**: the caller spells a last name on the keypad (E.161, accents
 //! folded) and ends with `#`. One match is transferred. Several (up to 9) are read
-//! out as "For <name spelled> at extension <digits>, press <n>".
+//! out as `For <name spelled> at extension <digits>, press <n>`.
 //!
 //! Every prompt is interruptible by a key (barge-in) unless the attendant marks
 //! its announcement uninterruptible. No input within `first_digit_timeout`, and

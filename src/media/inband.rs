@@ -101,12 +101,7 @@ fn classify(x: &[f32]) -> Option<char> {
     // hold under a quarter of its energy cannot pass the full test. Most speech
     // and silence stops here (a third of the filters).
     let n = x.len() as f32;
-    let best = |freqs: &[f32; 4]| {
-        freqs
-            .iter()
-            .map(|&f| goertzel(x, f))
-            .fold(0.0f32, f32::max)
-    };
+    let best = |freqs: &[f32; 4]| freqs.iter().map(|&f| goertzel(x, f)).fold(0.0f32, f32::max);
     if 2.0 * (best(&ROWS) + best(&COLS)) / n < 0.25 * energy {
         return None;
     }
