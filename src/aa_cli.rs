@@ -327,11 +327,7 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 return Err(format!("no auto attendant {n:?}"));
             }
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&aas).map_err(|e| e.to_string())?
-                );
-                return Ok(());
+                return super::print_json(&aas);
             }
             println!(
                 "{:<16} {:<10} {:<9} {:<14} {:<18} KEYS (BUSINESS HOURS)",

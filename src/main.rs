@@ -203,6 +203,15 @@ enum MessageCmd {
     },
 }
 
+/// Print a value as pretty JSON (the `--json` of the listing verbs).
+fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 /// The configuration file's text (or the embedded demo's) and what to call it.
 fn config_text(common: &Common) -> Result<(String, String), String> {
     match &common.config {
@@ -285,10 +294,7 @@ fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&msgs).map_err(|e| e.to_string())?
-        );
+        print_json(&msgs)?;
     } else {
         println!(
             "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8}",
@@ -385,11 +391,7 @@ mod admin_cli {
                 Some(l) => serde_json::Value::Array(l),
                 None => serde_json::to_value(&cfg.directory.gateways).map_err(|e| e.to_string())?,
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
-            );
-            return Ok(());
+            return print_json(&v);
         }
         println!(
             "{:<16} {:<24} {:>5} {:<5} {:<12} LAST ANSWER",
@@ -777,11 +779,7 @@ fn main() -> ExitCode {
         Cmd::Service { cmd } => admin_cli::service(cmd),
         Cmd::Certificate { cmd } => admin_cli::certificate(cmd),
         Cmd::AutoAttendant { cmd } => aa_cli::run(cmd),
-        Cmd::Config { common } => load_config(&common).and_then(|c| {
-            serde_json::to_string_pretty(&c.directory)
-                .map(|s| println!("{s}"))
-                .map_err(|e| e.to_string())
-        }),
+        Cmd::Config { common } => load_config(&common).and_then(|c| print_json(&c.directory)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

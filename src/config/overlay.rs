@@ -15,11 +15,11 @@ fn aa_name(t: &toml::Value) -> Option<&str> {
     t.get("name")?.as_str()
 }
 
-/// Lay `overlay` over the configuration `base`.
-pub fn apply(base: &mut toml::Value, overlay: &str) -> Result<(), ConfigError> {
+/// The overlay's attendants and removed names.
+fn parse(overlay: &str) -> Result<(Vec<toml::Value>, Vec<String>), ConfigError> {
     let o: toml::Value = toml::from_str(overlay)
         .map_err(|e| ConfigError::Toml(format!("autoattendants.toml: {e}")))?;
-    let removed: Vec<String> = o
+    let removed = o
         .get("removed")
         .and_then(|r| r.as_array())
         .map(|a| {
@@ -28,11 +28,17 @@ pub fn apply(base: &mut toml::Value, overlay: &str) -> Result<(), ConfigError> {
                 .collect()
         })
         .unwrap_or_default();
-    let added: Vec<toml::Value> = o
+    let added = o
         .get("auto_attendant")
         .and_then(|a| a.as_array())
         .cloned()
         .unwrap_or_default();
+    Ok((added, removed))
+}
+
+/// Lay `overlay` over the configuration `base`.
+pub fn apply(base: &mut toml::Value, overlay: &str) -> Result<(), ConfigError> {
+    let (added, removed) = parse(overlay)?;
     let Some(table) = base.as_table_mut() else {
         return Err(ConfigError::Toml("the configuration is not a table".into()));
     };
@@ -55,25 +61,7 @@ pub fn apply(base: &mut toml::Value, overlay: &str) -> Result<(), ConfigError> {
 
 /// The overlay as editable values: (attendants, removed names).
 pub fn load(text: &str) -> Result<(Vec<toml::Value>, Vec<String>), ConfigError> {
-    let mut base = toml::Value::Table(Default::default());
-    apply(&mut base, text)?;
-    let o: toml::Value =
-        toml::from_str(text).map_err(|e| ConfigError::Toml(format!("autoattendants.toml: {e}")))?;
-    let removed = o
-        .get("removed")
-        .and_then(|r| r.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let aas = base
-        .get("auto_attendant")
-        .and_then(|a| a.as_array())
-        .cloned()
-        .unwrap_or_default();
-    Ok((aas, removed))
+    parse(text)
 }
 
 /// Write the overlay back as TOML text.
