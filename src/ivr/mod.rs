@@ -8,3 +8,4 @@ pub mod attendant;
 pub mod call;
 pub mod deposit;
 pub mod prompts;
+pub mod speech;

@@ -1,0 +1,271 @@
+//! Numbers, dates and times spoken from a small prompt grammar, sans-IO, with a
+//! language parameter: cardinals (0–999,999: "one hundred and five",
+//! "twenty-one"), ordinals (1st–31st, for dates), clock times ("three forty-two
+//! P M", "twelve oh five A M"), and a message envelope's time relative to the
+//! listener's day ("today at …", "yesterday at …", "Monday, November twenty-third
+//! at …"). Output is a list of library prompts (`prompts/<locale>/`, made by
+//! `tools/gen-prompts`). French follows with the storage and languages issue.
+//!
+//! Depends on [`super::deposit::Prompt`] and jiff's civil dates only.
+
+use super::deposit::Prompt;
+use jiff::civil::{Date, DateTime, Weekday};
+
+/// A language the grammar speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    EnUs,
+}
+
+const TEENS: [&str; 10] = [
+    "n_10", "n_11", "n_12", "n_13", "n_14", "n_15", "n_16", "n_17", "n_18", "n_19",
+];
+const TENS: [&str; 10] = [
+    "", "", "n_20", "n_30", "n_40", "n_50", "n_60", "n_70", "n_80", "n_90",
+];
+const ORD_UNITS: [&str; 20] = [
+    "", "ord_1", "ord_2", "ord_3", "ord_4", "ord_5", "ord_6", "ord_7", "ord_8", "ord_9", "ord_10",
+    "ord_11", "ord_12", "ord_13", "ord_14", "ord_15", "ord_16", "ord_17", "ord_18", "ord_19",
+];
+const DAYS: [&str; 7] = [
+    "day_monday",
+    "day_tuesday",
+    "day_wednesday",
+    "day_thursday",
+    "day_friday",
+    "day_saturday",
+    "day_sunday",
+];
+const MONTHS: [&str; 12] = [
+    "month_january",
+    "month_february",
+    "month_march",
+    "month_april",
+    "month_may",
+    "month_june",
+    "month_july",
+    "month_august",
+    "month_september",
+    "month_october",
+    "month_november",
+    "month_december",
+];
+
+/// Every prompt name the grammar may produce (besides the digits "0"–"9").
+pub fn prompt_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    v.extend(TEENS);
+    v.extend(TENS.iter().filter(|t| !t.is_empty()));
+    v.extend(ORD_UNITS.iter().filter(|t| !t.is_empty()));
+    v.extend(["ord_20", "ord_30"]);
+    v.extend(DAYS);
+    v.extend(MONTHS);
+    v.extend([
+        "n_hundred",
+        "n_thousand",
+        "n_and",
+        "n_oh",
+        "am",
+        "pm",
+        "today",
+        "yesterday",
+        "at",
+    ]);
+    v
+}
+
+fn digit(d: u32) -> Prompt {
+    Prompt::Digit(char::from_digit(d, 10).unwrap_or('0'))
+}
+
+/// 0–99.
+fn below_100(n: u32, out: &mut Vec<Prompt>) {
+    match n {
+        0..=9 => out.push(digit(n)),
+        10..=19 => out.push(Prompt::Named(TEENS[(n - 10) as usize])),
+        _ => {
+            out.push(Prompt::Named(TENS[(n / 10) as usize]));
+            if n % 10 != 0 {
+                out.push(digit(n % 10));
+            }
+        }
+    }
+}
+
+/// 1–999, with "and" before the tens after a hundred.
+fn below_1000(n: u32, out: &mut Vec<Prompt>) {
+    if n >= 100 {
+        out.push(digit(n / 100));
+        out.push(Prompt::Named("n_hundred"));
+        if n % 100 != 0 {
+            out.push(Prompt::Named("n_and"));
+            below_100(n % 100, out);
+        }
+    } else {
+        below_100(n, out);
+    }
+}
+
+/// A cardinal number, 0–999,999 (larger ones are read digit by digit).
+pub fn number(lang: Lang, n: u64) -> Vec<Prompt> {
+    let Lang::EnUs = lang;
+    let mut out = Vec::new();
+    if n >= 1_000_000 {
+        out.extend(n.to_string().chars().map(Prompt::Digit));
+        return out;
+    }
+    let n = n as u32;
+    if n == 0 {
+        return vec![digit(0)];
+    }
+    if n >= 1000 {
+        below_1000(n / 1000, &mut out);
+        out.push(Prompt::Named("n_thousand"));
+        let rest = n % 1000;
+        if rest != 0 {
+            if rest < 100 {
+                out.push(Prompt::Named("n_and"));
+            }
+            below_1000(rest, &mut out);
+        }
+        return out;
+    }
+    below_1000(n, &mut out);
+    out
+}
+
+/// An ordinal, 1st–31st (days of the month); others as cardinals.
+pub fn ordinal(lang: Lang, n: u32) -> Vec<Prompt> {
+    match n {
+        1..=19 => vec![Prompt::Named(ORD_UNITS[n as usize])],
+        20 => vec![Prompt::Named("ord_20")],
+        30 => vec![Prompt::Named("ord_30")],
+        21..=29 | 31 => vec![
+            Prompt::Named(TENS[(n / 10) as usize]),
+            Prompt::Named(ORD_UNITS[(n % 10) as usize]),
+        ],
+        _ => number(lang, n as u64),
+    }
+}
+
+/// A clock time, 12-hour with A M / P M: "three forty-two P M", "twelve oh five
+/// A M", "nine P M" on the hour.
+pub fn time(lang: Lang, hour: u8, minute: u8) -> Vec<Prompt> {
+    let h12 = match hour % 12 {
+        0 => 12,
+        h => h,
+    };
+    let mut out = number(lang, h12 as u64);
+    match minute {
+        0 => {}
+        1..=9 => {
+            out.push(Prompt::Named("n_oh"));
+            out.push(digit(minute as u32));
+        }
+        m => below_100(m as u32, &mut out),
+    }
+    out.push(Prompt::Named(if hour < 12 { "am" } else { "pm" }));
+    out
+}
+
+fn weekday_index(w: Weekday) -> usize {
+    w.to_monday_zero_offset() as usize
+}
+
+/// When a message arrived, as the listener hears it on `today` (both in the
+/// listener's time zone).
+pub fn when(lang: Lang, received: DateTime, today: Date) -> Vec<Prompt> {
+    let day = received.date();
+    let mut out = Vec::new();
+    if day == today {
+        out.push(Prompt::Named("today"));
+    } else if today.yesterday().ok() == Some(day) {
+        out.push(Prompt::Named("yesterday"));
+    } else {
+        out.push(Prompt::Named(DAYS[weekday_index(day.weekday())]));
+        out.push(Prompt::Named(MONTHS[(day.month() - 1) as usize]));
+        out.extend(ordinal(lang, day.day() as u32));
+    }
+    out.push(Prompt::Named("at"));
+    out.extend(time(lang, received.hour() as u8, received.minute() as u8));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(p: &[Prompt]) -> String {
+        p.iter()
+            .map(|p| match p {
+                Prompt::Named(n) => n
+                    .trim_start_matches("n_")
+                    .trim_start_matches("ord_")
+                    .to_string(),
+                Prompt::Digit(d) => d.to_string(),
+                _ => "?".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn cardinals() {
+        let n = |x| say(&number(Lang::EnUs, x));
+        assert_eq!(n(0), "0");
+        assert_eq!(n(7), "7");
+        assert_eq!(n(13), "13");
+        assert_eq!(n(21), "20 1");
+        assert_eq!(n(40), "40");
+        assert_eq!(n(100), "1 hundred");
+        assert_eq!(n(105), "1 hundred and 5");
+        assert_eq!(n(999), "9 hundred and 90 9");
+        assert_eq!(n(1000), "1 thousand");
+        assert_eq!(n(2005), "2 thousand and 5");
+        assert_eq!(n(2024), "2 thousand and 20 4");
+        assert_eq!(n(1234), "1 thousand 2 hundred and 30 4");
+        assert_eq!(n(71_000), "70 1 thousand");
+        assert_eq!(n(1_000_000), "1 0 0 0 0 0 0");
+    }
+
+    #[test]
+    fn ordinals_and_times() {
+        let o = |x| say(&ordinal(Lang::EnUs, x));
+        assert_eq!(o(1), "1");
+        assert_eq!(o(23), "20 3");
+        assert_eq!(o(30), "30");
+        assert_eq!(o(31), "30 1");
+        let t = |h, m| say(&time(Lang::EnUs, h, m));
+        assert_eq!(t(15, 42), "3 40 2 pm");
+        assert_eq!(t(0, 5), "12 oh 5 am");
+        assert_eq!(t(12, 0), "12 pm");
+        assert_eq!(t(9, 10), "9 10 am");
+        assert_eq!(t(23, 59), "11 50 9 pm");
+    }
+
+    #[test]
+    fn envelope_times_relative_to_the_listeners_day() {
+        let today: Date = "2026-11-24".parse().unwrap();
+        let at = |s: &str| say(&when(Lang::EnUs, s.parse().unwrap(), today));
+        assert_eq!(at("2026-11-24T15:42"), "today at 3 40 2 pm");
+        assert_eq!(at("2026-11-23T00:05"), "yesterday at 12 oh 5 am");
+        assert_eq!(
+            at("2026-11-16T09:30"),
+            "day_monday month_november 16 at 9 30 am"
+        );
+        // Across a year boundary: 31 December is "yesterday" on 1 January.
+        let jan1: Date = "2027-01-01".parse().unwrap();
+        let s = say(&when(Lang::EnUs, "2026-12-31T23:00".parse().unwrap(), jan1));
+        assert_eq!(s, "yesterday at 11 pm");
+    }
+
+    #[test]
+    fn every_name_produced_is_a_library_prompt() {
+        for n in prompt_names() {
+            assert!(
+                crate::ivr::prompts::static_name(n).is_some(),
+                "prompt {n} missing from the library"
+            );
+        }
+    }
+}
