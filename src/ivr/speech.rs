@@ -85,7 +85,7 @@ fn below_100(n: u32, out: &mut Vec<Prompt>) {
         10..=19 => out.push(Prompt::Named(TEENS[(n - 10) as usize])),
         _ => {
             out.push(Prompt::Named(TENS[(n / 10) as usize]));
-            if n % 10 != 0 {
+            if !n.is_multiple_of(10) {
                 out.push(digit(n % 10));
             }
         }
@@ -97,7 +97,7 @@ fn below_1000(n: u32, out: &mut Vec<Prompt>) {
     if n >= 100 {
         out.push(digit(n / 100));
         out.push(Prompt::Named("n_hundred"));
-        if n % 100 != 0 {
+        if !n.is_multiple_of(100) {
             out.push(Prompt::Named("n_and"));
             below_100(n % 100, out);
         }
