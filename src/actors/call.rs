@@ -13,6 +13,7 @@ use super::messages::{CallGone, CallHangup, TransferRequest};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
+use crate::media::g711::Law;
 use crate::media::srtp::SrtpSession;
 use crate::sdp::SrtpParams;
 use crate::sdp::crypto::SrtpKey;
@@ -55,6 +56,9 @@ impl Control {
         }
     }
 }
+
+/// What to do once a mailbox's personal greeting (if any) has been fetched.
+type WithGreeting = fn(&mut CallActor, Option<(Law, Vec<u8>)>, &mut Context<CallActor>);
 
 /// Says "gone" to the supervisor when dropped; `clean` once the call finished.
 pub struct Lifeline {
@@ -267,25 +271,45 @@ impl CallActor {
             CallEvent::NeedGreeting { extension } => {
                 // The caller is now leaving a message: for this mailbox.
                 self.info.mailbox = extension.clone();
-                self.store
-                    .send(GetGreeting(extension))
-                    .into_actor(self)
-                    .then(|res, act, ctx| {
-                        let greeting = match res {
-                            Ok(Ok(g)) => g,
-                            other => {
-                                tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
-                                None
-                            }
-                        };
-                        if !act.finished {
-                            act.core.start_deposit(Instant::now(), greeting);
-                            act.drive(ctx);
-                        }
-                        fut::ready(())
-                    })
-                    .spawn(ctx);
+                self.fetch_greeting(extension, false, ctx, |act, greeting, ctx| {
+                    act.core.start_deposit(Instant::now(), greeting);
+                    act.drive(ctx);
+                });
             }
+        }
+    }
+
+    /// Fetch a mailbox's personal greeting from the store, then run `then` with it
+    /// (None when it has none, or when the store failed: logged). With `wait`, the
+    /// actor handles nothing else meanwhile (the call's start).
+    fn fetch_greeting(
+        &mut self,
+        mailbox: String,
+        wait: bool,
+        ctx: &mut Context<Self>,
+        then: WithGreeting,
+    ) {
+        let f = self
+            .store
+            .send(GetGreeting(mailbox))
+            .into_actor(self)
+            .then(move |res, act, ctx| {
+                let greeting = match res {
+                    Ok(Ok(g)) => g,
+                    other => {
+                        tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
+                        None
+                    }
+                };
+                if !act.finished {
+                    then(act, greeting, ctx);
+                }
+                fut::ready(())
+            });
+        if wait {
+            f.wait(ctx);
+        } else {
+            f.spawn(ctx);
         }
     }
 
@@ -362,26 +386,16 @@ impl Actor for CallActor {
                 return;
             }
         }
-        // Start with the mailbox's own greeting if it has one.
-        self.store
-            .send(GetGreeting(self.info.mailbox.clone()))
-            .into_actor(self)
-            .then(|res, act, ctx| {
-                let greeting = match res {
-                    Ok(Ok(g)) => g,
-                    other => {
-                        tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
-                        None
-                    }
-                };
-                if !act.finished && !act.answered {
-                    act.answered = true;
-                    act.core.answer(Instant::now(), greeting);
-                    act.drive(ctx);
-                }
-                fut::ready(())
-            })
-            .wait(ctx);
+        // Start with the mailbox's own greeting if it has one (none for an
+        // attendant call: its mailbox is not known yet).
+        let mailbox = self.info.mailbox.clone();
+        self.fetch_greeting(mailbox, true, ctx, |act, greeting, ctx| {
+            if !act.answered {
+                act.answered = true;
+                act.core.answer(Instant::now(), greeting);
+                act.drive(ctx);
+            }
+        });
     }
 }
 
