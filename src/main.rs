@@ -3,6 +3,7 @@
 //! and go through the running server's admin API when it holds the store.
 
 mod aa_cli;
+mod mailbox_cli;
 
 use clap::{Args, Parser, Subcommand};
 use openum::config::Config;
@@ -84,6 +85,11 @@ enum Cmd {
     Certificate {
         #[command(subcommand)]
         cmd: CertificateCmd,
+    },
+    /// UM mailboxes: status and PINs (Get-UMMailbox, Set-UMMailboxPIN, unlock).
+    Mailbox {
+        #[command(subcommand)]
+        cmd: mailbox_cli::MailboxCmd,
     },
     /// Auto attendants (New-/Set-/Get-/Remove-UMAutoAttendant, and importing
     /// custom greetings).
@@ -779,6 +785,7 @@ fn main() -> ExitCode {
         Cmd::Service { cmd } => admin_cli::service(cmd),
         Cmd::Certificate { cmd } => admin_cli::certificate(cmd),
         Cmd::AutoAttendant { cmd } => aa_cli::run(cmd),
+        Cmd::Mailbox { cmd } => mailbox_cli::run(cmd),
         Cmd::Config { common } => load_config(&common).and_then(|c| print_json(&c.directory)),
     };
     match r {

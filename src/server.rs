@@ -120,8 +120,13 @@ fn provision_pins(cfg: &Config, store: &dyn MailboxStore) -> Result<usize, Strin
         let mut salt = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut salt);
         let h = pin::hash_pin(p, salt).map_err(|e| e.to_string())?;
+        let state = crate::store::PinState {
+            hash: h,
+            set_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            ..Default::default()
+        };
         store
-            .set_pin_hash(&m.extension, &h)
+            .set_pin_state(&m.extension, &state)
             .map_err(|e| e.to_string())?;
         n += 1;
     }

@@ -6,6 +6,10 @@
 //!   mailbox nodes (router role)
 //! - `POST /api/service/drain` — stop taking calls, exit when the last one ends
 //! - `GET /api/mailboxes` — UM mailboxes (no PINs)
+//! - `GET /api/mailboxes/{ext}` — a mailbox and its PIN status (set, expiry,
+//!   failed logons, locked)
+//! - `POST /api/mailboxes/{ext}/pin` — Set-UMMailboxPIN (`{"pin"|"generate", "expired"}`)
+//! - `POST /api/mailboxes/{ext}/unlock` — clear a lockout
 //! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
 //! - `POST /api/gateways/{name}` — change status / OutcallsAllowed / address (JSON)
 //! - `POST /api/autoattendants/reload` — take the CLI's attendant changes and
@@ -192,6 +196,95 @@ async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+/// `openum mailbox get`: a mailbox and its PIN status (no hash).
+async fn mailbox_status(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let ext = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let dir = s.dir.clone();
+    let r = web::block(move || {
+        crate::store::pins::status(store.as_ref(), &dir, &ext, std::time::SystemTime::now())
+    })
+    .await;
+    match r {
+        Ok(Ok(st)) => HttpResponse::Ok().json(st),
+        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SetPinBody {
+    pin: Option<String>,
+    #[serde(default)]
+    generate: bool,
+    #[serde(default)]
+    expired: bool,
+}
+
+/// `openum mailbox set-pin` (Set-UMMailboxPIN) while the server runs.
+async fn set_pin(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+    body: web::Json<SetPinBody>,
+) -> HttpResponse {
+    let ext = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let b = body.into_inner();
+    let how = match (b.pin, b.generate) {
+        (Some(p), false) => crate::store::pins::NewPin::Given(p),
+        (None, true) => crate::store::pins::NewPin::Generate,
+        _ => {
+            return HttpResponse::BadRequest()
+                .json(serde_json::json!({"error": "give either a pin or generate"}));
+        }
+    };
+    let dir = s.dir.clone();
+    let e2 = ext.clone();
+    let r = web::block(move || {
+        crate::store::pins::set_pin(
+            store.as_ref(),
+            &dir,
+            &e2,
+            how,
+            b.expired,
+            std::time::SystemTime::now(),
+        )
+    })
+    .await;
+    match r {
+        Ok(Ok(generated)) => {
+            tracing::info!(event = "pin_set", mailbox = %ext, expired = b.expired, generated = generated.is_some());
+            HttpResponse::Ok().json(serde_json::json!({"generated": generated}))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(event = "pin_refused", mailbox = %ext, reason = %e);
+            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+/// `openum mailbox unlock` while the server runs.
+async fn unlock(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let ext = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let e2 = ext.clone();
+    match web::block(move || crate::store::pins::unlock(store.as_ref(), &e2)).await {
+        Ok(Ok(was)) => {
+            tracing::info!(event = "mailbox_unlocked", mailbox = %ext, was_locked = was);
+            HttpResponse::Ok().json(serde_json::json!({"was_locked": was}))
+        }
+        Ok(Err(e)) => HttpResponse::BadRequest().json(serde_json::json!({"error": e})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
 /// What a router answers for messages: it has no store.
 fn no_store() -> HttpResponse {
     HttpResponse::Conflict()
@@ -269,6 +362,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/autoattendants/reload", web::post().to(reload_objects))
         .route("/api/media/timing", web::get().to(media_timing))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
+        .route("/api/mailboxes/{ext}", web::get().to(mailbox_status))
+        .route("/api/mailboxes/{ext}/pin", web::post().to(set_pin))
+        .route("/api/mailboxes/{ext}/unlock", web::post().to(unlock))
         .route("/api/messages/{id}", web::get().to(message))
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
         .route(

@@ -178,6 +178,10 @@ struct RawPolicy {
     min_pin_length: usize,
     #[serde(default = "d_failures")]
     max_logon_failures: u32,
+    #[serde(default = "d_pin_history")]
+    pin_history: usize,
+    #[serde(default = "d_pin_lifetime")]
+    pin_lifetime_days: u32,
     #[serde(default = "d_max_msg")]
     max_message_secs: u64,
     #[serde(default = "d_max_msg")]
@@ -192,6 +196,12 @@ fn d_min_pin() -> usize {
 }
 fn d_failures() -> u32 {
     5
+}
+fn d_pin_history() -> usize {
+    5
+}
+fn d_pin_lifetime() -> u32 {
+    60
 }
 fn d_max_msg() -> u64 {
     300
@@ -452,6 +462,8 @@ impl Config {
                 name: p.name,
                 min_pin_length: p.min_pin_length,
                 max_logon_failures: p.max_logon_failures,
+                pin_history: p.pin_history.min(20),
+                pin_lifetime_days: p.pin_lifetime_days,
                 max_message: Duration::from_secs(p.max_message_secs),
                 max_greeting: Duration::from_secs(p.max_greeting_secs),
                 silence_timeout: Duration::from_secs(p.silence_timeout_secs),

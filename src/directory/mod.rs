@@ -64,6 +64,10 @@ pub struct MailboxPolicy {
     pub name: String,
     pub min_pin_length: usize,
     pub max_logon_failures: u32,
+    /// Earlier PINs that may not be reused.
+    pub pin_history: usize,
+    /// Days a PIN stays valid (0: forever); an expired PIN is changed at logon.
+    pub pin_lifetime_days: u32,
     #[serde(with = "secs")]
     pub max_message: Duration,
     #[serde(with = "secs")]

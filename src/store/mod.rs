@@ -6,6 +6,7 @@
 //! batch and returns only after an fsync; a crash before that leaves no trace, a
 //! crash after leaves a whole message. Depends on `directory` types only (and sled).
 
+pub mod pins;
 pub mod sled;
 
 use crate::media::g711::Law;
@@ -53,6 +54,29 @@ pub struct NewMessage {
     pub call_id: String,
 }
 
+/// A mailbox's PIN state (Set-UMMailboxPIN, logon failures, lockout): kept in
+/// the store so that it survives restarts. Never holds a PIN in clear.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinState {
+    /// PHC (argon2id) hash of the current PIN.
+    pub hash: String,
+    /// When it was set, RFC 3339 UTC (empty when unknown: set by an old version).
+    #[serde(default)]
+    pub set_at: String,
+    /// Hashes of earlier PINs, newest first (the policy's PIN history).
+    #[serde(default)]
+    pub history: Vec<String>,
+    /// Consecutive failed logons.
+    #[serde(default)]
+    pub failures: u32,
+    /// Locked out after too many failures, until an admin resets or unlocks it.
+    #[serde(default)]
+    pub locked: bool,
+    /// Must be changed at the next logon (Set-UMMailboxPIN -PinExpired).
+    #[serde(default)]
+    pub expired: bool,
+}
+
 pub trait MailboxStore: Send + Sync {
     /// Store a message durably; returns only once it would survive a crash.
     fn deposit(&self, msg: NewMessage, audio: &[u8]) -> Result<MessageMeta, StoreError>;
@@ -61,8 +85,12 @@ pub trait MailboxStore: Send + Sync {
     fn get(&self, id: &str) -> Result<MessageMeta, StoreError>;
     fn audio(&self, id: &str) -> Result<Vec<u8>, StoreError>;
     fn greeting(&self, mailbox: &str) -> Result<Option<(Law, Vec<u8>)>, StoreError>;
-    fn pin_hash(&self, mailbox: &str) -> Result<Option<String>, StoreError>;
-    fn set_pin_hash(&self, mailbox: &str, phc: &str) -> Result<(), StoreError>;
+    fn pin_hash(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.pin_state(mailbox)?.map(|s| s.hash))
+    }
+    fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError>;
+    /// Write a mailbox's PIN state durably.
+    fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError>;
 }
 
 /// Write G.711 audio as a 16-bit PCM WAV (playable everywhere; hound writes PCM only).

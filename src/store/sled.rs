@@ -10,7 +10,7 @@
 //! Ids are `sled::Db::generate_id` values (monotonic across restarts) printed as 16
 //! hex digits, so key order is arrival order.
 
-use super::{MailboxStore, MessageMeta, NewMessage, StoreError};
+use super::{MailboxStore, MessageMeta, NewMessage, PinState, StoreError};
 use crate::media::g711::Law;
 use std::path::Path;
 
@@ -127,23 +127,38 @@ impl MailboxStore for SledStore {
             }))
     }
 
-    fn pin_hash(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .db
-            .get(format!("p/{mailbox}").as_bytes())
-            .map_err(io)?
-            .map(|v| String::from_utf8_lossy(&v).to_string()))
+    fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError> {
+        let Some(v) = self.db.get(format!("p/{mailbox}").as_bytes()).map_err(io)? else {
+            return Ok(None);
+        };
+        // Before PIN state existed the value was the bare PHC string.
+        if v.starts_with(b"$") {
+            return Ok(Some(PinState {
+                hash: String::from_utf8_lossy(&v).to_string(),
+                ..PinState::default()
+            }));
+        }
+        serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("PIN state of {mailbox}: {e}")))
     }
 
-    fn set_pin_hash(&self, mailbox: &str, phc: &str) -> Result<(), StoreError> {
+    fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(state).map_err(|e| StoreError::Io(e.to_string()))?;
         self.db
-            .insert(format!("p/{mailbox}").as_bytes(), phc.as_bytes())
+            .insert(format!("p/{mailbox}").as_bytes(), v)
             .map_err(io)?;
         self.flush()
     }
 }
 
 impl SledStore {
+    /// Write a raw value (tests: data as an earlier version left it).
+    #[cfg(test)]
+    pub fn db_insert_raw(&self, key: &str, value: &[u8]) {
+        let _ = self.db.insert(key.as_bytes(), value);
+    }
+
     /// Store a personal greeting (used by tests now, by subscriber access later).
     pub fn set_greeting(&self, mailbox: &str, law: Law, audio: &[u8]) -> Result<(), StoreError> {
         let mut v = Vec::with_capacity(audio.len() + 1);
@@ -229,14 +244,27 @@ mod tests {
     }
 
     #[test]
-    fn greeting_and_pin_hash_round_trip() {
+    fn greeting_and_pin_state_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
         assert_eq!(s.greeting("1001").unwrap(), None);
         s.set_greeting("1001", Law::Mu, &[9, 9]).unwrap();
         assert_eq!(s.greeting("1001").unwrap(), Some((Law::Mu, vec![9, 9])));
-        s.set_pin_hash("1001", "$argon2id$x").unwrap();
+        let st = PinState {
+            hash: "$argon2id$x".into(),
+            set_at: "2026-11-23T10:00:00Z".into(),
+            history: vec!["$argon2id$old".into()],
+            failures: 2,
+            locked: false,
+            expired: true,
+        };
+        s.set_pin_state("1001", &st).unwrap();
         assert_eq!(s.pin_hash("1001").unwrap().as_deref(), Some("$argon2id$x"));
+        assert_eq!(s.pin_state("1001").unwrap(), Some(st));
+        // Garbage is reported as corruption, naming the mailbox.
+        s.db_insert_raw("p/1002", b"{not json");
+        let e = s.pin_state("1002").unwrap_err().to_string();
+        assert!(e.contains("PIN state of 1002"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! PIN administration over the store (Set-UMMailboxPIN and unlocking), shared by
+//! the CLI (server stopped) and the admin API (server running): set a PIN chosen
+//! by the admin or generated, checked against the mailbox policy (length, trivial
+//! PINs, history), optionally expired so it must be changed at the next logon;
+//! unlock a mailbox locked by failed logons; report a mailbox's PIN status.
+//! PINs are hashed before they reach the store and never logged.
+
+use super::{MailboxStore, PinState};
+use crate::directory::{Directory, pin};
+use rand::Rng;
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+
+/// What `openum mailbox get` shows (never a hash).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PinStatus {
+    pub extension: String,
+    pub display_name: String,
+    pub dial_plan: String,
+    pub policy: String,
+    pub pin_set: bool,
+    pub pin_set_at: Option<String>,
+    /// When the PIN's lifetime ends (policy PIN lifetime), if it does.
+    pub pin_expires_at: Option<String>,
+    pub pin_expired: bool,
+    pub failed_logons: u32,
+    pub locked: bool,
+}
+
+/// How to set a PIN.
+#[derive(Debug, Clone)]
+pub enum NewPin {
+    Given(String),
+    Generate,
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn parse_time(s: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(s).ok()
+}
+
+/// Set a mailbox's PIN. Returns the PIN when it was generated (to tell the user),
+/// or a refusal naming the policy rule.
+pub fn set_pin(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    how: NewPin,
+    expired: bool,
+    now: SystemTime,
+) -> Result<Option<String>, String> {
+    let mb = dir
+        .mailbox_any(extension)
+        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
+    let policy = dir
+        .mailbox_policy(mb)
+        .ok_or_else(|| format!("mailbox {extension}: no policy {}", mb.policy))?;
+    let old = store.pin_state(extension).map_err(|e| e.to_string())?;
+    let history: Vec<String> = old
+        .iter()
+        .flat_map(|s| std::iter::once(s.hash.clone()).chain(s.history.iter().cloned()))
+        .take(policy.pin_history)
+        .collect();
+    let (pin, generated) = match how {
+        NewPin::Given(p) => (p, false),
+        NewPin::Generate => {
+            let mut rng = rand::thread_rng();
+            let len = policy.min_pin_length;
+            // Random digits until one passes every rule (nearly always the first).
+            let p = (0..1000)
+                .map(|_| {
+                    (0..len)
+                        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+                        .collect::<String>()
+                })
+                .find(|p| pin::check_new_pin(p, extension, len, &history).is_ok())
+                .ok_or("could not generate a PIN that passes the policy")?;
+            (p, true)
+        }
+    };
+    pin::check_new_pin(&pin, extension, policy.min_pin_length, &history)
+        .map_err(|e| format!("PIN refused for {extension}: {e}"))?;
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill(&mut salt);
+    let hash = pin::hash_pin(&pin, salt).map_err(|e| e.to_string())?;
+    let mut earlier = history;
+    earlier.truncate(policy.pin_history.saturating_sub(1).max(1));
+    let state = PinState {
+        hash,
+        set_at: rfc3339(now),
+        history: earlier,
+        failures: 0,
+        locked: false,
+        expired,
+    };
+    store
+        .set_pin_state(extension, &state)
+        .map_err(|e| e.to_string())?;
+    Ok(generated.then_some(pin))
+}
+
+/// Unlock a mailbox locked by failed logons (its PIN stays).
+pub fn unlock(store: &dyn MailboxStore, extension: &str) -> Result<bool, String> {
+    let Some(mut s) = store.pin_state(extension).map_err(|e| e.to_string())? else {
+        return Err(format!("mailbox {extension} has no PIN"));
+    };
+    let was = s.locked;
+    s.locked = false;
+    s.failures = 0;
+    store
+        .set_pin_state(extension, &s)
+        .map_err(|e| e.to_string())?;
+    Ok(was)
+}
+
+/// A mailbox and its PIN status at `now`.
+pub fn status(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    now: SystemTime,
+) -> Result<PinStatus, String> {
+    let mb = dir
+        .mailbox_any(extension)
+        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
+    let lifetime = dir.mailbox_policy(mb).map_or(0, |p| p.pin_lifetime_days);
+    let s = store.pin_state(extension).map_err(|e| e.to_string())?;
+    let set_at = s.as_ref().and_then(|s| parse_time(&s.set_at));
+    let ends = set_at
+        .filter(|_| lifetime > 0)
+        .map(|t| t + Duration::from_secs(lifetime as u64 * 86_400));
+    Ok(PinStatus {
+        extension: mb.extension.clone(),
+        display_name: mb.display_name.clone(),
+        dial_plan: mb.dial_plan.clone(),
+        policy: mb.policy.clone(),
+        pin_set: s.is_some(),
+        pin_set_at: set_at.map(rfc3339),
+        pin_expires_at: ends.map(rfc3339),
+        pin_expired: s.as_ref().is_some_and(|s| s.expired) || ends.is_some_and(|e| e <= now),
+        failed_logons: s.as_ref().map_or(0, |s| s.failures),
+        locked: s.as_ref().is_some_and(|s| s.locked),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::sled::SledStore;
+
+    #[test]
+    fn set_generate_history_expiry_and_unlock() {
+        let dir = Config::demo().unwrap().directory;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SledStore::open(tmp.path()).unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        // Policy rules, each named.
+        let e = set_pin(
+            &store,
+            &dir,
+            "1001",
+            NewPin::Given("1234".into()),
+            false,
+            t0,
+        )
+        .unwrap_err();
+        assert!(e.contains("minimum PIN length"), "{e}");
+        let e = set_pin(
+            &store,
+            &dir,
+            "1001",
+            NewPin::Given("123456".into()),
+            false,
+            t0,
+        )
+        .unwrap_err();
+        assert!(e.contains("trivial PIN"), "{e}");
+        assert!(set_pin(&store, &dir, "9999", NewPin::Generate, false, t0).is_err());
+        assert_eq!(
+            set_pin(
+                &store,
+                &dir,
+                "1001",
+                NewPin::Given("135790".into()),
+                false,
+                t0
+            ),
+            Ok(None)
+        );
+        // The same PIN again: history.
+        let e = set_pin(
+            &store,
+            &dir,
+            "1001",
+            NewPin::Given("135790".into()),
+            false,
+            t0,
+        )
+        .unwrap_err();
+        assert!(e.contains("PIN history"), "{e}");
+        // Generated, expired: it must be changed at the next logon.
+        let g = set_pin(&store, &dir, "1001", NewPin::Generate, true, t0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(g.len(), 6);
+        assert!(pin::verify_pin(
+            &g,
+            &store.pin_hash("1001").unwrap().unwrap()
+        ));
+        let st = status(&store, &dir, "1001", t0).unwrap();
+        assert!(st.pin_set && st.pin_expired && !st.locked);
+        assert_eq!(st.pin_expires_at.as_deref(), Some("2027-03-16T08:00:00Z"));
+        // The lifetime runs out by itself too.
+        set_pin(
+            &store,
+            &dir,
+            "1001",
+            NewPin::Given("975318".into()),
+            false,
+            t0,
+        )
+        .unwrap();
+        assert!(!status(&store, &dir, "1001", t0).unwrap().pin_expired);
+        let later = t0 + Duration::from_secs(61 * 86_400);
+        assert!(status(&store, &dir, "1001", later).unwrap().pin_expired);
+        // Unlock clears a lockout and the failure count, and keeps the PIN.
+        let mut s = store.pin_state("1001").unwrap().unwrap();
+        s.locked = true;
+        s.failures = 5;
+        store.set_pin_state("1001", &s).unwrap();
+        assert!(status(&store, &dir, "1001", t0).unwrap().locked);
+        assert_eq!(unlock(&store, "1001"), Ok(true));
+        let st = status(&store, &dir, "1001", t0).unwrap();
+        assert!(!st.locked && st.failed_logons == 0);
+        assert!(pin::verify_pin(
+            "975318",
+            &store.pin_hash("1001").unwrap().unwrap()
+        ));
+        assert!(unlock(&store, "1002").is_err());
+        // A state written by an earlier version (the bare hash) still reads.
+        let h = pin::hash_pin("864202", [3; 16]).unwrap();
+        store.db_insert_raw("p/1002", h.as_bytes());
+        assert_eq!(store.pin_hash("1002").unwrap().as_deref(), Some(h.as_str()));
+    }
+}
