@@ -7,7 +7,7 @@
 
 use super::endpoint::SipEndpoint;
 use super::messages::{DirectoryChanged, RequestOutcome, SendRequest};
-use crate::callctl::options_request;
+use crate::callctl::{host_port, options_request};
 use crate::config::ServiceConfig;
 use crate::directory::{Directory, GatewayState, GatewayTransport, IpGateway};
 use crate::sip::transaction::{Flow, Transport};
@@ -143,7 +143,7 @@ impl GatewayMonitor {
             let host = g.fqdn.clone().unwrap_or_else(|| g.address.clone());
             let request = options_request(
                 &self.cfg.fqdn,
-                &format!("{}:{port}", self.cfg.address),
+                &host_port(self.cfg.address, port),
                 flow.transport,
                 &format!("{host}:{}", g.port),
                 &mut self.rng,

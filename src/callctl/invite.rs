@@ -268,14 +268,11 @@ impl CallControl {
             return self.reject(tx, req, 503, why, gateway);
         };
         let user = called.map_or("openum", |p| p.user.as_str());
-        let host = match node.address {
-            std::net::IpAddr::V6(a) => format!("[{a}]"),
-            a => a.to_string(),
-        };
+        let at = |port| super::host_port(node.address, port);
         let contact = match flow.transport {
-            Transport::Udp => format!("sip:{user}@{host}:{}", node.port),
-            Transport::Tcp => format!("sip:{user}@{host}:{};transport=tcp", node.port),
-            Transport::Tls => format!("sip:{user}@{host}:{};transport=tls", node.tls_port),
+            Transport::Udp => format!("sip:{user}@{}", at(node.port)),
+            Transport::Tcp => format!("sip:{user}@{};transport=tcp", at(node.port)),
+            Transport::Tls => format!("sip:{user}@{};transport=tls", at(node.tls_port)),
         };
         let mut r = msg::response_to(req, 302, Some(&token(&mut self.rng)));
         r.headers.push("Contact", format!("<{contact}>"));

@@ -191,6 +191,14 @@ pub struct CallControl {
     out: VecDeque<Output>,
 }
 
+/// `host:port` as written in SIP (Via, Contact, URIs): IPv6 in brackets.
+pub fn host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+        a => format!("{a}:{port}"),
+    }
+}
+
 /// The least-loaded worker (the first of equals).
 pub fn least_loaded(loads: &[usize]) -> usize {
     (0..loads.len()).min_by_key(|&i| loads[i]).unwrap_or(0)
@@ -262,10 +270,7 @@ impl CallControl {
             Transport::Tls => self.s.tls_port,
             _ => self.s.plain_port,
         };
-        match self.s.address {
-            IpAddr::V6(a) => format!("[{a}]:{port}"),
-            a => format!("{a}:{port}"),
-        }
+        host_port(self.s.address, port)
     }
 
     fn respond(&mut self, tx: TxId, mut response: Response) {
