@@ -202,6 +202,7 @@ impl CallActor {
                     duration_ms: duration.as_millis() as u64,
                     codec: law,
                     call_id: i.call_id.clone(),
+                    forwarded_by: None,
                 };
                 self.store
                     .send(Deposit { msg, audio })

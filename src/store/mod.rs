@@ -40,6 +40,67 @@ pub struct MessageMeta {
     pub size: u64,
     pub read: bool,
     pub call_id: String,
+    /// When it was deleted (RFC 3339 UTC): kept, and undeletable, for the
+    /// retention time. Deleted messages count neither as new nor as saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// The mailbox that forwarded this copy, if it was forwarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_by: Option<String>,
+}
+
+impl MessageMeta {
+    pub fn status(&self) -> MessageStatus {
+        match (&self.deleted_at, self.read) {
+            (Some(_), _) => MessageStatus::Deleted,
+            (None, false) => MessageStatus::New,
+            (None, true) => MessageStatus::Saved,
+        }
+    }
+}
+
+/// Where a message stands, as the subscriber sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    New,
+    Saved,
+    Deleted,
+}
+
+/// A mailbox's message counts for MWI (RFC 3842 `Voice-Message: new/old`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub new: u32,
+    pub old: u32,
+}
+
+/// Which recording of a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GreetingKind {
+    /// The personal (unavailable) greeting.
+    Personal,
+    /// The away (extended absence) greeting, played instead when turned on.
+    Away,
+    /// The recorded name, spoken in the system greeting and message envelopes.
+    Name,
+}
+
+/// A mailbox's own settings (what the subscriber changes by phone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxSettings {
+    /// The away greeting is on.
+    #[serde(default)]
+    pub away: bool,
+}
+
+/// What the deposit flow plays: the active greeting (away > personal) and the
+/// recorded name, for the system greeting when there is no active one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Greetings {
+    pub active: Option<(Law, Vec<u8>)>,
+    pub name: Option<(Law, Vec<u8>)>,
 }
 
 /// What a deposit provides; the store assigns id and size.
@@ -52,6 +113,7 @@ pub struct NewMessage {
     pub duration_ms: u64,
     pub codec: Law,
     pub call_id: String,
+    pub forwarded_by: Option<String>,
 }
 
 /// A mailbox's PIN state (Set-UMMailboxPIN, logon failures, lockout): kept in
@@ -84,7 +146,98 @@ pub trait MailboxStore: Send + Sync {
     fn list(&self, mailbox: &str) -> Result<Vec<MessageMeta>, StoreError>;
     fn get(&self, id: &str) -> Result<MessageMeta, StoreError>;
     fn audio(&self, id: &str) -> Result<Vec<u8>, StoreError>;
-    fn greeting(&self, mailbox: &str) -> Result<Option<(Law, Vec<u8>)>, StoreError>;
+    /// One of the mailbox's recordings.
+    fn recording(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<(Law, Vec<u8>)>, StoreError>;
+    /// Store (Some) or remove (None) one of the mailbox's recordings, durably.
+    fn set_recording(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+        audio: Option<(Law, &[u8])>,
+    ) -> Result<(), StoreError>;
+    fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError>;
+    fn set_settings(&self, mailbox: &str, s: &MailboxSettings) -> Result<(), StoreError>;
+    /// Mark a message new, saved or deleted (at `now`), durably; returns it as it
+    /// now is. Undeleting returns it to saved (it was listened to or kept).
+    fn set_status(
+        &self,
+        id: &str,
+        status: MessageStatus,
+        now: std::time::SystemTime,
+    ) -> Result<MessageMeta, StoreError>;
+    /// Durable records of other modules (MWI subscriptions), opaque to the store:
+    /// all of one kind, and put (Some) or remove (None) one.
+    fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn set_record(&self, kind: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// The personal greeting (what earlier versions called the greeting).
+    fn greeting(&self, mailbox: &str) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
+        self.recording(mailbox, GreetingKind::Personal)
+    }
+    /// What a deposit to `mailbox` plays.
+    fn greetings(&self, mailbox: &str) -> Result<Greetings, StoreError> {
+        let away = if self.settings(mailbox)?.away {
+            self.recording(mailbox, GreetingKind::Away)?
+        } else {
+            None
+        };
+        let active = match away {
+            Some(a) => Some(a),
+            None => self.recording(mailbox, GreetingKind::Personal)?,
+        };
+        let name = self.recording(mailbox, GreetingKind::Name)?;
+        Ok(Greetings { active, name })
+    }
+    /// New and saved messages (never negative: counted, not kept as counters).
+    fn counts(&self, mailbox: &str) -> Result<Counts, StoreError> {
+        let mut c = Counts::default();
+        for m in self.list(mailbox)? {
+            match m.status() {
+                MessageStatus::New => c.new += 1,
+                MessageStatus::Saved => c.old += 1,
+                MessageStatus::Deleted => {}
+            }
+        }
+        Ok(c)
+    }
+    /// Forward a copy of message `id` to mailbox `to`, by `from`, with an optional
+    /// spoken introduction before it (converted to the message's law). The copy
+    /// is new in `to`, keeps the original caller and time, and is durable on return.
+    fn forward(
+        &self,
+        id: &str,
+        to: &str,
+        from: &str,
+        intro: Option<(Law, &[u8])>,
+    ) -> Result<MessageMeta, StoreError> {
+        let m = self.get(id)?;
+        let audio = self.audio(id)?;
+        let mut all = Vec::with_capacity(audio.len() + intro.map_or(0, |(_, a)| a.len()));
+        if let Some((law, a)) = intro {
+            all.extend(a.iter().map(|&b| m.codec.encode(law.decode(b))));
+        }
+        let intro_ms = (all.len() / 8) as u64;
+        all.extend_from_slice(&audio);
+        let received_at = humantime::parse_rfc3339(&m.received_at)
+            .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?;
+        self.deposit(
+            NewMessage {
+                mailbox: to.to_string(),
+                caller_id: m.caller_id,
+                caller_name: m.caller_name,
+                received_at,
+                duration_ms: m.duration_ms + intro_ms,
+                codec: m.codec,
+                call_id: m.call_id,
+                forwarded_by: Some(from.to_string()),
+            },
+            &all,
+        )
+    }
     fn pin_hash(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
         Ok(self.pin_state(mailbox)?.map(|s| s.hash))
     }

@@ -4,13 +4,19 @@
 //! - `m/<mailbox>/<id>` → message metadata (JSON)
 //! - `a/<id>` → audio (G.711 bytes in the message's codec)
 //! - `i/<id>` → mailbox (index for lookups by id)
-//! - `g/<mailbox>` → personal greeting (1 byte law tag + audio)
-//! - `p/<mailbox>` → PIN hash (argon2 PHC string)
+//! - `g/<mailbox>` → personal greeting (1 byte law tag + audio); `ga/<mailbox>`
+//!   the away greeting, `gn/<mailbox>` the recorded name, the same way
+//! - `s/<mailbox>` → mailbox settings (JSON)
+//! - `p/<mailbox>` → PIN state (JSON; a bare argon2 PHC string before 0.3)
+//! - `r/<kind>/<key>` → other modules' durable records (MWI subscriptions)
 //!
 //! Ids are `sled::Db::generate_id` values (monotonic across restarts) printed as 16
 //! hex digits, so key order is arrival order.
 
-use super::{MailboxStore, MessageMeta, NewMessage, PinState, StoreError};
+use super::{
+    GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage, PinState,
+    StoreError,
+};
 use crate::media::g711::Law;
 use std::path::Path;
 
@@ -72,6 +78,8 @@ impl MailboxStore for SledStore {
             size: audio.len() as u64,
             read: false,
             call_id: msg.call_id,
+            deleted_at: None,
+            forwarded_by: msg.forwarded_by,
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
@@ -112,10 +120,14 @@ impl MailboxStore for SledStore {
             .ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
 
-    fn greeting(&self, mailbox: &str) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
+    fn recording(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
         Ok(self
             .db
-            .get(format!("g/{mailbox}").as_bytes())
+            .get(recording_key(mailbox, kind).as_bytes())
             .map_err(io)?
             .and_then(|v| {
                 let law = match v.first()? {
@@ -125,6 +137,95 @@ impl MailboxStore for SledStore {
                 };
                 Some((law, v[1..].to_vec()))
             }))
+    }
+
+    fn set_recording(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+        audio: Option<(Law, &[u8])>,
+    ) -> Result<(), StoreError> {
+        let key = recording_key(mailbox, kind);
+        match audio {
+            Some((law, audio)) => {
+                let mut v = Vec::with_capacity(audio.len() + 1);
+                v.push(law_tag(law));
+                v.extend_from_slice(audio);
+                self.db.insert(key.as_bytes(), v).map_err(io)?;
+            }
+            None => {
+                self.db.remove(key.as_bytes()).map_err(io)?;
+            }
+        }
+        self.flush()
+    }
+
+    fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError> {
+        match self.db.get(format!("s/{mailbox}").as_bytes()).map_err(io)? {
+            None => Ok(MailboxSettings::default()),
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("settings of {mailbox}: {e}"))),
+        }
+    }
+
+    fn set_settings(&self, mailbox: &str, st: &MailboxSettings) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(st).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.db
+            .insert(format!("s/{mailbox}").as_bytes(), v)
+            .map_err(io)?;
+        self.flush()
+    }
+
+    fn set_status(
+        &self,
+        id: &str,
+        status: MessageStatus,
+        now: std::time::SystemTime,
+    ) -> Result<MessageMeta, StoreError> {
+        let mut m = self.get(id)?;
+        match status {
+            MessageStatus::New => {
+                m.read = false;
+                m.deleted_at = None;
+            }
+            MessageStatus::Saved => {
+                m.read = true;
+                m.deleted_at = None;
+            }
+            MessageStatus::Deleted => {
+                if m.deleted_at.is_none() {
+                    m.deleted_at = Some(humantime::format_rfc3339_seconds(now).to_string());
+                }
+            }
+        }
+        let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.db
+            .insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json)
+            .map_err(io)?;
+        self.flush()?;
+        Ok(m)
+    }
+
+    fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let prefix = format!("r/{kind}/");
+        self.db
+            .scan_prefix(prefix.as_bytes())
+            .map(|kv| {
+                let (k, v) = kv.map_err(io)?;
+                let key = String::from_utf8_lossy(&k[prefix.len()..]).to_string();
+                Ok((key, v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn set_record(&self, kind: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        let k = format!("r/{kind}/{key}");
+        match value {
+            Some(v) => self.db.insert(k.as_bytes(), v).map(|_| ()),
+            None => self.db.remove(k.as_bytes()).map(|_| ()),
+        }
+        .map_err(io)?;
+        self.flush()
     }
 
     fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError> {
@@ -159,21 +260,24 @@ impl SledStore {
         let _ = self.db.insert(key.as_bytes(), value);
     }
 
-    /// Store a personal greeting (used by tests now, by subscriber access later).
+    /// Store a personal greeting.
     pub fn set_greeting(&self, mailbox: &str, law: Law, audio: &[u8]) -> Result<(), StoreError> {
-        let mut v = Vec::with_capacity(audio.len() + 1);
-        v.push(law_tag(law));
-        v.extend_from_slice(audio);
-        self.db
-            .insert(format!("g/{mailbox}").as_bytes(), v)
-            .map_err(io)?;
-        self.flush()
+        self.set_recording(mailbox, GreetingKind::Personal, Some((law, audio)))
+    }
+}
+
+fn recording_key(mailbox: &str, kind: GreetingKind) -> String {
+    match kind {
+        GreetingKind::Personal => format!("g/{mailbox}"),
+        GreetingKind::Away => format!("ga/{mailbox}"),
+        GreetingKind::Name => format!("gn/{mailbox}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Counts, Greetings};
     use std::time::{Duration, SystemTime};
 
     fn msg(mb: &str) -> NewMessage {
@@ -185,6 +289,7 @@ mod tests {
             duration_ms: 1000,
             codec: Law::A,
             call_id: "c1".into(),
+            forwarded_by: None,
         }
     }
 
@@ -265,6 +370,74 @@ mod tests {
         s.db_insert_raw("p/1002", b"{not json");
         let e = s.pin_state("1002").unwrap_err().to_string();
         assert!(e.contains("PIN state of 1002"), "{e}");
+    }
+
+    #[test]
+    fn statuses_counts_forward_recordings_and_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let a = s.deposit(msg("1001"), &[0xD5; 80]).unwrap();
+        let b = s.deposit(msg("1001"), &[0xD5; 80]).unwrap();
+        assert_eq!(s.counts("1001").unwrap(), Counts { new: 2, old: 0 });
+        assert_eq!(
+            s.set_status(&a.id, MessageStatus::Deleted, t)
+                .unwrap()
+                .status(),
+            MessageStatus::Deleted
+        );
+        s.set_status(&b.id, MessageStatus::Saved, t).unwrap();
+        assert_eq!(s.counts("1001").unwrap(), Counts { new: 0, old: 1 });
+        // Undelete: back to saved; the deletion time is kept only while deleted.
+        let back = s.set_status(&a.id, MessageStatus::Saved, t).unwrap();
+        assert_eq!(
+            (back.status(), back.deleted_at),
+            (MessageStatus::Saved, None)
+        );
+        assert!(s.set_status("nope", MessageStatus::Saved, t).is_err());
+        // Forward with a µ-law introduction into an A-law message.
+        let f = s
+            .forward(&b.id, "1003", "1001", Some((Law::Mu, &[0xFF; 16])))
+            .unwrap();
+        assert_eq!((f.mailbox.as_str(), f.read), ("1003", false));
+        assert_eq!(f.forwarded_by.as_deref(), Some("1001"));
+        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::A));
+        assert_eq!(f.duration_ms, 1002);
+        let audio = s.audio(&f.id).unwrap();
+        assert_eq!(audio.len(), 96);
+        assert_eq!(audio[0], Law::A.encode(Law::Mu.decode(0xFF)));
+        assert_eq!(s.counts("1003").unwrap(), Counts { new: 1, old: 0 });
+        // Greetings: away wins only when turned on; the name comes along.
+        assert_eq!(s.greetings("1002").unwrap(), Greetings::default());
+        s.set_recording("1002", GreetingKind::Personal, Some((Law::Mu, &[1])))
+            .unwrap();
+        s.set_recording("1002", GreetingKind::Away, Some((Law::Mu, &[2])))
+            .unwrap();
+        s.set_recording("1002", GreetingKind::Name, Some((Law::A, &[3])))
+            .unwrap();
+        let g = s.greetings("1002").unwrap();
+        assert_eq!(g.active, Some((Law::Mu, vec![1])));
+        assert_eq!(g.name, Some((Law::A, vec![3])));
+        s.set_settings("1002", &MailboxSettings { away: true })
+            .unwrap();
+        assert_eq!(
+            s.greetings("1002").unwrap().active,
+            Some((Law::Mu, vec![2]))
+        );
+        s.set_recording("1002", GreetingKind::Away, None).unwrap();
+        assert_eq!(
+            s.greetings("1002").unwrap().active,
+            Some((Law::Mu, vec![1]))
+        );
+        // Opaque records, by kind.
+        s.set_record("mwi", "k1", Some(b"v1")).unwrap();
+        s.set_record("mwi", "k2", Some(b"v2")).unwrap();
+        s.set_record("other", "k1", Some(b"x")).unwrap();
+        s.set_record("mwi", "k1", None).unwrap();
+        assert_eq!(
+            s.records("mwi").unwrap(),
+            vec![("k2".into(), b"v2".to_vec())]
+        );
     }
 
     #[test]
