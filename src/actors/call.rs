@@ -13,11 +13,10 @@ use super::messages::{CallGone, CallHangup, TransferRequest};
 use super::store::{Deposit, GetGreeting, StoreActor};
 use crate::ivr::call::{CallCore, CallEvent};
 use crate::ivr::deposit::EndReason;
-use crate::media::g711::Law;
 use crate::media::srtp::SrtpSession;
 use crate::sdp::SrtpParams;
 use crate::sdp::crypto::SrtpKey;
-use crate::store::NewMessage;
+use crate::store::{Greetings, NewMessage};
 use actix::prelude::*;
 use bytes::BytesMut;
 use std::net::SocketAddr;
@@ -37,6 +36,9 @@ pub struct CallInfo {
     pub worker: usize,
     /// Test-only fault injection: panic this long after the start.
     pub panic_after: Option<std::time::Duration>,
+    /// For a subscriber access call: the directory it was routed with, and its
+    /// dial plan.
+    pub ova: Option<(Arc<crate::directory::Directory>, String)>,
 }
 
 /// How a call reaches call control (recipients: no import of the supervisor).
@@ -58,7 +60,7 @@ impl Control {
 }
 
 /// What to do once a mailbox's personal greeting (if any) has been fetched.
-type WithGreeting = fn(&mut CallActor, Option<(Law, Vec<u8>)>, &mut Context<CallActor>);
+type WithGreeting = fn(&mut CallActor, Greetings, &mut Context<CallActor>);
 
 /// Says "gone" to the supervisor when dropped; `clean` once the call finished.
 pub struct Lifeline {
@@ -87,19 +89,19 @@ impl Drop for Lifeline {
 }
 
 pub struct CallActor {
-    info: CallInfo,
-    core: CallCore,
+    pub(super) info: CallInfo,
+    pub(super) core: CallCore,
     std_socket: Option<std::net::UdpSocket>,
     socket: Option<Arc<UdpSocket>>,
     control: Control,
     lifeline: Lifeline,
-    store: Addr<StoreActor>,
+    pub(super) store: Addr<StoreActor>,
     /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
     /// granularity) only if the clock's timerfd could not be made.
     clock: Option<(ClockSlot, Recipient<Tick>)>,
     timer: Wakeup,
     answered: bool,
-    commit_pending: bool,
+    pub(super) commit_pending: bool,
     /// We must send BYE ourselves when done (server shutdown, ACK never came).
     bye_owed: bool,
     finished: bool,
@@ -145,7 +147,7 @@ impl CallActor {
     }
 
     /// Run the core to quiescence and re-arm the timer: the whole shell loop.
-    fn drive(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn drive(&mut self, ctx: &mut Context<Self>) {
         if self.finished {
             return;
         }
@@ -269,6 +271,18 @@ impl CallActor {
                     extension,
                 });
             }
+            CallEvent::OvaStep(s) => {
+                metrics::counter!("openum_ova_menu_steps_total", "step" => s.step).increment(1);
+                tracing::info!(
+                    event = "ova_menu",
+                    call_id = %i.call_id,
+                    mailbox = %s.mailbox.as_deref().unwrap_or("-"),
+                    step = %s.step,
+                    key = %s.key.map_or("-".to_string(), |k| k.to_string()),
+                    prompts = %s.prompts.join(","),
+                );
+            }
+            CallEvent::OvaStore(a) => self.on_ova_store(a, ctx),
             CallEvent::NeedGreeting { extension } => {
                 // The caller is now leaving a message: for this mailbox.
                 self.info.mailbox = extension.clone();
@@ -299,7 +313,7 @@ impl CallActor {
                     Ok(Ok(g)) => g,
                     other => {
                         tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
-                        None
+                        Greetings::default()
                     }
                 };
                 if !act.finished {

@@ -19,6 +19,7 @@
 //! reverse directions use `Recipient`s, so no actor imports another in a circle.
 
 pub mod call;
+mod call_ova;
 pub mod endpoint;
 pub mod lateness;
 pub mod media_clock;

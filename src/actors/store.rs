@@ -2,8 +2,7 @@
 //! `SyncArbiter`), because sled's flush is a blocking fsync and must not run on a
 //! worker arbiter that is pacing RTP.
 
-use crate::media::g711::Law;
-use crate::store::{MailboxStore, MessageMeta, NewMessage, StoreError};
+use crate::store::{Greetings, MailboxStore, MessageMeta, NewMessage, StoreError};
 use actix::prelude::*;
 use std::sync::Arc;
 
@@ -29,13 +28,32 @@ impl Handler<Deposit> for StoreActor {
     }
 }
 
+/// What a deposit to this mailbox plays (active greeting, recorded name).
 #[derive(Message)]
-#[rtype(result = "Result<Option<(Law, Vec<u8>)>, StoreError>")]
+#[rtype(result = "Result<Greetings, StoreError>")]
 pub struct GetGreeting(pub String);
 
 impl Handler<GetGreeting> for StoreActor {
-    type Result = Result<Option<(Law, Vec<u8>)>, StoreError>;
+    type Result = Result<Greetings, StoreError>;
     fn handle(&mut self, m: GetGreeting, _: &mut SyncContext<Self>) -> Self::Result {
-        self.store.greeting(&m.0)
+        self.store.greetings(&m.0)
+    }
+}
+
+/// Any store work (subscriber access: logon, listing, marking, greetings): the
+/// closure runs on the store thread and its result comes back.
+pub struct Run<R>(pub StoreJob<R>);
+
+/// Work to run against the store.
+pub type StoreJob<R> = Box<dyn FnOnce(&dyn MailboxStore) -> R + Send>;
+
+impl<R: Send + 'static> Message for Run<R> {
+    type Result = R;
+}
+
+impl<R: Send + 'static> Handler<Run<R>> for StoreActor {
+    type Result = MessageResult<Run<R>>;
+    fn handle(&mut self, m: Run<R>, _: &mut SyncContext<Self>) -> Self::Result {
+        MessageResult((m.0)(self.store.as_ref()))
     }
 }

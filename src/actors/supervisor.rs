@@ -30,7 +30,9 @@ use crate::directory::Directory;
 use crate::directory::Route;
 use crate::ivr::attendant::AttendantParams;
 use crate::ivr::call::{CallCore, CallMode, CallParams};
+use crate::ivr::ova::OvaParams;
 use crate::ivr::prompts::PromptLibrary;
+use crate::ivr::speech::Lang;
 use crate::sip::transaction::{Event, Flow, Transport};
 use actix::prelude::*;
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
@@ -321,6 +323,15 @@ impl Supervisor {
                     transfer_timeout: TRANSFER_TIMEOUT,
                 }))
             }
+            (Route::SubscriberAccess { dial_plan }, _) => {
+                CallMode::SubscriberAccess(Box::new(OvaParams {
+                    dial_plan: dial_plan.clone(),
+                    dir: self.core.directory().clone(),
+                    caller: s.setup.subscriber.clone(),
+                    wall: jiff::Timestamp::now(),
+                    lang: Lang::EnUs,
+                }))
+            }
             (_, Some(d)) => CallMode::Deposit(d),
             (_, None) => {
                 tracing::error!(event = "call_start_failed", call_id = %call_id, "no deposit for a voicemail route");
@@ -346,6 +357,12 @@ impl Supervisor {
             caller_name: s.setup.caller_name,
             worker: s.worker,
             panic_after: s.setup.panic_after,
+            ova: match &s.setup.route {
+                Route::SubscriberAccess { dial_plan } => {
+                    Some((self.core.directory().clone(), dial_plan.clone()))
+                }
+                _ => None,
+            },
         };
         let me = ctx.address();
         let (store, srtp) = (media.store.clone(), n.srtp.clone());

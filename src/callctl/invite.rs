@@ -144,12 +144,7 @@ impl CallControl {
                 }
                 None
             }
-            Route::SubscriberAccess { dial_plan } => {
-                let why =
-                    format!("subscriber access for dial plan {dial_plan} is not available yet");
-                self.reject(tx, &req, 480, &why, g);
-                return None;
-            }
+            Route::SubscriberAccess { .. } => None,
         };
         if self.calls.len() >= self.s.max_calls {
             self.reject(tx, &req, 503, "MaxCallsAllowed reached", g);
@@ -226,6 +221,16 @@ impl CallControl {
         };
         let from = req.headers.get("From").unwrap_or("");
         let caller_id = msg::uri_user(msg::addr_uri(from)).unwrap_or("").to_string();
+        // Subscriber access: a calling number that is one of the dial plan's
+        // mailboxes goes straight to the PIN.
+        let subscriber = match &route {
+            Route::SubscriberAccess { dial_plan } => {
+                crate::directory::Party::from_uri(msg::addr_uri(from))
+                    .and_then(|p| dir.mailbox_for_party(dial_plan, &p))
+                    .map(str::to_string)
+            }
+            _ => None,
+        };
         let panic_after = self
             .s
             .fault_injection
@@ -240,6 +245,7 @@ impl CallControl {
             deposit,
             caller_id,
             caller_name: msg::addr_display(from).map(str::to_string),
+            subscriber,
             route,
             panic_after,
         };

@@ -84,6 +84,8 @@ pub struct CallSetup {
     pub mailbox: String,
     pub caller_id: String,
     pub caller_name: Option<String>,
+    /// Subscriber access: the mailbox the calling number identifies.
+    pub subscriber: Option<String>,
     /// Test-only: make the call actor panic this long after it starts.
     pub panic_after: Option<Duration>,
 }

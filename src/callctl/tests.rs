@@ -236,9 +236,11 @@ fn every_route_and_refusal_of_a_new_invite() {
         (
             "subscriber access pilot",
             inv("sip:4000@um"),
-            480,
-            None,
-            "subscriber access",
+            200,
+            Some(Route::SubscriberAccess {
+                dial_plan: "Demo".into(),
+            }),
+            "",
         ),
         (
             "auto attendant pilot",
@@ -362,6 +364,10 @@ fn every_route_and_refusal_of_a_new_invite() {
                 let s = starts(&out);
                 assert_eq!(s.len(), 1, "{what}");
                 assert_eq!(Some(&s[0].setup.route), route.as_ref(), "{what}");
+                if let Some(Route::SubscriberAccess { .. }) = &route {
+                    // The From of these requests is not a mailbox: no subscriber.
+                    assert_eq!(s[0].setup.subscriber, None, "{what}");
+                }
             }
         } else {
             assert_eq!(rejected.len(), 1, "{what}: one event per refusal");

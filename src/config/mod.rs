@@ -229,6 +229,19 @@ struct RawDialPlan {
     first_digit_timeout_secs: u64,
     #[serde(default = "d_inter_digit")]
     inter_digit_timeout_ms: u64,
+    /// IANA zone the envelopes' dates and times are spoken in.
+    #[serde(default = "d_time_zone")]
+    time_zone: String,
+    #[serde(default = "d_three")]
+    input_failures_before_disconnect: u32,
+    #[serde(default = "d_three")]
+    logon_failures_before_disconnect: u32,
+}
+fn d_time_zone() -> String {
+    "UTC".into()
+}
+fn d_three() -> u32 {
+    3
 }
 fn d_first_digit() -> u64 {
     5
@@ -502,6 +515,22 @@ impl Config {
                     "must be 500..=10000",
                 ));
             }
+            crate::directory::schedule::time_zone(&d.time_zone)
+                .map_err(|e| invalid(k, &d.name, "time_zone", e))?;
+            for (field, v) in [
+                (
+                    "input_failures_before_disconnect",
+                    d.input_failures_before_disconnect,
+                ),
+                (
+                    "logon_failures_before_disconnect",
+                    d.logon_failures_before_disconnect,
+                ),
+            ] {
+                if !(1..=20).contains(&v) {
+                    return Err(invalid(k, &d.name, field, "must be 1..=20"));
+                }
+            }
             if let Some(a) = d
                 .access_numbers
                 .iter()
@@ -533,6 +562,9 @@ impl Config {
                 max_calls: d.max_calls,
                 first_digit_timeout: Duration::from_secs(d.first_digit_timeout_secs),
                 inter_digit_timeout: Duration::from_millis(d.inter_digit_timeout_ms),
+                time_zone: d.time_zone,
+                input_failures_before_disconnect: d.input_failures_before_disconnect,
+                logon_failures_before_disconnect: d.logon_failures_before_disconnect,
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;

@@ -57,6 +57,14 @@ pub struct DialPlan {
     pub first_digit_timeout: Duration,
     #[serde(with = "secs")]
     pub inter_digit_timeout: Duration,
+    /// IANA time zone of the dial plan's users (message envelopes).
+    pub time_zone: String,
+    /// Invalid or missing menu input tolerated before goodbye
+    /// (`-InputFailuresBeforeDisconnect`).
+    pub input_failures_before_disconnect: u32,
+    /// Wrong PINs tolerated in one call before goodbye
+    /// (`-LogonFailuresBeforeDisconnect`); lockout is the policy's, across calls.
+    pub logon_failures_before_disconnect: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -722,12 +722,7 @@ fn named(p: Option<&str>) -> Option<Prompt> {
 }
 
 fn prompt_name(p: &Prompt) -> String {
-    match p {
-        Prompt::Named(n) => n.to_string(),
-        Prompt::Digit(d) => d.to_string(),
-        Prompt::PersonalGreeting => "personal_greeting".into(),
-        Prompt::Custom(n) => n.clone(),
-    }
+    p.log_name()
 }
 
 #[cfg(test)]

@@ -7,11 +7,13 @@
 
 use super::attendant::{AaAction, Attendant, AttendantParams, Step};
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
+use super::ova::{Ova, OvaAction, OvaParams, OvaStep};
 use super::prompts::PromptLibrary;
 use crate::media::g711::Law;
 use crate::media::inband::InbandDetector;
 use crate::media::recorder::Recorder;
 use crate::media::rtp::{Clip, Received, RtpReceiver, RtpSender};
+use crate::store::Greetings;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,12 @@ pub enum CallEvent {
     /// The attendant hands the caller to a mailbox: fetch its personal greeting and
     /// call [`CallCore::start_deposit`].
     NeedGreeting { extension: String },
+    /// A subscriber access menu step (the `ova_menu` event).
+    OvaStep(OvaStep),
+    /// Subscriber access needs the store: carry it out and answer through
+    /// [`CallCore::ova`] (Logon, FetchAudio, SetStatus, SaveRecording, SetAway,
+    /// ChangePin, Forward).
+    OvaStore(OvaAction),
 }
 
 /// What the call runs from its answer.
@@ -51,6 +59,7 @@ pub enum CallEvent {
 pub enum CallMode {
     Deposit(DepositParams),
     Attendant(Box<AttendantParams>),
+    SubscriberAccess(Box<OvaParams>),
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +80,7 @@ pub struct CallCore {
     /// mailbox.
     deposit: Option<Deposit>,
     attendant: Option<Box<Attendant>>,
+    ova: Option<Box<Ova>>,
     /// A deposit waiting for its mailbox's greeting.
     pending_deposit: Option<DepositParams>,
     rx: RtpReceiver,
@@ -90,16 +100,19 @@ pub struct CallCore {
 
 impl CallCore {
     pub fn new(p: CallParams, prompts: Arc<PromptLibrary>) -> Self {
-        let (deposit, attendant) = match p.mode {
-            CallMode::Deposit(d) => (Some(Deposit::new(d)), None),
-            // An attendant unknown to the directory it was given cannot happen (the
-            // call was routed to it with that directory); the call then just ends.
-            CallMode::Attendant(a) => (None, Attendant::new(*a).map(Box::new)),
-        };
+        let (mut deposit, mut attendant, mut ova) = (None, None, None);
+        match p.mode {
+            CallMode::Deposit(d) => deposit = Some(Deposit::new(d)),
+            // An attendant or dial plan unknown to the directory it was given cannot
+            // happen (the call was routed with that directory); the call then ends.
+            CallMode::Attendant(a) => attendant = Attendant::new(*a).map(Box::new),
+            CallMode::SubscriberAccess(o) => ova = Ova::new(*o).map(Box::new),
+        }
         CallCore {
             max_message: deposit.as_ref().map_or(Duration::ZERO, |d| d.max_message()),
             deposit,
             attendant,
+            ova,
             pending_deposit: None,
             rx: RtpReceiver::new(p.pt, p.dtmf_pt),
             tx: RtpSender::new(p.law, p.pt, p.ssrc, p.seq, p.ts),
@@ -136,36 +149,108 @@ impl CallCore {
 
     /// The 200 OK went out: start the greeting (the mailbox's own, if it has one,
     /// given in any law), or the attendant.
-    pub fn answer(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+    pub fn answer(&mut self, now: Instant, greetings: Greetings) {
         if let Some(a) = self.attendant.as_mut() {
             a.start(now);
             return self.run_actions(now);
         }
-        self.begin_deposit(now, personal_greeting);
+        if let Some(o) = self.ova.as_mut() {
+            o.start(now);
+            return self.run_actions(now);
+        }
+        self.begin_deposit(now, greetings);
     }
 
     /// The attendant's caller reaches a mailbox: its greeting has been fetched.
-    pub fn start_deposit(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+    pub fn start_deposit(&mut self, now: Instant, greetings: Greetings) {
         if let Some(p) = self.pending_deposit.take() {
             self.max_message = p.max_message;
             self.deposit = Some(Deposit::new(p));
-            self.begin_deposit(now, personal_greeting);
+            self.begin_deposit(now, greetings);
         }
     }
 
-    /// How a transfer the attendant asked for ended.
+    /// How a transfer the attendant (or a subscriber's call-back) asked for ended.
     pub fn handle_transfer_result(&mut self, now: Instant, ok: bool) {
         if let Some(a) = self.attendant.as_mut() {
             a.handle_transfer_result(ok);
         }
+        if let Some(o) = self.ova.as_mut() {
+            o.handle_transfer_result(now, ok);
+        }
         self.run_actions(now);
     }
 
-    fn begin_deposit(&mut self, now: Instant, personal_greeting: Option<(Law, Vec<u8>)>) {
+    /// The mailbox a subscriber access call is logged on to (or logging on to).
+    pub fn ova_mailbox(&self) -> Option<String> {
+        self.ova
+            .as_ref()
+            .and_then(|o| o.mailbox().map(str::to_string))
+    }
+
+    /// Give subscriber access the store's answer to one of its requests.
+    pub fn ova(&mut self, now: Instant, answer: impl FnOnce(&mut Ova, Instant)) {
+        if let Some(o) = self.ova.as_mut() {
+            answer(o, now);
+        }
+        self.run_actions(now);
+    }
+
+    /// Drain subscriber access: steps become events, actions are carried out.
+    fn run_ova(&mut self, now: Instant) {
+        loop {
+            let Some(o) = self.ova.as_mut() else {
+                return;
+            };
+            while let Some(step) = o.poll_step() {
+                self.events.push_back(CallEvent::OvaStep(step));
+            }
+            let Some(action) = self.ova.as_mut().and_then(|o| o.poll_action()) else {
+                return;
+            };
+            match action {
+                OvaAction::Play(prompts) => {
+                    if !self.start_play(now, &prompts)
+                        && let Some(o) = self.ova.as_mut()
+                    {
+                        o.handle_play_done(now);
+                    }
+                }
+                OvaAction::StopPlayback => {
+                    self.tx.stop();
+                    self.playing = false;
+                }
+                OvaAction::StartRecording { max } => {
+                    self.recorder = Some(Recorder::new(self.tx.law(), max, now));
+                    self.events.push_back(CallEvent::RecordingStarted);
+                }
+                OvaAction::StopRecording => self.ova_recorded(now),
+                OvaAction::Callback { number } => self
+                    .events
+                    .push_back(CallEvent::Transfer { extension: number }),
+                OvaAction::Hangup => self.events.push_back(CallEvent::Hangup),
+                store => self.events.push_back(CallEvent::OvaStore(store)),
+            }
+        }
+    }
+
+    /// Hand what was recorded to subscriber access.
+    fn ova_recorded(&mut self, now: Instant) {
+        let Some(r) = self.recorder.take() else {
+            return;
+        };
+        let (law, duration) = (r.law(), r.duration());
+        let audio: Arc<[u8]> = r.into_audio().into();
+        if let Some(o) = self.ova.as_mut() {
+            o.handle_recorded(now, (law, audio), duration);
+        }
+    }
+
+    fn begin_deposit(&mut self, now: Instant, greetings: Greetings) {
         let Some(deposit) = self.deposit.as_mut() else {
             return;
         };
-        if let Some((law, audio)) = personal_greeting {
+        if let Some((law, audio)) = greetings.active {
             let ours = self.tx.law();
             let clip: Clip = if law == ours {
                 audio.into()
@@ -175,6 +260,7 @@ impl CallCore {
             self.personal_greeting = Some(clip);
         }
         deposit.set_personal_greeting(self.personal_greeting.is_some());
+        deposit.set_recorded_name(greetings.name.map(|(l, a)| Prompt::Audio(l, a.into())));
         deposit.start(now);
         self.run_actions(now);
     }
@@ -233,11 +319,14 @@ impl CallCore {
             Prompt::Digit(d) => self.prompts.get(&d.to_string(), law),
             Prompt::PersonalGreeting => self.personal_greeting.clone(),
             Prompt::Custom(n) => self.prompts.get(n, law),
+            Prompt::Audio(l, a) if *l == law => Some(a.clone()),
+            Prompt::Audio(l, a) => Some(a.iter().map(|&b| law.encode(l.decode(b))).collect()),
         }
     }
 
     fn run_actions(&mut self, now: Instant) {
         self.run_attendant(now);
+        self.run_ova(now);
         while let Some(a) = self.deposit.as_mut().and_then(|d| d.poll_action()) {
             match a {
                 Action::Play(list) => {
@@ -292,6 +381,10 @@ impl CallCore {
                 }
                 if let Some(rec) = self.recorder.as_mut() {
                     let full = rec.write(now, index, payload);
+                    if full && self.ova.is_some() {
+                        self.ova_recorded(now);
+                        return self.after_rtp(now);
+                    }
                     let (voice, recorded) = (rec.last_voice, rec.duration());
                     if let Some(d) = self.deposit.as_mut() {
                         d.handle_voice(voice);
@@ -304,6 +397,10 @@ impl CallCore {
             Ok(Received::Dtmf(c)) => self.digits.push(c),
             Ok(Received::Nothing) | Err(_) => {}
         }
+        self.after_rtp(now);
+    }
+
+    fn after_rtp(&mut self, now: Instant) {
         for c in std::mem::take(&mut self.digits) {
             self.dtmf(now, c);
         }
@@ -323,7 +420,11 @@ impl CallCore {
         match (self.deposit.as_mut(), self.attendant.as_mut()) {
             (Some(d), _) => d.handle_dtmf(now, c, recorded),
             (None, Some(a)) => a.handle_dtmf(now, c),
-            (None, None) => {}
+            (None, None) => {
+                if let Some(o) = self.ova.as_mut() {
+                    o.handle_dtmf(now, c)
+                }
+            }
         }
     }
 
@@ -331,6 +432,11 @@ impl CallCore {
         let recorded = self.recorded();
         if let Some(a) = self.attendant.as_mut() {
             a.handle_hangup();
+        }
+        if let Some(o) = self.ova.as_mut() {
+            o.handle_hangup();
+            // What was being recorded (a greeting, an introduction) is dropped.
+            self.recorder = None;
         }
         self.pending_deposit = None;
         if let Some(d) = self.deposit.as_mut() {
@@ -353,6 +459,7 @@ impl CallCore {
             self.tx.poll_timeout(),
             self.deposit.as_ref().and_then(|d| d.poll_timeout()),
             self.attendant.as_ref().and_then(|a| a.poll_timeout()),
+            self.ova.as_ref().and_then(|o| o.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -373,6 +480,12 @@ impl CallCore {
             a.handle_timeout(now);
             self.run_actions(now);
         }
+        if let Some(o) = self.ova.as_mut()
+            && o.poll_timeout().is_some_and(|t| t <= now)
+        {
+            o.handle_timeout(now);
+            self.run_actions(now);
+        }
     }
 
     /// Next RTP packet due at `now`, written into `buf` (≥ 172 bytes), with where to
@@ -385,7 +498,11 @@ impl CallCore {
                 match (self.deposit.as_mut(), self.attendant.as_mut()) {
                     (Some(d), _) => d.handle_play_done(now),
                     (None, Some(a)) => a.handle_play_done(now),
-                    (None, None) => {}
+                    (None, None) => {
+                        if let Some(o) = self.ova.as_mut() {
+                            o.handle_play_done(now)
+                        }
+                    }
                 }
                 self.run_actions(now);
             }
@@ -403,7 +520,7 @@ impl CallCore {
         let flow_done = match (&self.deposit, &self.attendant) {
             (Some(d), _) => d.phase() == super::deposit::Phase::Done,
             (None, Some(a)) => a.is_done() && self.pending_deposit.is_none(),
-            (None, None) => true,
+            (None, None) => self.ova.as_ref().is_none_or(|o| o.is_done()),
         };
         flow_done && self.events.is_empty()
     }
@@ -485,7 +602,7 @@ mod tests {
         let t0 = Instant::now();
         let mut now = t0;
         let mut seq = 0;
-        c.answer(now, None);
+        c.answer(now, Greetings::default());
         // Greeting (6 prompts) + beep = 700 ms = 35 packets, then recording starts.
         let sent = run(&mut c, &mut now, t0 + Duration::from_secs(3), &mut seq);
         assert_eq!(sent, 35);

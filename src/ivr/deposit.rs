@@ -4,7 +4,9 @@
 //! A state machine over inputs (prompt finished, DTMF, remote hangup, timer, store
 //! result) producing [`Action`]s. No IO, no clock: `now` comes in.
 
+use crate::media::g711::Law;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What to play.
@@ -18,6 +20,21 @@ pub enum Prompt {
     PersonalGreeting,
     /// An imported prompt (a custom greeting), by name.
     Custom(String),
+    /// A recording from the store (a message, a recorded name), in its law.
+    Audio(Law, Arc<[u8]>),
+}
+
+impl Prompt {
+    /// The name a prompt is logged under.
+    pub fn log_name(&self) -> String {
+        match self {
+            Prompt::Named(n) => n.to_string(),
+            Prompt::Digit(d) => d.to_string(),
+            Prompt::PersonalGreeting => "personal_greeting".into(),
+            Prompt::Custom(n) => n.clone(),
+            Prompt::Audio(..) => "recording".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +88,8 @@ pub struct DepositParams {
 pub struct Deposit {
     p: DepositParams,
     phase: Phase,
+    /// The mailbox's recorded name, for the system greeting.
+    name: Option<Prompt>,
     recording_since: Option<Instant>,
     last_voice: Option<Instant>,
     actions: VecDeque<Action>,
@@ -85,6 +104,7 @@ impl Deposit {
         Deposit {
             p,
             phase: Phase::Greeting,
+            name: None,
             recording_since: None,
             last_voice: None,
             actions: VecDeque::new(),
@@ -100,10 +120,18 @@ impl Deposit {
         self.p.has_personal_greeting = has;
     }
 
+    /// The mailbox's recorded name, spoken in the system greeting ("<name> is not
+    /// available") instead of its extension.
+    pub fn set_recorded_name(&mut self, name: Option<Prompt>) {
+        self.name = name;
+    }
+
     /// The call is answered: play the greeting.
     pub fn start(&mut self, _now: Instant) {
         let prompts = if self.p.has_personal_greeting {
             vec![Prompt::PersonalGreeting]
+        } else if let Some(name) = self.name.clone() {
+            vec![name, Prompt::Named("is_not_available")]
         } else {
             let mut v = vec![Prompt::Named("the_person_at_extension")];
             v.extend(self.p.extension.chars().map(Prompt::Digit));

@@ -7,5 +7,6 @@
 pub mod attendant;
 pub mod call;
 pub mod deposit;
+pub mod ova;
 pub mod prompts;
 pub mod speech;

@@ -116,6 +116,68 @@ pub fn unlock(store: &dyn MailboxStore, extension: &str) -> Result<bool, String>
     Ok(was)
 }
 
+/// How a logon by phone ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logon {
+    /// The PIN is right; `must_change` when it is expired (set so by the admin,
+    /// or past the policy's PIN lifetime).
+    Ok { must_change: bool },
+    /// Wrong PIN: the consecutive failures so far, and whether this one locked
+    /// the mailbox.
+    Wrong { failures: u32, locked: bool },
+    /// Locked by earlier failures (the PIN is not even checked).
+    Locked,
+    /// The mailbox has no PIN yet: no logon by phone.
+    NoPin,
+}
+
+/// Check a PIN typed at logon. Failures are counted in the store (they survive
+/// restarts); the policy's failure limit locks the mailbox until an admin resets
+/// the PIN or unlocks it; a right PIN resets the count.
+pub fn logon(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    typed: &str,
+    now: SystemTime,
+) -> Result<Logon, String> {
+    let mb = dir
+        .mailbox_any(extension)
+        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
+    let policy = dir
+        .mailbox_policy(mb)
+        .ok_or_else(|| format!("mailbox {extension}: no policy {}", mb.policy))?;
+    let Some(mut s) = store.pin_state(extension).map_err(|e| e.to_string())? else {
+        return Ok(Logon::NoPin);
+    };
+    if s.locked {
+        return Ok(Logon::Locked);
+    }
+    if pin::verify_pin(typed, &s.hash) {
+        if s.failures != 0 {
+            s.failures = 0;
+            store
+                .set_pin_state(extension, &s)
+                .map_err(|e| e.to_string())?;
+        }
+        let ends = parse_time(&s.set_at)
+            .filter(|_| policy.pin_lifetime_days > 0)
+            .map(|t| t + Duration::from_secs(policy.pin_lifetime_days as u64 * 86_400));
+        let must_change = s.expired || ends.is_some_and(|e| e <= now);
+        return Ok(Logon::Ok { must_change });
+    }
+    s.failures += 1;
+    let locked = policy.max_logon_failures > 0 && s.failures >= policy.max_logon_failures;
+    s.locked = locked;
+    store
+        .set_pin_state(extension, &s)
+        .map_err(|e| e.to_string())?;
+    Ok(Logon::Wrong {
+        failures: s.failures,
+        locked,
+    })
+}
+
 /// A mailbox and its PIN status at `now`.
 pub fn status(
     store: &dyn MailboxStore,
@@ -241,6 +303,38 @@ mod tests {
             &store.pin_hash("1001").unwrap().unwrap()
         ));
         assert!(unlock(&store, "1002").is_err());
+        // Logon: wrong PINs count up, in the store, and the fifth locks.
+        assert_eq!(logon(&store, &dir, "1002", "111111", t0), Ok(Logon::NoPin));
+        for n in 1..=4 {
+            assert_eq!(
+                logon(&store, &dir, "1001", "000000", t0),
+                Ok(Logon::Wrong {
+                    failures: n,
+                    locked: false
+                })
+            );
+        }
+        assert_eq!(
+            logon(&store, &dir, "1001", "975318", t0),
+            Ok(Logon::Ok { must_change: false })
+        );
+        assert_eq!(status(&store, &dir, "1001", t0).unwrap().failed_logons, 0);
+        for _ in 0..4 {
+            logon(&store, &dir, "1001", "000000", t0).unwrap();
+        }
+        assert_eq!(
+            logon(&store, &dir, "1001", "000000", t0),
+            Ok(Logon::Wrong {
+                failures: 5,
+                locked: true
+            })
+        );
+        assert_eq!(logon(&store, &dir, "1001", "975318", t0), Ok(Logon::Locked));
+        unlock(&store, "1001").unwrap();
+        assert_eq!(
+            logon(&store, &dir, "1001", "975318", later),
+            Ok(Logon::Ok { must_change: true })
+        );
         // A state written by an earlier version (the bare hash) still reads.
         let h = pin::hash_pin("864202", [3; 16]).unwrap();
         store.db_insert_raw("p/1002", h.as_bytes());
