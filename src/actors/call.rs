@@ -316,6 +316,15 @@ impl CallActor {
                         Greetings::default()
                     }
                 };
+                if !act.info.mailbox.is_empty() && act.info.ova.is_none() {
+                    tracing::info!(
+                        event = "greeting",
+                        call_id = %act.info.call_id,
+                        mailbox = %act.info.mailbox,
+                        own_greeting = greeting.active.is_some(),
+                        recorded_name = greeting.name.is_some(),
+                    );
+                }
                 if !act.finished {
                     then(act, greeting, ctx);
                 }

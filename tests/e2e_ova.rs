@@ -1,0 +1,468 @@
+//! End to end: Outlook Voice Access on the demo's subscriber access number 4000.
+//! SIPp leaves messages and then, as 1001, logs on with RFC 4733 digits from
+//! sip-tester's pcaps, deletes one message and saves the other; a raw UA (digits by
+//! SIP INFO, waiting on `ova_menu` events rather than on prompt lengths) locks a
+//! mailbox with wrong PINs, records a greeting by phone and forwards a message.
+
+mod common;
+use common::ua::*;
+use common::*;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Leave a message for `mailbox` (diverted to pilot 4000) from `from`, ended by
+/// hanging up after the pcap.
+fn deposit(server: &Server, mailbox: &str, from: &str) {
+    let (rc, log) = Sipp::new(server, "voicemail.xml", "4000")
+        .args(&["-m", "1", "-d", &GREETING_MS.to_string()])
+        .key("from_user", from)
+        .key("pcap", G711A_PCAP)
+        .key(
+            "diversion",
+            &format!("Diversion: <sip:{mailbox}@pbx.example.com>"),
+        )
+        .run();
+    assert_eq!(rc, 0, "deposit failed: {log}\n{}", server.log_text());
+}
+
+enum Do {
+    /// RFC 4733 digits, 600 ms apart.
+    Keys(&'static str),
+    Pause(u32),
+}
+
+/// A SIPp scenario: `from` calls 4000, does `steps`, then hangs up.
+fn ova_scenario(dir: &std::path::Path, from: &str, steps: &[Do]) -> PathBuf {
+    let mut body = String::new();
+    for s in steps {
+        match s {
+            Do::Keys(keys) => {
+                for d in keys.chars() {
+                    let name = match d {
+                        '#' => "pound".to_string(),
+                        '*' => "star".to_string(),
+                        d => d.to_string(),
+                    };
+                    body.push_str(&format!(
+                        "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n  <pause milliseconds=\"600\"/>\n"
+                    ));
+                }
+            }
+            Do::Pause(ms) => body.push_str(&format!("  <pause milliseconds=\"{ms}\"/>\n")),
+        }
+    }
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="openum subscriber access">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:4000@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
+      To: <sip:4000@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{from}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp=";tag=[^;> ]+" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      ACK sip:4000@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
+      To: <sip:4000@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="1200"/>
+{body}  <send retrans="500">
+    <![CDATA[
+      BYE sip:4000@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
+      To: <sip:4000@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"#
+    );
+    let p = dir.join("ova.xml");
+    std::fs::write(&p, xml).unwrap();
+    p
+}
+
+fn run_sipp(server: &Server, sf: &std::path::Path) {
+    have_sipp();
+    let out = std::process::Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", server.sip_port))
+        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string()])
+        .args(["-mi", "127.0.0.1", "-mp", &free_media_port().to_string()])
+        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SIPp failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_text()
+    );
+}
+
+/// The `ova_menu` steps of the log, in order.
+fn steps(server: &Server, call: &str) -> Vec<String> {
+    server
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("event=\"ova_menu\"") && l.contains(call))
+        .filter_map(|l| {
+            l.split("step=")
+                .nth(1)?
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn sipp_logs_on_as_1001_deletes_the_first_message_and_saves_the_second() {
+    let server = Server::start(&[]);
+    // Two messages for 1001, left at once: one from 1002, one from outside.
+    std::thread::scope(|s| {
+        s.spawn(|| deposit(&server, "1001", "1002"));
+        s.spawn(|| deposit(&server, "1001", "5551234"));
+    });
+    assert_eq!(server.messages("1001").len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let sf = ova_scenario(
+        dir.path(),
+        "1001",
+        &[
+            // The PIN (barging into "welcome… enter your PIN"), then voice mail.
+            Do::Keys("135790#"),
+            Do::Pause(1500),
+            Do::Keys("1"),
+            // The first envelope plays: delete it; the second one: save it.
+            Do::Pause(1500),
+            Do::Keys("7"),
+            Do::Pause(2500),
+            Do::Keys("9"),
+            Do::Pause(1500),
+        ],
+    );
+    run_sipp(&server, &sf);
+    server.wait_log(
+        &["event=\"ova_logon\"", "mailbox=1001", "messages=2"],
+        1,
+        Duration::from_secs(5),
+    );
+    server.wait_log(
+        &["event=\"ova_message_status\"", "status=Saved"],
+        1,
+        Duration::from_secs(5),
+    );
+    let msgs = server.messages("1001");
+    let deleted: Vec<_> = msgs
+        .iter()
+        .filter(|m| m["deleted_at"].is_string())
+        .collect();
+    let saved: Vec<_> = msgs
+        .iter()
+        .filter(|m| m["read"] == true && m["deleted_at"].is_null())
+        .collect();
+    assert_eq!((deleted.len(), saved.len()), (1, 1), "{msgs:#?}");
+    let s = steps(&server, "");
+    for want in [
+        "welcome",
+        "pin_entered",
+        "logged_on",
+        "voice_mail",
+        "envelope",
+        "delete",
+        "save",
+    ] {
+        assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
+    }
+    // The first envelope named 1002 by extension (no recorded name).
+    let env = server.wait_log(
+        &["event=\"ova_menu\"", "step=envelope"],
+        1,
+        Duration::from_secs(1),
+    );
+    assert!(
+        env.iter()
+            .any(|l| l.contains("msg_new,from,extension,1,0,0,2,received,today")),
+        "{env:?}"
+    );
+}
+
+/// A subscriber access call from a raw UA: digits by SIP INFO.
+struct Caller<'a> {
+    server: &'a Server,
+    ua: Ua,
+    call: String,
+    tag: String,
+    cseq: u32,
+    rtp: UdpSocket,
+    media: std::net::SocketAddr,
+}
+
+impl<'a> Caller<'a> {
+    fn call(server: &'a Server, from: &str, call: &str) -> Caller<'a> {
+        let ua = Ua::new(server);
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let offer = sdp(
+            rtp.local_addr().unwrap().port(),
+            1,
+            "0 101\r\na=rtpmap:101 telephone-event/8000",
+        );
+        let inv = ua
+            .request("INVITE", 1, call, None, "i1", Some(&offer))
+            .replace("sip:1001@", "sip:4000@")
+            .replace("sip:5550001@", &format!("sip:{from}@"));
+        ua.send(&inv);
+        let ok = ua.expect("SIP/2.0 200 OK");
+        let tag = to_tag(&ok);
+        let media = sdp_media(&ok);
+        let ack = ua
+            .request("ACK", 1, call, Some(&tag), "a1", None)
+            .replace("sip:1001@", "sip:4000@")
+            .replace("sip:5550001@", &format!("sip:{from}@"));
+        ua.send(&ack);
+        Caller {
+            server,
+            ua,
+            call: call.to_string(),
+            tag,
+            cseq: 1,
+            rtp,
+            media,
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        for k in keys.chars() {
+            self.cseq += 1;
+            let info = self
+                .ua
+                .request_with(
+                    "INFO",
+                    self.cseq,
+                    &self.call,
+                    Some(&self.tag),
+                    &format!("k{}", self.cseq),
+                    Some((
+                        "application/dtmf-relay",
+                        &format!("Signal={k}\r\nDuration=160\r\n"),
+                    )),
+                )
+                .replace("To: <sip:1001@", "To: <sip:4000@");
+            self.ua.send(&info);
+            self.ua.expect("SIP/2.0 200 OK");
+        }
+    }
+
+    /// Wait until this call has logged `step` `n` times.
+    fn wait(&self, step: &str, n: usize) {
+        self.server.wait_log(
+            &[
+                "event=\"ova_menu\"",
+                &format!("step={step} "),
+                &format!("call_id={}", self.call),
+            ],
+            n,
+            Duration::from_secs(10),
+        );
+    }
+
+    fn speak(&self, ms: u32) {
+        send_pcmu(&self.rtp, self.media, &voice_like(ms), 100);
+    }
+
+    /// Wait for our BYE and answer it.
+    fn expect_bye(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let m = self
+                .ua
+                .recv(deadline.saturating_duration_since(std::time::Instant::now()))
+                .expect("BYE from the server");
+            if m.starts_with("BYE ") {
+                let via = m.lines().find(|l| l.starts_with("Via:")).unwrap();
+                let from = m.lines().find(|l| l.starts_with("From:")).unwrap();
+                let to = m.lines().find(|l| l.starts_with("To:")).unwrap();
+                let cseq = m.lines().find(|l| l.starts_with("CSeq:")).unwrap();
+                self.ua.send(&format!(
+                    "SIP/2.0 200 OK\r\n{via}\r\n{from}\r\n{to}\r\nCall-ID: {}\r\n{cseq}\r\nContent-Length: 0\r\n\r\n",
+                    self.call
+                ));
+                return;
+            }
+        }
+    }
+
+    fn hang_up(&mut self) {
+        self.cseq += 1;
+        let bye = self
+            .ua
+            .request("BYE", self.cseq, &self.call, Some(&self.tag), "b1", None)
+            .replace("To: <sip:1001@", "To: <sip:4000@");
+        self.ua.send(&bye);
+        self.ua.expect("SIP/2.0 200 OK");
+    }
+}
+
+#[test]
+fn five_wrong_pins_lock_1002_until_unlocked_while_deposits_still_work() {
+    let server = Server::start(&[]);
+    // Three wrong PINs: the dial plan's limit per call ends the call.
+    let mut c = Caller::call(&server, "1002", "lock-1");
+    c.wait("welcome", 1);
+    for n in 1..=3 {
+        c.keys("000000#");
+        if n < 3 {
+            c.wait("pin_wrong", n);
+        }
+    }
+    c.wait("logon_failures", 1);
+    c.expect_bye();
+    // Two more, in a new call: the fifth locks the mailbox.
+    let mut c = Caller::call(&server, "1002", "lock-2");
+    c.wait("welcome", 1);
+    c.keys("000000#");
+    c.wait("pin_wrong", 1);
+    c.keys("000000#");
+    c.wait("mailbox_locked", 1);
+    c.expect_bye();
+    server.wait_log(
+        &["event=\"mailbox_locked\"", "mailbox=1002", "failures=5"],
+        1,
+        Duration::from_secs(2),
+    );
+    // Now even the right PIN is refused.
+    let mut c = Caller::call(&server, "1002", "lock-3");
+    c.wait("welcome", 1);
+    c.keys("864202#");
+    c.wait("mailbox_locked", 1);
+    c.expect_bye();
+    server.wait_log(
+        &["event=\"ova_logon_refused\"", "reason=\"locked\""],
+        1,
+        Duration::from_secs(2),
+    );
+    let st = server.cli(&["mailbox", "get", "1002"]);
+    let text = String::from_utf8_lossy(&st.stdout).to_string();
+    assert!(text.contains("failed 5  locked true"), "{text}");
+    // Callers can still leave messages.
+    deposit(&server, "1002", "5551234");
+    assert_eq!(server.messages("1002").len(), 1);
+    // An admin unlocks it (live, through the admin API): the PIN works again.
+    let out = server.cli(&["mailbox", "unlock", "1002"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = Caller::call(&server, "1002", "lock-4");
+    c.wait("welcome", 1);
+    c.keys("864202#");
+    c.wait("logged_on", 1);
+    c.hang_up();
+}
+
+#[test]
+fn a_greeting_recorded_by_phone_greets_the_next_caller_and_a_message_is_forwarded() {
+    let server = Server::start(&[]);
+    deposit(&server, "1001", "5551234");
+    // 1001 records a personal greeting: 6, 1, speak, #, review, 1 to keep.
+    let mut c = Caller::call(&server, "1001", "greet-1");
+    c.wait("welcome", 1);
+    c.keys("135790#");
+    c.wait("logged_on", 1);
+    c.keys("61");
+    c.wait("record", 1);
+    server.wait_log(
+        &["event=\"recording_started\"", "greet-1"],
+        1,
+        Duration::from_secs(10),
+    );
+    c.speak(1500);
+    c.keys("#");
+    c.wait("review", 1);
+    c.keys("1");
+    server.wait_log(
+        &["event=\"ova_recording_saved\"", "kind=Personal"],
+        1,
+        Duration::from_secs(5),
+    );
+    c.wait("recording_saved", 1);
+    // Back to the main menu, then forward the message to 1003 without an
+    // introduction.
+    c.keys("*");
+    c.wait("main_menu", 1);
+    c.keys("1");
+    c.wait("envelope", 1);
+    c.keys("8");
+    c.keys("1003#");
+    c.wait("forward_choice", 1);
+    c.keys("#");
+    server.wait_log(
+        &["event=\"ova_forwarded\"", "to=1003"],
+        1,
+        Duration::from_secs(5),
+    );
+    c.hang_up();
+    let fwd = server.messages("1003");
+    assert_eq!(fwd.len(), 1);
+    assert_eq!(fwd[0]["forwarded_by"], "1001");
+    assert_eq!(fwd[0]["caller_id"], "5551234");
+    // The next caller diverted to 1001 hears that greeting (the deposit logs it).
+    let ua = Ua::new(&server);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let offer = sdp(rtp.local_addr().unwrap().port(), 1, "0");
+    let inv = ua
+        .request("INVITE", 1, "greet-2", None, "g2", Some(&offer))
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nDiversion: <sip:1001@pbx>\r\n",
+        )
+        .replace("sip:1001@127", "sip:4000@127");
+    ua.send(&inv);
+    let ok = ua.expect("SIP/2.0 200 OK");
+    let tag = to_tag(&ok);
+    ua.send(&ua.request("ACK", 1, "greet-2", Some(&tag), "g3", None));
+    server.wait_log(
+        &["event=\"greeting\"", "greet-2", "own_greeting=true"],
+        1,
+        Duration::from_secs(5),
+    );
+    ua.send(&ua.request("BYE", 2, "greet-2", Some(&tag), "g4", None));
+    ua.expect("SIP/2.0 200 OK");
+}
