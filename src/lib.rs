@@ -67,6 +67,7 @@ pub mod config;
 pub mod directory;
 pub mod ivr;
 pub mod media;
+pub mod mwi;
 pub mod sdp;
 pub mod server;
 pub mod sip;

@@ -271,6 +271,10 @@ struct RawGateway {
     /// `New-UMIPGateway -UMDialPlan`: its default hunt group sends all calls there.
     dial_plan: Option<String>,
     max_calls: Option<usize>,
+    /// Send unsolicited MWI NOTIFYs to this gateway for its dial plan's mailboxes
+    /// (`-MessageWaitingIndicatorAllowed`; needs outcalls_allowed).
+    #[serde(default)]
+    message_waiting_indicator_allowed: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -627,6 +631,7 @@ impl Config {
                 status,
                 dial_plan: g.dial_plan,
                 max_calls: g.max_calls,
+                mwi_allowed: g.message_waiting_indicator_allowed,
             });
         }
         unique("ip_gateway", gateways.iter().map(|g| g.name.as_str()))?;

@@ -116,6 +116,8 @@ pub struct IpGateway {
     pub dial_plan: Option<String>,
     /// Optional cap on concurrent calls from this gateway.
     pub max_calls: Option<usize>,
+    /// Unsolicited MWI NOTIFYs for its mailboxes (`-MessageWaitingIndicatorAllowed`).
+    pub mwi_allowed: bool,
 }
 
 impl IpGateway {
