@@ -15,7 +15,9 @@
 //! running, for the CLI and for tests that ask for port 0).
 
 use crate::actors::endpoint::{SipEndpoint, SipPorts};
+use crate::actors::messages::MailboxChanged;
 use crate::actors::monitor::GatewayMonitor;
+use crate::actors::mwi::MwiActor;
 use crate::actors::net;
 use crate::actors::store::StoreActor;
 use crate::actors::supervisor::{Drain, Media, Supervisor};
@@ -24,7 +26,7 @@ use crate::callctl;
 use crate::config::{Config, GatewayChange, Role, StartupMode};
 use crate::directory::pin;
 use crate::ivr::prompts::PromptLibrary;
-use crate::store::{MailboxStore, sled::SledStore};
+use crate::store::{MailboxStore, notify::Notifying, sled::SledStore};
 use crate::tls;
 use actix::prelude::*;
 use rand::RngCore;
@@ -245,12 +247,15 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
     apply_gateway_settings(&mut cfg, &data)?;
     let mode = cfg.service.startup_mode;
     // A router records nothing: no store, no prompts, no PINs.
+    let mut change_feed = None;
     let store: Option<Arc<dyn MailboxStore>> = match role {
         Role::Router => None,
         _ => {
             let sled = SledStore::open(&store_path(&data))
                 .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
-            Some(Arc::new(sled))
+            let (store, feed) = Notifying::new(Arc::new(sled));
+            change_feed = Some(feed);
+            Some(Arc::new(store))
         }
     };
     let hashed = match &store {
@@ -402,17 +407,40 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
                 "OPENUM_FAULT_INJECTION=1: INVITEs may ask a call actor to panic (tests only)"
             );
         }
-        let supervisor = sup_ctx.run(
-            Supervisor::new(
-                service.clone(),
-                dir.clone(),
-                settings,
-                endpoint.clone(),
-                media,
-            )
-            .notify_directory_changes(endpoint.clone().recipient())
-            .notify_directory_changes(monitor.clone().recipient()),
-        );
+        // Message waiting indication, where there is a store.
+        let mwi = match (&media, change_feed) {
+            (Some(m), Some(feed)) => {
+                let local = MwiActor::local(
+                    service.address,
+                    settings.plain_port,
+                    settings.tls_port,
+                    &service.fqdn,
+                );
+                let core = crate::mwi::Mwi::new(dir.clone(), local, rand::random());
+                let addr = MwiActor::new(core, m.store.clone(), endpoint.clone()).start();
+                let to = addr.clone();
+                let _ = feed.set(Box::new(move |mailbox: &str| {
+                    to.do_send(MailboxChanged(mailbox.to_string()))
+                }));
+                Some(addr)
+            }
+            _ => None,
+        };
+        let mut sup = Supervisor::new(
+            service.clone(),
+            dir.clone(),
+            settings,
+            endpoint.clone(),
+            media,
+        )
+        .notify_directory_changes(endpoint.clone().recipient())
+        .notify_directory_changes(monitor.clone().recipient());
+        if let Some(m) = &mwi {
+            sup = sup
+                .with_mwi(m.clone().recipient())
+                .notify_directory_changes(m.clone().recipient());
+        }
+        let supervisor = sup_ctx.run(sup);
         let sink = net::Sink::of(&endpoint);
         if let Some(u) = udp {
             actix_rt::spawn(net::udp_loop(u, sink.clone()));

@@ -5,26 +5,12 @@
 //! mailbox with wrong PINs, records a greeting by phone and forwards a message.
 
 mod common;
+use common::ova::*;
 use common::ua::*;
 use common::*;
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Leave a message for `mailbox` (diverted to pilot 4000) from `from`, ended by
-/// hanging up after the pcap.
-fn deposit(server: &Server, mailbox: &str, from: &str) {
-    let (rc, log) = Sipp::new(server, "voicemail.xml", "4000")
-        .args(&["-m", "1", "-d", &GREETING_MS.to_string()])
-        .key("from_user", from)
-        .key("pcap", G711A_PCAP)
-        .key(
-            "diversion",
-            &format!("Diversion: <sip:{mailbox}@pbx.example.com>"),
-        )
-        .run();
-    assert_eq!(rc, 0, "deposit failed: {log}\n{}", server.log_text());
-}
 
 enum Do {
     /// RFC 4733 digits, 600 ms apart.
@@ -221,122 +207,6 @@ fn sipp_logs_on_as_1001_deletes_the_first_message_and_saves_the_second() {
             .any(|l| l.contains("msg_new,from,extension,1,0,0,2,received,today")),
         "{env:?}"
     );
-}
-
-/// A subscriber access call from a raw UA: digits by SIP INFO.
-struct Caller<'a> {
-    server: &'a Server,
-    ua: Ua,
-    call: String,
-    tag: String,
-    cseq: u32,
-    rtp: UdpSocket,
-    media: std::net::SocketAddr,
-}
-
-impl<'a> Caller<'a> {
-    fn call(server: &'a Server, from: &str, call: &str) -> Caller<'a> {
-        let ua = Ua::new(server);
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let offer = sdp(
-            rtp.local_addr().unwrap().port(),
-            1,
-            "0 101\r\na=rtpmap:101 telephone-event/8000",
-        );
-        let inv = ua
-            .request("INVITE", 1, call, None, "i1", Some(&offer))
-            .replace("sip:1001@", "sip:4000@")
-            .replace("sip:5550001@", &format!("sip:{from}@"));
-        ua.send(&inv);
-        let ok = ua.expect("SIP/2.0 200 OK");
-        let tag = to_tag(&ok);
-        let media = sdp_media(&ok);
-        let ack = ua
-            .request("ACK", 1, call, Some(&tag), "a1", None)
-            .replace("sip:1001@", "sip:4000@")
-            .replace("sip:5550001@", &format!("sip:{from}@"));
-        ua.send(&ack);
-        Caller {
-            server,
-            ua,
-            call: call.to_string(),
-            tag,
-            cseq: 1,
-            rtp,
-            media,
-        }
-    }
-
-    fn keys(&mut self, keys: &str) {
-        for k in keys.chars() {
-            self.cseq += 1;
-            let info = self
-                .ua
-                .request_with(
-                    "INFO",
-                    self.cseq,
-                    &self.call,
-                    Some(&self.tag),
-                    &format!("k{}", self.cseq),
-                    Some((
-                        "application/dtmf-relay",
-                        &format!("Signal={k}\r\nDuration=160\r\n"),
-                    )),
-                )
-                .replace("To: <sip:1001@", "To: <sip:4000@");
-            self.ua.send(&info);
-            self.ua.expect("SIP/2.0 200 OK");
-        }
-    }
-
-    /// Wait until this call has logged `step` `n` times.
-    fn wait(&self, step: &str, n: usize) {
-        self.server.wait_log(
-            &[
-                "event=\"ova_menu\"",
-                &format!("step={step} "),
-                &format!("call_id={}", self.call),
-            ],
-            n,
-            Duration::from_secs(10),
-        );
-    }
-
-    fn speak(&self, ms: u32) {
-        send_pcmu(&self.rtp, self.media, &voice_like(ms), 100);
-    }
-
-    /// Wait for our BYE and answer it.
-    fn expect_bye(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let m = self
-                .ua
-                .recv(deadline.saturating_duration_since(std::time::Instant::now()))
-                .expect("BYE from the server");
-            if m.starts_with("BYE ") {
-                let via = m.lines().find(|l| l.starts_with("Via:")).unwrap();
-                let from = m.lines().find(|l| l.starts_with("From:")).unwrap();
-                let to = m.lines().find(|l| l.starts_with("To:")).unwrap();
-                let cseq = m.lines().find(|l| l.starts_with("CSeq:")).unwrap();
-                self.ua.send(&format!(
-                    "SIP/2.0 200 OK\r\n{via}\r\n{from}\r\n{to}\r\nCall-ID: {}\r\n{cseq}\r\nContent-Length: 0\r\n\r\n",
-                    self.call
-                ));
-                return;
-            }
-        }
-    }
-
-    fn hang_up(&mut self) {
-        self.cseq += 1;
-        let bye = self
-            .ua
-            .request("BYE", self.cseq, &self.call, Some(&self.tag), "b1", None)
-            .replace("To: <sip:1001@", "To: <sip:4000@");
-        self.ua.send(&bye);
-        self.ua.expect("SIP/2.0 200 OK");
-    }
 }
 
 #[test]

@@ -114,3 +114,17 @@ pub struct TransferRequest {
     pub call_id: String,
     pub extension: String,
 }
+
+/// A SUBSCRIBE for message waiting indication (supervisor → MWI actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeIn {
+    pub tx: TxId,
+    pub request: Request,
+    pub flow: Flow,
+}
+
+/// A mailbox's messages changed (the store's change feed → MWI actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MailboxChanged(pub String);

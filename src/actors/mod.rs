@@ -25,6 +25,7 @@ pub mod lateness;
 pub mod media_clock;
 pub mod messages;
 pub mod monitor;
+pub mod mwi;
 pub mod net;
 pub mod store;
 pub mod supervisor;

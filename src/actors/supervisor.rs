@@ -18,7 +18,7 @@ use super::call::{
 use super::endpoint::SipEndpoint;
 use super::messages::{
     CallGone, CallHangup, DirectoryChanged, RequestOutcome, Respond, SendRequest, SipEvent,
-    TransferRequest,
+    SubscribeIn, TransferRequest,
 };
 use super::store::StoreActor;
 use crate::callctl::nodes::{NodeState, parse_load};
@@ -115,8 +115,10 @@ pub struct Supervisor {
     /// Our REFERs in flight: tag → call.
     refers: HashMap<u64, String>,
     next_tag: u64,
-    /// Extra recipients of directory changes (endpoint, monitor).
+    /// Extra recipients of directory changes (endpoint, monitor, MWI).
     listeners: Vec<Recipient<DirectoryChanged>>,
+    /// Where SUBSCRIBEs go (None in the router role: 405).
+    mwi: Option<Recipient<SubscribeIn>>,
 }
 
 impl Supervisor {
@@ -149,11 +151,18 @@ impl Supervisor {
             refers: HashMap::new(),
             next_tag: 1,
             listeners: Vec::new(),
+            mwi: None,
         }
     }
 
     pub fn notify_directory_changes(mut self, to: Recipient<DirectoryChanged>) -> Self {
         self.listeners.push(to);
+        self
+    }
+
+    /// Pass SUBSCRIBEs (message waiting indication) to `to`.
+    pub fn with_mwi(mut self, to: Recipient<SubscribeIn>) -> Self {
+        self.mwi = Some(to);
         self
     }
 
@@ -501,7 +510,13 @@ impl Handler<SipEvent> for Supervisor {
                 request,
                 flow,
             } => {
-                if request.method == crate::sip::msg::Method::Invite && request.to_tag().is_none() {
+                if request.method == crate::sip::msg::Method::Subscribe
+                    && let Some(mwi) = &self.mwi
+                {
+                    mwi.do_send(SubscribeIn { tx, request, flow });
+                } else if request.method == crate::sip::msg::Method::Invite
+                    && request.to_tag().is_none()
+                {
                     if let Some(a) = self.core.handle_invite(now, tx, request, flow) {
                         self.on_invite(a);
                     }

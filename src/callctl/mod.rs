@@ -37,7 +37,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, SUBSCRIBE";
 pub const SERVER: &str = concat!("openum/", env!("CARGO_PKG_VERSION"));
 /// Seconds a refused caller is asked to wait (503 Retry-After).
 pub const RETRY_AFTER: u32 = 5;

@@ -304,7 +304,12 @@ impl Mwi {
             let host = g.fqdn.clone().unwrap_or_else(|| g.address.clone());
             let plans: Vec<&str> = match &g.dial_plan {
                 Some(d) => vec![d.as_str()],
-                None => self.dir.dial_plans.iter().map(|d| d.name.as_str()).collect(),
+                None => self
+                    .dir
+                    .dial_plans
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect(),
             };
             for m in self
                 .dir
@@ -478,7 +483,11 @@ impl Mwi {
             response,
             notify: Some(id),
             persist,
-            what: if expires == 0 { "fetched" } else { "subscribed" },
+            what: if expires == 0 {
+                "fetched"
+            } else {
+                "subscribed"
+            },
             mailbox: Some(mailbox),
         }
     }

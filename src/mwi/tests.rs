@@ -64,12 +64,18 @@ fn subscribe_notify_change_refresh_and_unsubscribe() {
     assert_eq!(n.request.headers.get("CSeq"), Some("1 NOTIFY"));
     let body = String::from_utf8(n.request.body.clone()).unwrap();
     assert!(body.contains("Messages-Waiting: no"), "{body}");
-    assert!(body.contains("Message-Account: sip:1001@um.example"), "{body}");
+    assert!(
+        body.contains("Message-Account: sip:1001@um.example"),
+        "{body}"
+    );
     assert_eq!(parse_summary(&body), Some(c(0, 0)));
     // A change while it is in flight waits for its answer.
     assert!(m.notify(&id, c(1, 0), 1001).is_none());
     let (again, o) = m.handle_outcome(n.tag, Some(200), Instant::now());
-    assert_eq!((again.as_deref(), o), (Some(id.as_str()), Outcome::Delivered));
+    assert_eq!(
+        (again.as_deref(), o),
+        (Some(id.as_str()), Outcome::Delivered)
+    );
     let n2 = m.notify(&id, c(1, 0), 1001).unwrap();
     assert_eq!(n2.request.headers.get("CSeq"), Some("2 NOTIFY"));
     assert_eq!(n2.persist.as_ref().unwrap().cseq, 2);
@@ -77,7 +83,15 @@ fn subscribe_notify_change_refresh_and_unsubscribe() {
     assert!(body.contains("Messages-Waiting: yes"), "{body}");
     m.handle_outcome(n2.tag, Some(200), Instant::now());
     // Refresh in the dialog.
-    let to_tag = n.request.headers.get("From").unwrap().split("tag=").nth(1).unwrap().to_string();
+    let to_tag = n
+        .request
+        .headers
+        .get("From")
+        .unwrap()
+        .split("tag=")
+        .nth(1)
+        .unwrap()
+        .to_string();
     let refresh = {
         let mut r = subscribe("sip:1001@um", "Expires: 900\r\n");
         r.headers.set("To", format!("<sip:1001@um>;tag={to_tag}"));
@@ -108,7 +122,10 @@ fn subscribe_notify_change_refresh_and_unsubscribe() {
     );
     assert!(m.is_empty());
     // Its dialog is gone: a refresh now is 481.
-    assert_eq!(m.handle_subscribe(&refresh, flow(), 1300).response.status, 481);
+    assert_eq!(
+        m.handle_subscribe(&refresh, flow(), 1300).response.status,
+        481
+    );
 }
 
 #[test]
@@ -124,8 +141,16 @@ fn refusals() {
     presence.headers.set("Event", "presence");
     let r = m.handle_subscribe(&presence, flow(), 0);
     assert_eq!(r.response.status, 489);
-    assert_eq!(r.response.headers.get("Allow-Events"), Some("message-summary"));
-    assert_eq!(m.handle_subscribe(&subscribe("sip:7777@um", ""), flow(), 0).response.status, 404);
+    assert_eq!(
+        r.response.headers.get("Allow-Events"),
+        Some("message-summary")
+    );
+    assert_eq!(
+        m.handle_subscribe(&subscribe("sip:7777@um", ""), flow(), 0)
+            .response
+            .status,
+        404
+    );
     let r = m.handle_subscribe(&subscribe("sip:1001@um", "Expires: 10\r\n"), flow(), 0);
     assert_eq!(r.response.status, 423);
     assert_eq!(r.response.headers.get("Min-Expires"), Some("60"));
@@ -137,7 +162,10 @@ fn refusals() {
     );
     // By E.164 number: the demo dial plan reads the last digits / e164 field.
     let r = m.handle_subscribe(&subscribe("sip:+33155551002@um", ""), flow(), 0);
-    assert_eq!((r.response.status, r.mailbox.as_deref()), (200, Some("1002")));
+    assert_eq!(
+        (r.response.status, r.mailbox.as_deref()),
+        (200, Some("1002"))
+    );
     assert!(m.is_empty() == false);
 }
 
