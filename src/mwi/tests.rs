@@ -166,7 +166,7 @@ fn refusals() {
         (r.response.status, r.mailbox.as_deref()),
         (200, Some("1002"))
     );
-    assert!(m.is_empty() == false);
+    assert!(!m.is_empty());
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn retries_with_backoff_481_ends_and_expiry_terminates() {
     );
     assert_eq!(m.poll_timeout(t0, 1000), Some(t0 + Duration::from_secs(1)));
     let (due, _) = m.handle_timeout(t0 + Duration::from_secs(1), 1001);
-    assert_eq!(due, [id.clone()]);
+    assert_eq!(due, std::slice::from_ref(&id));
     let n = m.notify(&id, c(0, 0), 1001).unwrap();
     assert_eq!(
         m.handle_outcome(n.tag, Some(503), t0).1,
@@ -221,7 +221,7 @@ fn persisted_subscriptions_come_back_and_unsolicited_targets_follow_the_config()
     let mut old = stored.clone();
     old.expires_at = 900;
     let ids = m2.restore(vec![(id.clone(), back), ("s/old/x".into(), old)], 1100);
-    assert_eq!(ids, [id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&id));
     let n = m2.notify(&id, c(2, 1), 1100).unwrap();
     // The CSeq goes on from the stored one; the flow is the stored peer.
     assert_eq!(n.request.headers.get("CSeq"), Some("2 NOTIFY"));
