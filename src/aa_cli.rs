@@ -132,7 +132,7 @@ fn key_table(spec: &str) -> Result<toml::Value, String> {
     Ok(toml::Value::Table(t))
 }
 
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -142,7 +142,7 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Tell a running server to take the change.
-fn reload(common: &Common) -> Result<Option<()>, String> {
+pub(crate) fn reload(common: &Common) -> Result<Option<()>, String> {
     let Some(r) = super::admin_cli::running(&common.data) else {
         return Ok(None);
     };
@@ -171,9 +171,12 @@ fn edit(
     let done = f(&base, &mut aas, &mut removed)?;
     let new_text = overlay::render(&aas, &removed);
     let custom = prompts::custom_names(&prompts::custom_dir(&common.data));
+    let mailboxes =
+        std::fs::read_to_string(overlay::path_of(overlay::MAILBOXES, &common.data)).ok();
     Config::parse_layers(
         &base,
         Some(&new_text),
+        mailboxes.as_deref(),
         &|n| custom.iter().any(|c| c == n),
         &|_| vec!["127.0.0.1".parse().expect("an IP literal")],
     )

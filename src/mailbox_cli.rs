@@ -1,5 +1,5 @@
 //! `openum mailbox get|set-pin|unlock` (Get-UMMailbox, Set-UMMailboxPIN, and
-//! clearing a lockout): straight on the store when the server is stopped, through
+//! clearing a lockout; enable|set|disable are in `mailbox_admin`): straight on the store when the server is stopped, through
 //! its admin API when it runs. Refusals cite the policy rule broken.
 
 use super::{Access, Common, access, http_get, load_config, print_json};
@@ -36,9 +36,50 @@ pub enum MailboxCmd {
         common: Common,
         extension: String,
     },
+    /// Enable-UMMailbox: UM-enable a mailbox (a PIN is generated and printed
+    /// unless --pin is given).
+    Enable {
+        #[command(flatten)]
+        common: Common,
+        extension: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        dial_plan: String,
+        /// UM mailbox policy (default: the dial plan's).
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long)]
+        sip_resource_identifier: Option<String>,
+        #[arg(long)]
+        e164: Option<String>,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Set-UMMailbox: change a UM mailbox's display name, policy, SIP resource
+    /// identifier or E.164 number.
+    Set {
+        #[command(flatten)]
+        common: Common,
+        extension: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long)]
+        sip_resource_identifier: Option<String>,
+        #[arg(long)]
+        e164: Option<String>,
+    },
+    /// Disable-UMMailbox: no more voicemail for it (its messages are kept).
+    Disable {
+        #[command(flatten)]
+        common: Common,
+        extension: String,
+    },
 }
 
-fn post(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
+pub(crate) fn post(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
     match ureq::post(url).send_json(body) {
         Ok(r) => r.into_json().map_err(|e| e.to_string()),
         Err(ureq::Error::Status(_, r)) => {
@@ -52,7 +93,48 @@ fn post(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String>
 }
 
 pub fn run(cmd: MailboxCmd) -> Result<(), String> {
+    use super::mailbox_admin::{self as admin, Fields};
     match cmd {
+        MailboxCmd::Enable {
+            common,
+            extension,
+            display_name,
+            dial_plan,
+            policy,
+            sip_resource_identifier,
+            e164,
+            pin,
+        } => admin::enable(
+            &common,
+            &extension,
+            Fields {
+                display_name: Some(display_name),
+                dial_plan: Some(dial_plan),
+                policy,
+                sip_resource_identifier,
+                e164,
+            },
+            pin,
+        ),
+        MailboxCmd::Set {
+            common,
+            extension,
+            display_name,
+            policy,
+            sip_resource_identifier,
+            e164,
+        } => admin::set(
+            &common,
+            &extension,
+            Fields {
+                display_name,
+                dial_plan: None,
+                policy,
+                sip_resource_identifier,
+                e164,
+            },
+        ),
+        MailboxCmd::Disable { common, extension } => admin::disable(&common, &extension),
         MailboxCmd::Get {
             common,
             extension,

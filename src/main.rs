@@ -3,12 +3,14 @@
 //! and go through the running server's admin API when it holds the store.
 
 mod aa_cli;
+mod mailbox_admin;
 mod mailbox_cli;
+mod message_cli;
 
 use clap::{Args, Parser, Subcommand};
 use openum::config::Config;
 use openum::server::{self, Runtime};
-use openum::store::{MailboxStore, MessageMeta, StoreError, sled::SledStore, to_wav};
+use openum::store::{StoreError, sled::SledStore};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,7 +71,7 @@ enum Cmd {
     /// Voicemail messages (Get-/Export- style verbs).
     Message {
         #[command(subcommand)]
-        cmd: MessageCmd,
+        cmd: message_cli::MessageCmd,
     },
     /// IP gateways (Get-UMIPGateway).
     Gateway {
@@ -188,27 +190,6 @@ enum CertificateCmd {
     },
 }
 
-#[derive(Subcommand)]
-enum MessageCmd {
-    /// List a mailbox's messages, oldest first.
-    List {
-        #[command(flatten)]
-        common: Common,
-        #[arg(long)]
-        mailbox: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a message's audio as a WAV file.
-    Export {
-        #[command(flatten)]
-        common: Common,
-        id: String,
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
 /// Print a value as pretty JSON (the `--json` of the listing verbs).
 fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
     println!(
@@ -286,63 +267,6 @@ fn http_get(url: &str) -> Result<ureq::Response, String> {
             ),
             e => format!("the server's admin API at {url} is not reachable: {e}"),
         })
-}
-
-fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
-    let cfg = load_config(common)?;
-    if cfg.directory.mailbox_any(mailbox).is_none() {
-        return Err(format!("no UM mailbox with extension {mailbox}"));
-    }
-    let msgs: Vec<MessageMeta> = match access(&common.data)? {
-        Access::Direct(s) => s.list(mailbox).map_err(|e| e.to_string())?,
-        Access::Remote(url) => http_get(&format!("{url}/api/mailboxes/{mailbox}/messages"))?
-            .into_json()
-            .map_err(|e| e.to_string())?,
-    };
-    if json {
-        print_json(&msgs)?;
-    } else {
-        println!(
-            "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8}",
-            "ID", "MAILBOX", "CALLER", "RECEIVED", "DURATION", "CODEC", "SIZE"
-        );
-        for m in &msgs {
-            println!(
-                "{:<17} {:<8} {:<16} {:<25} {:>8.1}s {:<5} {:>8}",
-                m.id,
-                m.mailbox,
-                m.caller_id,
-                m.received_at,
-                m.duration_ms as f64 / 1000.0,
-                m.codec.name(),
-                m.size
-            );
-        }
-        println!("{} message(s)", msgs.len());
-    }
-    Ok(())
-}
-
-fn export(common: &Common, id: &str, out: &Path) -> Result<(), String> {
-    let wav = match access(&common.data)? {
-        Access::Direct(s) => {
-            let meta = s.get(id).map_err(|e| e.to_string())?;
-            to_wav(meta.codec, &s.audio(id).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?
-        }
-        Access::Remote(url) => {
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(
-                &mut http_get(&format!("{url}/api/messages/{id}/audio.wav"))?.into_reader(),
-                &mut v,
-            )
-            .map_err(|e| e.to_string())?;
-            v
-        }
-    };
-    std::fs::write(out, &wav).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("wrote {} ({} bytes)", out.display(), wav.len());
-    Ok(())
 }
 
 mod admin_cli {
@@ -773,14 +697,7 @@ fn main() -> ExitCode {
                 }
             })
         })(),
-        Cmd::Message { cmd } => match cmd {
-            MessageCmd::List {
-                common,
-                mailbox,
-                json,
-            } => list(&common, &mailbox, json),
-            MessageCmd::Export { common, id, out } => export(&common, &id, &out),
-        },
+        Cmd::Message { cmd } => message_cli::run(cmd),
         Cmd::Gateway { cmd } => admin_cli::gateway(cmd),
         Cmd::Service { cmd } => admin_cli::service(cmd),
         Cmd::Certificate { cmd } => admin_cli::certificate(cmd),

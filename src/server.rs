@@ -189,23 +189,27 @@ pub fn log_resolutions(list: &[crate::config::Resolution]) {
     }
 }
 
+/// An overlay file of the data dir, if there is one.
+fn read_overlay(kind: crate::config::overlay::Kind, data: &Path) -> Result<Option<String>, String> {
+    let path = crate::config::overlay::path_of(kind, data);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 /// The configuration `text` with the data dir's run-time objects laid over it:
-/// auto attendants made or changed by the CLI, imported prompts.
+/// auto attendants and UM mailboxes made or changed by the CLI, imported prompts.
 pub fn load_layers(text: &str, data: &Path) -> Result<Config, String> {
-    let overlay = match std::fs::read_to_string(crate::config::overlay::path(data)) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(format!(
-                "{}: {e}",
-                crate::config::overlay::path(data).display()
-            ));
-        }
-    };
+    use crate::config::overlay::{ATTENDANTS, MAILBOXES};
+    let overlay = read_overlay(ATTENDANTS, data)?;
+    let mailboxes = read_overlay(MAILBOXES, data)?;
     let custom = crate::ivr::prompts::custom_names(&crate::ivr::prompts::custom_dir(data));
     Config::parse_layers(
         text,
         overlay.as_deref(),
+        mailboxes.as_deref(),
         &|n| custom.iter().any(|c| c == n),
         &crate::config::system_resolve,
     )

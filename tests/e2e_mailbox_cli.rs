@@ -1,8 +1,10 @@
-//! End to end: `openum mailbox get|set-pin|unlock` (Set-UMMailboxPIN) through a
+//! End to end: `openum mailbox enable|set|disable|get|set-pin|unlock` and `openum
+//! message delete|undelete` through a
 //! running server's admin API and straight on the store once it stopped; refusals
 //! cite the policy rule.
 
 mod common;
+use common::ova::*;
 use common::*;
 
 fn run(server: &Server, args: &[&str]) -> (bool, String, String) {
@@ -73,4 +75,96 @@ fn pins_are_set_checked_and_unlocked_live_and_offline() {
     assert_eq!(st["pin_expired"], false);
     assert!(st["pin_set_at"].as_str().unwrap().ends_with('Z'), "{st}");
     assert!(st["pin_expires_at"].is_string(), "{st}");
+}
+
+#[test]
+fn mailboxes_are_enabled_changed_and_disabled_live_and_messages_undeleted() {
+    let server = Server::start(&[]);
+    // Enable-UMMailbox, live: the new mailbox takes messages and logs on by phone.
+    let (ok, out, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "enable",
+            "1004",
+            "--display-name",
+            "Fanny Girard",
+            "--dial-plan",
+            "Demo",
+            "--e164",
+            "+33155551004",
+            "--pin",
+            "482915",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("in effect now"), "{out}");
+    assert_eq!(status(&server, "1004")["display_name"], "Fanny Girard");
+    // Refusals cite the rule: an existing mailbox, a bad dial plan, a trivial PIN.
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "enable",
+            "1001",
+            "--display-name",
+            "X",
+            "--dial-plan",
+            "Demo",
+        ],
+    );
+    assert!(!ok && err.contains("use set"), "{err}");
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "enable",
+            "1005",
+            "--display-name",
+            "X",
+            "--dial-plan",
+            "Nowhere",
+        ],
+    );
+    assert!(!ok && err.contains("refused"), "{err}");
+    deposit(&server, "1004", "5551234");
+    let mut c = Caller::call(&server, "1004", "enabled-1");
+    c.wait("welcome", 1);
+    c.keys("482915#");
+    c.wait("logged_on", 1);
+    c.hang_up();
+    // Set-UMMailbox.
+    let (ok, out, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "set",
+            "1004",
+            "--display-name",
+            "Fanny Girard-Roux",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert_eq!(status(&server, "1004")["display_name"], "Fanny Girard-Roux");
+    // A message deleted from the CLI comes back with undelete.
+    let id = server.messages("1004")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ok, out, _) = run(&server, &["message", "delete", &id]);
+    assert!(ok && out.contains("is now deleted"), "{out}");
+    assert!(server.messages("1004")[0]["deleted_at"].is_string());
+    let (ok, out, _) = run(&server, &["message", "undelete", &id]);
+    assert!(ok && out.contains("is now saved"), "{out}");
+    let (_, list, _) = run(&server, &["message", "list", "--mailbox", "1004"]);
+    assert!(list.contains("saved"), "{list}");
+    // Disable-UMMailbox: gone from the directory.
+    let (ok, out, err) = run(&server, &["mailbox", "disable", "1004"]);
+    assert!(ok && out.contains("messages are kept"), "{out}{err}");
+    let (ok, _, err) = run(&server, &["mailbox", "get", "1004"]);
+    assert!(!ok, "{err}");
+    // A configured mailbox the auto attendant still names is not disabled.
+    let (ok, _, err) = run(&server, &["mailbox", "disable", "1003"]);
+    assert!(!ok && err.contains("no mailbox 1003"), "{err}");
+    assert_eq!(status(&server, "1003")["display_name"], "Chloé Bernard");
 }

@@ -202,7 +202,7 @@ async fn mailbox_status(s: web::Data<AdminState>, path: web::Path<String>) -> Ht
     let Some(store) = s.store.clone() else {
         return no_store();
     };
-    let dir = s.dir.clone();
+    let dir = current_dir(&s).await;
     let r = web::block(move || {
         crate::store::pins::status(store.as_ref(), &dir, &ext, std::time::SystemTime::now())
     })
@@ -242,7 +242,7 @@ async fn set_pin(
                 .json(serde_json::json!({"error": "give either a pin or generate"}));
         }
     };
-    let dir = s.dir.clone();
+    let dir = current_dir(&s).await;
     let e2 = ext.clone();
     let r = web::block(move || {
         crate::store::pins::set_pin(
@@ -295,13 +295,22 @@ async fn media_timing() -> HttpResponse {
     HttpResponse::Ok().json(crate::actors::lateness::summary())
 }
 
+/// The directory in force now (the one at start, if the supervisor is gone):
+/// mailboxes enabled or changed since the start are in it.
+async fn current_dir(s: &AdminState) -> Arc<Directory> {
+    s.supervisor
+        .send(crate::actors::supervisor::GetDirectory)
+        .await
+        .unwrap_or_else(|_| s.dir.clone())
+}
+
 async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
-    HttpResponse::Ok().json(&s.dir.mailboxes)
+    HttpResponse::Ok().json(&current_dir(&s).await.mailboxes)
 }
 
 async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let ext = path.into_inner();
-    if s.dir.mailbox_any(&ext).is_none() {
+    if current_dir(&s).await.mailbox_any(&ext).is_none() {
         return HttpResponse::NotFound()
             .json(serde_json::json!({"error": format!("no UM mailbox {ext}")}));
     }
@@ -322,6 +331,33 @@ async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRespo
     };
     match web::block(move || store.get(&id)).await {
         Ok(Ok(m)) => HttpResponse::Ok().json(m),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StatusBody {
+    status: crate::store::MessageStatus,
+}
+
+/// `openum message delete|undelete|mark-new|mark-saved` while the server runs
+/// (through the store's change feed, MWI follows).
+async fn set_message_status(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+    body: web::Json<StatusBody>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let status = body.status;
+    match web::block(move || store.set_status(&id, status, std::time::SystemTime::now())).await {
+        Ok(Ok(m)) => {
+            tracing::info!(event = "message_status", id = %m.id, mailbox = %m.mailbox, status = ?status, by = "admin");
+            HttpResponse::Ok().json(m)
+        }
         Ok(Err(e)) => store_error(e),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
@@ -366,6 +402,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/mailboxes/{ext}/pin", web::post().to(set_pin))
         .route("/api/mailboxes/{ext}/unlock", web::post().to(unlock))
         .route("/api/messages/{id}", web::get().to(message))
+        .route(
+            "/api/messages/{id}/status",
+            web::post().to(set_message_status),
+        )
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
         .route(
             "/api/certificate/reload",

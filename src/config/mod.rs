@@ -355,16 +355,17 @@ impl Config {
     /// Parse and validate. `resolve` maps a gateway FQDN to addresses (called once per
     /// FQDN gateway; an empty answer is a validation error).
     pub fn parse(text: &str, resolve: &dyn Fn(&str) -> Vec<IpAddr>) -> Result<Config, ConfigError> {
-        Self::parse_layers(text, None, &|_| false, resolve)
+        Self::parse_layers(text, None, None, &|_| false, resolve)
     }
 
     /// The configuration `text` with the objects made at run time laid over it
-    /// (`overlay`: auto attendants by name, and `removed` names; see
-    /// [`overlay`]). `custom_prompt` says whether a prompt name was imported
+    /// (`overlay`: auto attendants by name, and `removed` names; `mailboxes`:
+    /// UM mailboxes by extension; see [`overlay`]). `custom_prompt` says whether a prompt name was imported
     /// (library prompts are always known).
     pub fn parse_layers(
         text: &str,
         overlay: Option<&str>,
+        mailboxes: Option<&str>,
         custom_prompt: &dyn Fn(&str) -> bool,
         resolve: &dyn Fn(&str) -> Vec<IpAddr>,
     ) -> Result<Config, ConfigError> {
@@ -372,6 +373,9 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         if let Some(o) = overlay {
             overlay::apply(&mut value, o)?;
+        }
+        if let Some(m) = mailboxes {
+            overlay::apply_kind(&mut value, overlay::MAILBOXES, m)?;
         }
         let raw = RawConfig::deserialize(value).map_err(|e| ConfigError::Toml(e.to_string()))?;
         let s = raw.service;

@@ -1,0 +1,155 @@
+//! `openum message list|export|delete|undelete|mark-new|mark-saved`: a mailbox's
+//! messages with their status (new, saved, deleted), a message's audio as WAV,
+//! and status changes (a deleted message can be undeleted until the deleted-item
+//! retention purges it). Straight on the store when the server is stopped,
+//! through its admin API when it runs (so MWI follows the change).
+
+use super::{Access, Common, access, http_get, load_config, print_json};
+use clap::Subcommand;
+use openum::store::{MailboxStore, MessageMeta, MessageStatus, to_wav};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum MessageCmd {
+    /// List a mailbox's messages, oldest first, with their status.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        mailbox: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a message's audio as a WAV file.
+    Export {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Mark a message deleted (kept, undeletable, for the retention time).
+    Delete {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Bring a deleted message back (as saved).
+    Undelete {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Mark a message new (unheard) again.
+    MarkNew {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Mark a message saved (heard).
+    MarkSaved {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+}
+
+pub fn run(cmd: MessageCmd) -> Result<(), String> {
+    match cmd {
+        MessageCmd::List {
+            common,
+            mailbox,
+            json,
+        } => list(&common, &mailbox, json),
+        MessageCmd::Export { common, id, out } => export(&common, &id, &out),
+        MessageCmd::Delete { common, id } => set_status(&common, &id, MessageStatus::Deleted),
+        MessageCmd::Undelete { common, id } | MessageCmd::MarkSaved { common, id } => {
+            set_status(&common, &id, MessageStatus::Saved)
+        }
+        MessageCmd::MarkNew { common, id } => set_status(&common, &id, MessageStatus::New),
+    }
+}
+
+fn set_status(common: &Common, id: &str, status: MessageStatus) -> Result<(), String> {
+    let m: MessageMeta = match access(&common.data)? {
+        Access::Direct(s) => s
+            .set_status(id, status, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())?,
+        Access::Remote(url) => {
+            let body = serde_json::json!({ "status": status });
+            match ureq::post(&format!("{url}/api/messages/{id}/status")).send_json(body) {
+                Ok(r) => r.into_json().map_err(|e| e.to_string())?,
+                Err(ureq::Error::Status(_, r)) => {
+                    let v: serde_json::Value = r.into_json().unwrap_or_default();
+                    return Err(v["error"].as_str().unwrap_or("refused").to_string());
+                }
+                Err(e) => return Err(format!("the admin API is not reachable: {e}")),
+            }
+        }
+    };
+    println!(
+        "message {} of {} is now {}",
+        m.id,
+        m.mailbox,
+        format!("{:?}", m.status()).to_lowercase()
+    );
+    Ok(())
+}
+
+pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
+    let cfg = load_config(common)?;
+    if cfg.directory.mailbox_any(mailbox).is_none() {
+        return Err(format!("no UM mailbox with extension {mailbox}"));
+    }
+    let msgs: Vec<MessageMeta> = match access(&common.data)? {
+        Access::Direct(s) => s.list(mailbox).map_err(|e| e.to_string())?,
+        Access::Remote(url) => http_get(&format!("{url}/api/mailboxes/{mailbox}/messages"))?
+            .into_json()
+            .map_err(|e| e.to_string())?,
+    };
+    if json {
+        print_json(&msgs)?;
+    } else {
+        println!(
+            "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8} {:<7}",
+            "ID", "MAILBOX", "CALLER", "RECEIVED", "DURATION", "CODEC", "SIZE", "STATUS"
+        );
+        for m in &msgs {
+            println!(
+                "{:<17} {:<8} {:<16} {:<25} {:>8.1}s {:<5} {:>8} {:<7}",
+                m.id,
+                m.mailbox,
+                m.caller_id,
+                m.received_at,
+                m.duration_ms as f64 / 1000.0,
+                m.codec.name(),
+                m.size,
+                format!("{:?}", m.status()).to_lowercase()
+            );
+        }
+        println!("{} message(s)", msgs.len());
+    }
+    Ok(())
+}
+
+pub fn export(common: &Common, id: &str, out: &Path) -> Result<(), String> {
+    let wav = match access(&common.data)? {
+        Access::Direct(s) => {
+            let meta = s.get(id).map_err(|e| e.to_string())?;
+            to_wav(meta.codec, &s.audio(id).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?
+        }
+        Access::Remote(url) => {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(
+                &mut http_get(&format!("{url}/api/messages/{id}/audio.wav"))?.into_reader(),
+                &mut v,
+            )
+            .map_err(|e| e.to_string())?;
+            v
+        }
+    };
+    std::fs::write(out, &wav).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {} ({} bytes)", out.display(), wav.len());
+    Ok(())
+}
