@@ -15,7 +15,7 @@ enum Refer {
     Accept,
     /// 603: the transfer fails; the caller then leaves a message (g711a.pcap).
     Refuse,
-    /// No REFER expected: we hang up after the flow (subscriber access).
+    /// No REFER expected: the caller hangs up (subscriber access).
     None,
 }
 
@@ -102,10 +102,25 @@ fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
             // of 1002 + the beep.
             4_100 + GREETING_MS
         ),
-        Refer::None => "\n  <recv request=\"BYE\"/>\n".to_string(),
+        Refer::None => r#"
+  <pause milliseconds="2500"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:4100@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 3 BYE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+"#
+        .to_string(),
     };
     let bye_answer = match refer {
-        Refer::Refuse => "",
+        Refer::Refuse | Refer::None => "",
         _ => {
             r#"
   <send>
@@ -285,12 +300,18 @@ fn a_refused_transfer_offers_voicemail_and_the_message_is_left() {
 fn star_reaches_subscriber_access() {
     let server = Server::start(&[]);
     run(&server, "*", Refer::None);
-    let l = server.wait_log(
+    server.wait_log(
         &["event=\"aa_menu\"", "subscriber_access"],
         1,
         Duration::from_secs(5),
     );
-    assert!(l[0].contains("prompts=sa_welcome,not_available"), "{l:?}");
+    // Outlook Voice Access takes over: "please enter your extension".
+    let l = server.wait_log(
+        &["event=\"ova_menu\"", "step=welcome"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(l[0].contains("prompts=sa_welcome"), "{l:?}");
 }
 
 #[test]

@@ -283,6 +283,10 @@ impl CallActor {
                 );
             }
             CallEvent::OvaStore(a) => self.on_ova_store(a, ctx),
+            CallEvent::SubscriberAccess { dial_plan, dir } => {
+                tracing::info!(event = "subscriber_access", call_id = %i.call_id, dial_plan = %dial_plan, from = "auto_attendant");
+                self.info.ova = Some((dir, dial_plan));
+            }
             CallEvent::NeedGreeting { extension } => {
                 // The caller is now leaving a message: for this mailbox.
                 self.info.mailbox = extension.clone();
@@ -316,7 +320,7 @@ impl CallActor {
                         Greetings::default()
                     }
                 };
-                if !act.info.mailbox.is_empty() && act.info.ova.is_none() {
+                if !act.info.mailbox.is_empty() {
                     tracing::info!(
                         event = "greeting",
                         call_id = %act.info.call_id,

@@ -55,6 +55,8 @@ pub enum AaAction {
     },
     /// Leave a message: the deposit flow takes over with these parameters.
     LeaveMessage(DepositParams),
+    /// `*`: subscriber access (Outlook Voice Access) takes over the call.
+    SubscriberAccess,
     Hangup,
 }
 
@@ -195,6 +197,18 @@ impl Attendant {
 
     pub fn name(&self) -> &str {
         &self.aa.name
+    }
+
+    /// What subscriber access reached by `*` starts from: this attendant's dial
+    /// plan, directory and call time.
+    pub fn subscriber_access(&self) -> super::ova::OvaParams {
+        super::ova::OvaParams {
+            dial_plan: self.aa.dial_plan.clone(),
+            dir: self.p.dir.clone(),
+            caller: None,
+            wall: self.p.wall,
+            lang: super::speech::Lang::EnUs,
+        }
     }
 
     pub fn period(&self) -> Period {
@@ -487,9 +501,10 @@ impl Attendant {
     fn menu_key(&mut self, now: Instant, key: char) {
         match key {
             '*' if self.aa.star_subscriber_access => {
-                let p = vec![Prompt::Named("sa_welcome"), Prompt::Named("not_available")];
-                self.step("subscriber_access", Some("*".into()), &p);
-                self.farewell(p);
+                self.step("subscriber_access", Some("*".into()), &[]);
+                self.state = State::Done;
+                self.deadline = None;
+                self.actions.push_back(AaAction::SubscriberAccess);
             }
             '#' => self.back_to_menu(vec![]),
             k if k.is_ascii_digit() => {

@@ -46,6 +46,12 @@ pub enum CallEvent {
     /// The attendant hands the caller to a mailbox: fetch its personal greeting and
     /// call [`CallCore::start_deposit`].
     NeedGreeting { extension: String },
+    /// The attendant handed the caller to subscriber access (of this dial plan,
+    /// with this directory).
+    SubscriberAccess {
+        dial_plan: String,
+        dir: Arc<crate::directory::Directory>,
+    },
     /// A subscriber access menu step (the `ova_menu` event).
     OvaStep(OvaStep),
     /// Subscriber access needs the store: carry it out and answer through
@@ -306,6 +312,21 @@ impl CallCore {
                         extension: p.extension.clone(),
                     });
                     self.pending_deposit = Some(p);
+                }
+                AaAction::SubscriberAccess => {
+                    // Outlook Voice Access takes the call over from here.
+                    if let Some(a) = self.attendant.take() {
+                        let p = a.subscriber_access();
+                        self.events.push_back(CallEvent::SubscriberAccess {
+                            dial_plan: p.dial_plan.clone(),
+                            dir: p.dir.clone(),
+                        });
+                        self.ova = Ova::new(p).map(Box::new);
+                        if let Some(o) = self.ova.as_mut() {
+                            o.start(now);
+                        }
+                    }
+                    return;
                 }
                 AaAction::Hangup => self.events.push_back(CallEvent::Hangup),
             }
