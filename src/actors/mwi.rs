@@ -204,7 +204,10 @@ impl Handler<RequestOutcome> for MwiActor {
         let status = m.response.as_ref().map(|r| r.status);
         let (again, outcome) = self.core.handle_outcome(m.tag, status, Instant::now());
         match outcome {
-            Outcome::Delivered | Outcome::Unknown => {}
+            Outcome::Delivered => {
+                tracing::info!(event = "mwi_notify", outcome = "delivered", status = ?status)
+            }
+            Outcome::Unknown => {}
             Outcome::Terminated => {
                 tracing::info!(event = "mwi_notify", outcome = "terminated", status = ?status)
             }

@@ -507,8 +507,13 @@ impl Mwi {
         let via = self.local.via(s.dialog.flow.transport);
         let mut n = s.dialog.request(Method::Notify, &via, &branch);
         if s.unsolicited {
-            // Out of any dialog: no To tag (RFC 3842 §3 unsolicited NOTIFY).
+            // Out of any dialog (RFC 3842 §3 unsolicited NOTIFY): no To tag, and a
+            // Call-ID of its own each time, as a new request.
             n.headers.set("To", s.dialog.remote.clone());
+            n.headers.set(
+                "Call-ID",
+                format!("{}-{}", s.dialog.local_cseq, s.dialog.call_id),
+            );
         }
         n.headers.push("Event", EVENT);
         let state = match s.ending {
