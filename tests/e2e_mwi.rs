@@ -177,8 +177,8 @@ fn a_gateway_with_mwi_allowed_gets_unsolicited_notifies() {
                 head.join("\r\n")
             );
             let _ = sock.send_to(ok.as_bytes(), from);
-            if m.starts_with("NOTIFY ") {
-                let user = m[7..]
+            if let Some(rest) = m.strip_prefix("NOTIFY ") {
+                let user = rest
                     .split('@')
                     .next()
                     .unwrap_or("")
