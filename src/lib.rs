@@ -2,8 +2,9 @@
 //!
 //! A self-hosted replacement for Exchange 2013/2016 Unified Messaging: PBXs and
 //! gateways send calls over SIP to pilot numbers; openum answers, plays prompts,
-//! reads DTMF, runs auto attendants, records voicemail into an embedded store, and
-//! (in coming issues) gives subscribers access to their mailboxes. A process plays one role: the UM
+//! reads DTMF, runs auto attendants, records voicemail into an embedded store, gives
+//! subscribers access to their mailboxes by phone (Outlook Voice Access) and lights
+//! their message lamps (MWI). A process plays one role: the UM
 //! call router (redirects each call to a mailbox node), the UM service (answers
 //! calls), or both (the default).
 //!
@@ -19,16 +20,21 @@
 //! - [`sdp`] — RFC 4566/3264 offer/answer. Sans-IO.
 //! - [`media`] — G.711, RTP send/receive, DTMF (RFC 4733, SIP INFO bodies, in-band
 //!   Goertzel), the recorder, audio import for greetings. Sans-IO.
-//! - [`ivr`] — call flows (voicemail deposit, auto attendant) and prompts. Sans-IO.
-//! - [`store`] — the `MailboxStore` trait and its sled implementation.
+//! - [`ivr`] — call flows (voicemail deposit, auto attendant, subscriber access),
+//!   the number/date speech grammar and prompts. Sans-IO.
+//! - [`mwi`] — message waiting indication (RFC 3842 over RFC 6665): subscriptions,
+//!   NOTIFYs, retries, unsolicited targets. Sans-IO.
+//! - [`store`] — the `MailboxStore` trait, its sled implementation, PIN
+//!   administration and logon, and the change feed MWI listens to.
 //! - [`actors`] — actix shells: the SIP endpoint (sockets + transactions), the
 //!   supervisor (runs `callctl`, places call actors, notices dead ones), one actor
-//!   per call on worker arbiters, the gateway monitor, the store on a sync thread.
+//!   per call on worker arbiters, the gateway monitor, the MWI notifier, the store
+//!   on a sync thread.
 //! - [`admin`] — HTTP admin API and Prometheus metrics.
 //! - [`server`] — process wiring for `openum serve`.
 //!
 //! # The rule: protocol and call logic do no IO
-//! Everything under `sip`, `sdp`, `media`, `ivr`, `callctl` and `directory` is synchronous,
+//! Everything under `sip`, `sdp`, `media`, `ivr`, `mwi`, `callctl` and `directory` is synchronous,
 //! takes time as a `now: Instant` argument and returns its output as values
 //! (`Transmit`, `Event`, `Action`, `poll_timeout`). The actors own sockets and
 //! timers and run the loop: *handle input → drain outputs → sleep until
