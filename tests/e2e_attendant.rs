@@ -22,17 +22,7 @@ enum Refer {
 /// A SIPp scenario calling 4100 and sending `digits` (RFC 4733) 1.5 s after the
 /// answer (barging into the greeting), 400 ms apart.
 fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
-    let mut play = String::new();
-    for d in digits.chars() {
-        let name = match d {
-            '#' => "pound".to_string(),
-            '*' => "star".to_string(),
-            d => d.to_string(),
-        };
-        play.push_str(&format!(
-            "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n  <pause milliseconds=\"600\"/>\n"
-        ));
-    }
+    let play = sipp_keys(digits, 600);
     let after = match refer {
         Refer::Accept => r#"
   <recv request="REFER"/>
@@ -193,21 +183,7 @@ fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
 fn run(server: &Server, digits: &str, refer: Refer) {
     let dir = tempfile::tempdir().unwrap();
     let sf = scenario(dir.path(), digits, refer);
-    have_sipp();
-    let out = std::process::Command::new("sipp")
-        .arg(format!("127.0.0.1:{}", server.sip_port))
-        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
-        .args(["-p", &free_port().to_string()])
-        .args(["-mi", "127.0.0.1", "-mp", &free_media_port().to_string()])
-        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "SIPp failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_text()
-    );
+    run_scenario(server, &sf);
 }
 
 fn steps(server: &Server) -> Vec<String> {

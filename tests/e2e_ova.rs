@@ -23,18 +23,7 @@ fn ova_scenario(dir: &std::path::Path, from: &str, steps: &[Do]) -> PathBuf {
     let mut body = String::new();
     for s in steps {
         match s {
-            Do::Keys(keys) => {
-                for d in keys.chars() {
-                    let name = match d {
-                        '#' => "pound".to_string(),
-                        '*' => "star".to_string(),
-                        d => d.to_string(),
-                    };
-                    body.push_str(&format!(
-                        "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n  <pause milliseconds=\"600\"/>\n"
-                    ));
-                }
-            }
+            Do::Keys(keys) => body.push_str(&sipp_keys(keys, 600)),
             Do::Pause(ms) => body.push_str(&format!("  <pause milliseconds=\"{ms}\"/>\n")),
         }
     }
@@ -103,24 +92,6 @@ fn ova_scenario(dir: &std::path::Path, from: &str, steps: &[Do]) -> PathBuf {
     p
 }
 
-fn run_sipp(server: &Server, sf: &std::path::Path) {
-    have_sipp();
-    let out = std::process::Command::new("sipp")
-        .arg(format!("127.0.0.1:{}", server.sip_port))
-        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
-        .args(["-p", &free_port().to_string()])
-        .args(["-mi", "127.0.0.1", "-mp", &free_media_port().to_string()])
-        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "SIPp failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_text()
-    );
-}
-
 /// The `ova_menu` steps of the log, in order.
 fn steps(server: &Server, call: &str) -> Vec<String> {
     server
@@ -163,7 +134,7 @@ fn sipp_logs_on_as_1001_deletes_the_first_message_and_saves_the_second() {
             Do::Pause(1500),
         ],
     );
-    run_sipp(&server, &sf);
+    run_scenario(&server, &sf);
     server.wait_log(
         &["event=\"ova_logon\"", "mailbox=1001", "messages=2"],
         1,

@@ -283,19 +283,9 @@ fn change_pin(
     extension: &str,
     new: String,
 ) -> Result<(), Result<pin::PinRefusal, String>> {
-    let mb = dir
-        .mailbox_any(extension)
-        .ok_or_else(|| Err(format!("no UM mailbox {extension}")))?;
-    let policy = dir
-        .mailbox_policy(mb)
-        .ok_or_else(|| Err(format!("no policy {}", mb.policy)))?;
-    let old = st.pin_state(extension).map_err(|e| Err(e.to_string()))?;
-    let history: Vec<String> = old
-        .iter()
-        .flat_map(|s| std::iter::once(s.hash.clone()).chain(s.history.iter().cloned()))
-        .take(policy.pin_history)
-        .collect();
-    pin::check_new_pin(&new, extension, policy.min_pin_length, &history).map_err(Ok)?;
+    pins::check_chosen(st, dir, extension, &new)
+        .map_err(Err)?
+        .map_err(Ok)?;
     pins::set_pin(
         st,
         dir,

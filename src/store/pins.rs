@@ -42,6 +42,59 @@ fn parse_time(s: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339(s).ok()
 }
 
+/// A mailbox and its policy, or why not.
+fn mailbox_and_policy<'a>(
+    dir: &'a Directory,
+    extension: &str,
+) -> Result<
+    (
+        &'a crate::directory::UmMailbox,
+        &'a crate::directory::MailboxPolicy,
+    ),
+    String,
+> {
+    let mb = dir
+        .mailbox_any(extension)
+        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
+    let policy = dir
+        .mailbox_policy(mb)
+        .ok_or_else(|| format!("mailbox {extension}: no policy {}", mb.policy))?;
+    Ok((mb, policy))
+}
+
+/// The hashes of the current and earlier PINs, newest first, `n` at most (what
+/// the policy's PIN history forbids).
+pub fn recent_hashes(
+    store: &dyn MailboxStore,
+    extension: &str,
+    n: usize,
+) -> Result<Vec<String>, String> {
+    let old = store.pin_state(extension).map_err(|e| e.to_string())?;
+    Ok(old
+        .iter()
+        .flat_map(|s| std::iter::once(s.hash.clone()).chain(s.history.iter().cloned()))
+        .take(n)
+        .collect())
+}
+
+/// Check a PIN a subscriber chose by phone against the whole policy (length,
+/// trivial PINs, history): Ok(Err(rule)) when it breaks one.
+pub fn check_chosen(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    pin: &str,
+) -> Result<Result<(), pin::PinRefusal>, String> {
+    let (_, policy) = mailbox_and_policy(dir, extension)?;
+    let history = recent_hashes(store, extension, policy.pin_history)?;
+    Ok(pin::check_new_pin(
+        pin,
+        extension,
+        policy.min_pin_length,
+        &history,
+    ))
+}
+
 /// Set a mailbox's PIN. Returns the PIN when it was generated (to tell the user),
 /// or a refusal naming the policy rule.
 pub fn set_pin(
@@ -52,18 +105,8 @@ pub fn set_pin(
     expired: bool,
     now: SystemTime,
 ) -> Result<Option<String>, String> {
-    let mb = dir
-        .mailbox_any(extension)
-        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
-    let policy = dir
-        .mailbox_policy(mb)
-        .ok_or_else(|| format!("mailbox {extension}: no policy {}", mb.policy))?;
-    let old = store.pin_state(extension).map_err(|e| e.to_string())?;
-    let history: Vec<String> = old
-        .iter()
-        .flat_map(|s| std::iter::once(s.hash.clone()).chain(s.history.iter().cloned()))
-        .take(policy.pin_history)
-        .collect();
+    let (_, policy) = mailbox_and_policy(dir, extension)?;
+    let history = recent_hashes(store, extension, policy.pin_history)?;
     let (pin, generated) = match how {
         NewPin::Given(p) => (p, false),
         NewPin::Generate => {
@@ -141,12 +184,7 @@ pub fn logon(
     typed: &str,
     now: SystemTime,
 ) -> Result<Logon, String> {
-    let mb = dir
-        .mailbox_any(extension)
-        .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
-    let policy = dir
-        .mailbox_policy(mb)
-        .ok_or_else(|| format!("mailbox {extension}: no policy {}", mb.policy))?;
+    let (_, policy) = mailbox_and_policy(dir, extension)?;
     let Some(mut s) = store.pin_state(extension).map_err(|e| e.to_string())? else {
         return Ok(Logon::NoPin);
     };

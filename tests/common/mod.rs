@@ -366,3 +366,40 @@ pub fn wav_samples(bytes: &[u8]) -> Vec<i16> {
 pub fn rms(s: &[i16]) -> f64 {
     (s.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / s.len().max(1) as f64).sqrt()
 }
+
+/// SIPp scenario lines sending `keys` as RFC 4733 events (sip-tester's pcaps),
+/// each followed by `gap_ms`.
+pub fn sipp_keys(keys: &str, gap_ms: u32) -> String {
+    let mut out = String::new();
+    for d in keys.chars() {
+        let name = match d {
+            '#' => "pound".to_string(),
+            '*' => "star".to_string(),
+            d => d.to_string(),
+        };
+        out.push_str(&format!(
+            "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{name}.pcap\"/></action></nop>\n  <pause milliseconds=\"{gap_ms}\"/>\n"
+        ));
+    }
+    out
+}
+
+/// Run a generated SIPp scenario once against `server` (own ports); on failure,
+/// panic with SIPp's stderr and the server log.
+pub fn run_scenario(server: &Server, sf: &Path) {
+    have_sipp();
+    let out = Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", server.sip_port))
+        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &free_port().to_string()])
+        .args(["-mi", "127.0.0.1", "-mp", &free_media_port().to_string()])
+        .args(["-nostdin", "-timeout", "90s", "-timeout_error"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SIPp failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_text()
+    );
+}

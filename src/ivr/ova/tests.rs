@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::Config;
+use crate::directory::pin::PinRefusal;
 
 struct T {
     o: Ova,
