@@ -170,6 +170,41 @@ pub fn parse_summary(body: &str) -> Option<Counts> {
     })
 }
 
+/// The address a SIP URI's host names when it is an IP literal (its port, or the
+/// transport's default): where to open a new connection to a subscriber.
+pub fn target_addr(uri: &str, transport: Transport) -> Option<SocketAddr> {
+    let rest = uri.split_once(':')?.1;
+    let hostport = rest.rsplit('@').next()?.split([';', '?', '>']).next()?;
+    let default = if transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    };
+    if let Some(v6) = hostport.strip_prefix('[') {
+        let (ip, after) = v6.split_once(']')?;
+        let port = after
+            .strip_prefix(':')
+            .map_or(Some(default), |p| p.parse().ok())?;
+        return Some(SocketAddr::new(ip.parse().ok()?, port));
+    }
+    let (host, port) = match hostport.split_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (hostport, default),
+    };
+    Some(SocketAddr::new(host.parse().ok()?, port))
+}
+
+/// A stream flow's connection is gone (or never was, after a restart): open a
+/// new one to the subscriber's Contact, when it names an address.
+fn reconnect(d: &mut Dialog) {
+    if d.flow.transport.reliable() {
+        d.flow.conn = None;
+        if let Some(a) = target_addr(&d.remote_target, d.flow.transport) {
+            d.flow.peer = a;
+        }
+    }
+}
+
 impl Mwi {
     pub fn new(dir: std::sync::Arc<Directory>, local: Local, seed: u64) -> Mwi {
         Mwi {
@@ -247,7 +282,7 @@ impl Mwi {
             if !r.unsolicited && r.expires_at <= wall {
                 continue;
             }
-            let dialog = Dialog {
+            let mut dialog = Dialog {
                 call_id: r.call_id,
                 local_tag: r.local_tag,
                 remote_tag: r.remote_tag,
@@ -263,6 +298,7 @@ impl Mwi {
                     conn: None,
                 },
             };
+            reconnect(&mut dialog);
             self.subs.insert(
                 id.clone(),
                 Sub {
@@ -580,6 +616,7 @@ impl Mwi {
                 (again, Outcome::Delivered)
             }
             _ => {
+                reconnect(&mut s.dialog);
                 s.retries += 1;
                 if s.retries > RETRIES {
                     s.retries = 0;

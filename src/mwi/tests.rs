@@ -254,3 +254,22 @@ fn persisted_subscriptions_come_back_and_unsolicited_targets_follow_the_config()
     m3.sync_unsolicited();
     assert!(m3.subscriptions_of("1001").is_empty());
 }
+
+#[test]
+fn contact_addresses_for_new_connections() {
+    let t = |u: &str, tr| target_addr(u, tr).map(|a| a.to_string());
+    assert_eq!(
+        t("sip:1001@10.0.0.5:5070;transport=tcp", Transport::Tcp).as_deref(),
+        Some("10.0.0.5:5070")
+    );
+    assert_eq!(
+        t("sip:10.0.0.5", Transport::Tls).as_deref(),
+        Some("10.0.0.5:5061")
+    );
+    assert_eq!(
+        t("sips:a@[2001:db8::1]:5071", Transport::Tls).as_deref(),
+        Some("[2001:db8::1]:5071")
+    );
+    assert_eq!(t("sip:a@pbx.example.com", Transport::Tcp), None);
+    assert_eq!(t("garbage", Transport::Tcp), None);
+}
