@@ -444,3 +444,44 @@ fn envelopes_say_yesterday_and_older_dates_in_the_dial_plan_zone() {
         "play msg_new from_unknown_caller received day_monday month_november ord_2 at 6 pm"
     );
 }
+
+#[test]
+fn every_prompt_subscriber_access_names_is_in_the_library() {
+    let sources = [
+        include_str!("mod.rs"),
+        include_str!("messages.rs"),
+        include_str!("options.rs"),
+    ];
+    let mut n = 0;
+    for src in sources {
+        for part in src.split("Prompt::Named(\"").skip(1) {
+            let name = part.split('"').next().unwrap();
+            assert!(
+                crate::ivr::prompts::static_name(name).is_some(),
+                "prompt {name} is not in prompts/en-US"
+            );
+            n += 1;
+        }
+        // Names chosen in a match and then wrapped: `let p = "…"` arms.
+        for line in src
+            .lines()
+            .filter(|l| l.contains("=> \"") && !l.contains("step"))
+        {
+            let name = line
+                .split("=> \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                assert!(
+                    crate::ivr::prompts::static_name(name).is_some(),
+                    "prompt {name} is not in prompts/en-US"
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 40, "only {n} prompt names found");
+}
