@@ -260,4 +260,12 @@ fn print_status_json(v: &serde_json::Value) {
         s("failed_logons"),
         s("locked")
     );
+    println!(
+        "usage         {} messages (max {}), {} s stored (max {} min); deleted kept {} days",
+        s("messages"),
+        s("max_messages"),
+        s("stored_seconds"),
+        s("max_stored_minutes"),
+        s("deleted_retention_days")
+    );
 }

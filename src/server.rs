@@ -19,6 +19,7 @@ use crate::actors::messages::MailboxChanged;
 use crate::actors::monitor::GatewayMonitor;
 use crate::actors::mwi::MwiActor;
 use crate::actors::net;
+use crate::actors::purge::RetentionActor;
 use crate::actors::store::StoreActor;
 use crate::actors::supervisor::{Drain, Media, Supervisor};
 use crate::admin::{self, AdminState, TlsAdmin};
@@ -430,6 +431,10 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
             }
             _ => None,
         };
+        // The deleted-item purge, where there is a store.
+        let purge = media
+            .as_ref()
+            .map(|m| RetentionActor::new(dir.clone(), m.store.clone()).start());
         let mut sup = Supervisor::new(
             service.clone(),
             dir.clone(),
@@ -439,6 +444,9 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
         )
         .notify_directory_changes(endpoint.clone().recipient())
         .notify_directory_changes(monitor.clone().recipient());
+        if let Some(p) = &purge {
+            sup = sup.notify_directory_changes(p.clone().recipient());
+        }
         if let Some(m) = &mwi {
             sup = sup
                 .with_mwi(m.clone().recipient())

@@ -259,3 +259,50 @@ fn a_second_signal_commits_the_recording_in_progress_and_hangs_up() {
         "partial message expected, got {d} ms"
     );
 }
+
+/// A mailbox at its policy's quota: the caller hears "the mailbox is full", nothing
+/// is recorded, an event says why; `mailbox get` shows the usage.
+#[test]
+fn a_full_mailbox_refuses_the_message_with_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    let text = openum::config::DEMO_TOML.replace(
+        "min_message_ms = 500\n",
+        "min_message_ms = 500\nmax_messages = 1\n",
+    );
+    assert_ne!(text, openum::config::DEMO_TOML);
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    common::ova::deposit(&server, "1002", "5551234");
+    assert_eq!(server.messages("1002").len(), 1);
+    // The second caller: the prompt, then the server's BYE (no recording).
+    let ua = common::ua::Ua::new(&server);
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let offer = common::ua::sdp(rtp.local_addr().unwrap().port(), 1, "0");
+    let inv = ua
+        .request("INVITE", 1, "full-1", None, "f1", Some(&offer))
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nDiversion: <sip:1002@pbx>\r\n",
+        )
+        .replace("sip:1001@127", "sip:4000@127");
+    ua.send(&inv);
+    let ok = ua.expect("SIP/2.0 200 OK");
+    let tag = common::ua::to_tag(&ok);
+    ua.send(&ua.request("ACK", 1, "full-1", Some(&tag), "f2", None));
+    let bye = wait_for("the server's BYE", Duration::from_secs(20), || {
+        ua.recv(Duration::from_millis(500))
+            .filter(|m| m.starts_with("BYE "))
+    });
+    assert!(bye.contains("full-1"), "{bye}");
+    let full = server.wait_log(
+        &["event=\"mailbox_full\"", "mailbox=1002"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(full[0].contains("messages=1"), "{full:?}");
+    assert_eq!(server.messages("1002").len(), 1);
+    let o = server.cli(&["mailbox", "get", "1002"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("1 messages (max 1)"), "{text}");
+}

@@ -283,6 +283,10 @@ impl CallActor {
                 );
             }
             CallEvent::OvaStore(a) => self.on_ova_store(a, ctx),
+            CallEvent::MailboxFull { usage } => {
+                metrics::counter!("openum_mailbox_full_total").increment(1);
+                tracing::warn!(event = "mailbox_full", call_id = %i.call_id, mailbox = %i.mailbox, messages = usage.messages, stored_ms = usage.stored_ms, "at the policy's quota: nothing recorded");
+            }
             CallEvent::SubscriberAccess { dial_plan, dir } => {
                 tracing::info!(event = "subscriber_access", call_id = %i.call_id, dial_plan = %dial_plan, from = "auto_attendant");
                 self.info.ova = Some((dir, dial_plan));

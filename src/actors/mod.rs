@@ -27,6 +27,7 @@ pub mod messages;
 pub mod monitor;
 pub mod mwi;
 pub mod net;
+pub mod purge;
 pub mod store;
 pub mod supervisor;
 pub mod timerfd;

@@ -209,13 +209,7 @@ impl CallControl {
                     self.reject(tx, &req, 500, "mailbox or policy vanished", g);
                     return None;
                 };
-                Some(DepositParams {
-                    extension: mailbox.extension.clone(),
-                    has_personal_greeting: false,
-                    max_message: policy.max_message,
-                    silence_timeout: policy.silence_timeout,
-                    min_message: policy.min_message,
-                })
+                Some(DepositParams::for_mailbox(mailbox, policy))
             }
             None => None,
         };

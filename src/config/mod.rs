@@ -190,6 +190,15 @@ struct RawPolicy {
     silence_timeout_secs: u64,
     #[serde(default = "d_min_msg")]
     min_message_ms: u64,
+    /// Days a deleted message stays undeletable before the purge removes it.
+    #[serde(default = "d_retention")]
+    deleted_retention_days: u32,
+    /// Quotas: messages kept (not deleted) and their total minutes; none if unset.
+    max_messages: Option<u32>,
+    max_stored_minutes: Option<u32>,
+}
+fn d_retention() -> u32 {
+    14
 }
 fn d_min_pin() -> usize {
     6
@@ -489,6 +498,11 @@ impl Config {
                 max_greeting: Duration::from_secs(p.max_greeting_secs),
                 silence_timeout: Duration::from_secs(p.silence_timeout_secs),
                 min_message: Duration::from_millis(p.min_message_ms),
+                deleted_retention_days: p.deleted_retention_days,
+                max_messages: p.max_messages,
+                max_stored: p
+                    .max_stored_minutes
+                    .map(|m| Duration::from_secs(m as u64 * 60)),
             });
         }
         unique("mailbox_policy", policies.iter().map(|p| p.name.as_str()))?;

@@ -86,6 +86,24 @@ pub struct MailboxPolicy {
     /// Recordings shorter than this are discarded (a caller who hung up at the beep).
     #[serde(with = "secs")]
     pub min_message: Duration,
+    /// Deleted messages are purged this many days after their deletion.
+    pub deleted_retention_days: u32,
+    /// Quotas (None: unlimited): messages kept, and their total length.
+    pub max_messages: Option<u32>,
+    #[serde(with = "opt_secs")]
+    pub max_stored: Option<Duration>,
+}
+
+mod opt_secs {
+    pub fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
 }
 
 mod secs {

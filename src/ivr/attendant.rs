@@ -663,13 +663,9 @@ impl Attendant {
                 self.state = State::Done;
                 self.deadline = None;
                 self.actions
-                    .push_back(AaAction::LeaveMessage(DepositParams {
-                        extension: m.extension.clone(),
-                        has_personal_greeting: false,
-                        max_message: policy.max_message,
-                        silence_timeout: policy.silence_timeout,
-                        min_message: policy.min_message,
-                    }));
+                    .push_back(AaAction::LeaveMessage(DepositParams::for_mailbox(
+                        m, policy,
+                    )));
             }
             None => self.farewell(vec![Prompt::Named("goodbye")]),
         }

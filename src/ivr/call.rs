@@ -46,6 +46,8 @@ pub enum CallEvent {
     /// The attendant hands the caller to a mailbox: fetch its personal greeting and
     /// call [`CallCore::start_deposit`].
     NeedGreeting { extension: String },
+    /// The mailbox is at a quota: the caller hears so, nothing is recorded.
+    MailboxFull { usage: crate::store::Usage },
     /// The attendant handed the caller to subscriber access (of this dial plan,
     /// with this directory).
     SubscriberAccess {
@@ -267,6 +269,12 @@ impl CallCore {
         }
         deposit.set_personal_greeting(self.personal_greeting.is_some());
         deposit.set_recorded_name(greetings.name.map(|(l, a)| Prompt::Audio(l, a.into())));
+        deposit.set_usage(greetings.usage);
+        if deposit.is_full() {
+            self.events.push_back(CallEvent::MailboxFull {
+                usage: greetings.usage,
+            });
+        }
         deposit.start(now);
         self.run_actions(now);
     }
@@ -574,6 +582,7 @@ mod tests {
                     max_message: Duration::from_secs(300),
                     silence_timeout: Duration::from_secs(10),
                     min_message: Duration::from_millis(500),
+                    ..Default::default()
                 }),
             },
             prompts,

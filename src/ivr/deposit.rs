@@ -75,14 +75,37 @@ pub enum Phase {
     Done,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DepositParams {
     pub extension: String,
     pub has_personal_greeting: bool,
     pub max_message: Duration,
     pub silence_timeout: Duration,
     pub min_message: Duration,
+    /// The policy's quotas (None: unlimited).
+    pub max_messages: Option<u32>,
+    pub max_stored: Option<Duration>,
 }
+
+impl DepositParams {
+    /// A deposit to `mailbox` under `policy`.
+    pub fn for_mailbox(
+        mailbox: &crate::directory::UmMailbox,
+        policy: &crate::directory::MailboxPolicy,
+    ) -> DepositParams {
+        DepositParams {
+            extension: mailbox.extension.clone(),
+            has_personal_greeting: false,
+            max_message: policy.max_message,
+            silence_timeout: policy.silence_timeout,
+            min_message: policy.min_message,
+            max_messages: policy.max_messages,
+            max_stored: policy.max_stored,
+        }
+    }
+}
+
+pub use crate::store::Usage;
 
 #[derive(Debug)]
 pub struct Deposit {
@@ -90,6 +113,7 @@ pub struct Deposit {
     phase: Phase,
     /// The mailbox's recorded name, for the system greeting.
     name: Option<Prompt>,
+    usage: Usage,
     recording_since: Option<Instant>,
     last_voice: Option<Instant>,
     actions: VecDeque<Action>,
@@ -105,6 +129,7 @@ impl Deposit {
             p,
             phase: Phase::Greeting,
             name: None,
+            usage: Usage::default(),
             recording_since: None,
             last_voice: None,
             actions: VecDeque::new(),
@@ -126,8 +151,31 @@ impl Deposit {
         self.name = name;
     }
 
-    /// The call is answered: play the greeting.
+    /// What the mailbox holds now (for the quotas).
+    pub fn set_usage(&mut self, usage: Usage) {
+        self.usage = usage;
+    }
+
+    /// Is the mailbox at one of its quotas?
+    pub fn is_full(&self) -> bool {
+        self.p
+            .max_messages
+            .is_some_and(|m| self.usage.messages >= m)
+            || self
+                .p
+                .max_stored
+                .is_some_and(|m| Duration::from_millis(self.usage.stored_ms) >= m)
+    }
+
+    /// The call is answered: play the greeting (or, for a full mailbox, say so,
+    /// record nothing and hang up).
     pub fn start(&mut self, _now: Instant) {
+        if self.is_full() {
+            self.phase = Phase::Goodbye;
+            self.actions
+                .push_back(Action::Play(vec![Prompt::Named("mailbox_full")]));
+            return;
+        }
         let prompts = if self.p.has_personal_greeting {
             vec![Prompt::PersonalGreeting]
         } else if let Some(name) = self.name.clone() {
@@ -275,7 +323,43 @@ mod tests {
             max_message: Duration::from_secs(300),
             silence_timeout: Duration::from_secs(10),
             min_message: Duration::from_millis(500),
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_full_mailbox_says_so_records_nothing_and_hangs_up() {
+        let t0 = Instant::now();
+        let mut p = params();
+        p.max_messages = Some(2);
+        p.max_stored = Some(Duration::from_secs(600));
+        let mut d = Deposit::new(p.clone());
+        d.set_usage(Usage {
+            messages: 1,
+            stored_ms: 60_000,
+        });
+        assert!(!d.is_full());
+        d.set_usage(Usage {
+            messages: 2,
+            stored_ms: 60_000,
+        });
+        assert!(d.is_full());
+        d.start(t0);
+        assert_eq!(
+            drain(&mut d),
+            [Action::Play(vec![Prompt::Named("mailbox_full")])]
+        );
+        d.handle_dtmf(t0, '#', Duration::ZERO);
+        d.handle_play_done(t0);
+        assert_eq!(drain(&mut d), [Action::Hangup]);
+        assert_eq!(d.phase(), Phase::Done);
+        // By minutes too.
+        let mut d = Deposit::new(p);
+        d.set_usage(Usage {
+            messages: 0,
+            stored_ms: 600_000,
+        });
+        assert!(d.is_full());
     }
 
     fn drain(d: &mut Deposit) -> Vec<Action> {

@@ -183,6 +183,7 @@ static EN_US: &[(&str, &[u8])] = embedded!(
     "options_menu",
     "ova_goodbye",
     "callback_failed",
+    "mailbox_full",
     "ova_welcome",
     "pin_changed",
     "pin_expired",

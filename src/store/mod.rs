@@ -97,11 +97,20 @@ pub struct MailboxSettings {
 }
 
 /// What the deposit flow plays: the active greeting (away > personal) and the
-/// recorded name, for the system greeting when there is no active one.
+/// recorded name, for the system greeting when there is no active one; and what
+/// the mailbox holds, for the policy's quotas.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Greetings {
     pub active: Option<(Law, Vec<u8>)>,
     pub name: Option<(Law, Vec<u8>)>,
+    pub usage: Usage,
+}
+
+/// What a mailbox holds: messages not deleted, and their total length.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub messages: u32,
+    pub stored_ms: u64,
 }
 
 /// What a deposit provides; the store assigns id and size.
@@ -170,6 +179,8 @@ pub trait MailboxStore: Send + Sync {
         status: MessageStatus,
         now: std::time::SystemTime,
     ) -> Result<MessageMeta, StoreError>;
+    /// Remove a message for good (metadata, audio, index), durably.
+    fn remove(&self, id: &str) -> Result<(), StoreError>;
     /// Durable records of other modules (MWI subscriptions), opaque to the store:
     /// all of one kind, and put (Some) or remove (None) one.
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
@@ -191,7 +202,45 @@ pub trait MailboxStore: Send + Sync {
             None => self.recording(mailbox, GreetingKind::Personal)?,
         };
         let name = self.recording(mailbox, GreetingKind::Name)?;
-        Ok(Greetings { active, name })
+        let usage = self.usage(mailbox)?;
+        Ok(Greetings {
+            active,
+            name,
+            usage,
+        })
+    }
+    /// Messages kept (not deleted) and their total length.
+    fn usage(&self, mailbox: &str) -> Result<Usage, StoreError> {
+        let mut u = Usage::default();
+        for m in self.list(mailbox)? {
+            if m.deleted_at.is_none() {
+                u.messages += 1;
+                u.stored_ms += m.duration_ms;
+            }
+        }
+        Ok(u)
+    }
+    /// Remove for good the messages deleted before `before` (the deleted-item
+    /// retention): metadata, audio and index in one batch each. Returns their ids.
+    fn purge_deleted(
+        &self,
+        mailbox: &str,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut gone = Vec::new();
+        for m in self.list(mailbox)? {
+            let Some(at) = m.deleted_at.as_deref() else {
+                continue;
+            };
+            let Ok(at) = humantime::parse_rfc3339(at) else {
+                continue;
+            };
+            if at <= before {
+                self.remove(&m.id)?;
+                gone.push(m.id);
+            }
+        }
+        Ok(gone)
     }
     /// New and saved messages (never negative: counted, not kept as counters).
     fn counts(&self, mailbox: &str) -> Result<Counts, StoreError> {

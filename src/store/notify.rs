@@ -86,6 +86,9 @@ impl MailboxStore for Notifying {
         self.changed(&m.mailbox);
         Ok(m)
     }
+    fn remove(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.remove(id)
+    }
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.inner.records(kind)
     }

@@ -25,6 +25,12 @@ pub struct PinStatus {
     pub pin_expired: bool,
     pub failed_logons: u32,
     pub locked: bool,
+    /// Messages kept (not deleted), their total length, and the policy's quotas.
+    pub messages: u32,
+    pub stored_seconds: u64,
+    pub max_messages: Option<u32>,
+    pub max_stored_minutes: Option<u64>,
+    pub deleted_retention_days: u32,
 }
 
 /// How to set a PIN.
@@ -226,7 +232,9 @@ pub fn status(
     let mb = dir
         .mailbox_any(extension)
         .ok_or_else(|| format!("no UM mailbox with extension {extension}"))?;
-    let lifetime = dir.mailbox_policy(mb).map_or(0, |p| p.pin_lifetime_days);
+    let policy = dir.mailbox_policy(mb);
+    let lifetime = policy.map_or(0, |p| p.pin_lifetime_days);
+    let usage = store.usage(extension).map_err(|e| e.to_string())?;
     let s = store.pin_state(extension).map_err(|e| e.to_string())?;
     let set_at = s.as_ref().and_then(|s| parse_time(&s.set_at));
     let ends = set_at
@@ -243,6 +251,11 @@ pub fn status(
         pin_expired: s.as_ref().is_some_and(|s| s.expired) || ends.is_some_and(|e| e <= now),
         failed_logons: s.as_ref().map_or(0, |s| s.failures),
         locked: s.as_ref().is_some_and(|s| s.locked),
+        messages: usage.messages,
+        stored_seconds: usage.stored_ms / 1000,
+        max_messages: policy.and_then(|p| p.max_messages),
+        max_stored_minutes: policy.and_then(|p| p.max_stored).map(|d| d.as_secs() / 60),
+        deleted_retention_days: policy.map_or(0, |p| p.deleted_retention_days),
     })
 }
 

@@ -206,6 +206,16 @@ impl MailboxStore for SledStore {
         Ok(m)
     }
 
+    fn remove(&self, id: &str) -> Result<(), StoreError> {
+        let m = self.get(id)?;
+        let mut batch = sled::Batch::default();
+        batch.remove(format!("a/{id}").as_bytes());
+        batch.remove(format!("i/{id}").as_bytes());
+        batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
+        self.db.apply_batch(batch).map_err(io)?;
+        self.flush()
+    }
+
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let prefix = format!("r/{kind}/");
         self.db
@@ -277,7 +287,7 @@ fn recording_key(mailbox: &str, kind: GreetingKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Counts, Greetings};
+    use crate::store::{Counts, Greetings, Usage};
     use std::time::{Duration, SystemTime};
 
     fn msg(mb: &str) -> NewMessage {
@@ -438,6 +448,40 @@ mod tests {
             s.records("mwi").unwrap(),
             vec![("k2".into(), b"v2".to_vec())]
         );
+    }
+
+    #[test]
+    fn usage_and_the_retention_purge() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let a = s.deposit(msg("1001"), &[1; 8]).unwrap();
+        let b = s.deposit(msg("1001"), &[2; 8]).unwrap();
+        let c = s.deposit(msg("1001"), &[3; 8]).unwrap();
+        assert_eq!(
+            s.usage("1001").unwrap(),
+            Usage {
+                messages: 3,
+                stored_ms: 3000
+            }
+        );
+        s.set_status(&a.id, MessageStatus::Deleted, t0).unwrap();
+        s.set_status(
+            &b.id,
+            MessageStatus::Deleted,
+            t0 + Duration::from_secs(86_400),
+        )
+        .unwrap();
+        assert_eq!(s.usage("1001").unwrap().messages, 1);
+        // Retention: what was deleted up to `before` goes, with its audio.
+        let gone = s
+            .purge_deleted("1001", t0 + Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(gone, std::slice::from_ref(&a.id));
+        assert!(s.get(&a.id).is_err() && s.audio(&a.id).is_err());
+        assert!(s.get(&b.id).is_ok() && s.get(&c.id).is_ok());
+        assert_eq!(s.list("1001").unwrap().len(), 2);
+        assert!(s.remove("nope").is_err());
     }
 
     #[test]
