@@ -2,6 +2,7 @@
 //! embedded in the binary and pre-encoded in both G.711 laws at start, so a call
 //! never encodes prompt audio.
 
+use super::speech::Lang;
 use crate::media::g711::Law;
 use crate::media::rtp::Clip;
 use std::collections::HashMap;
@@ -9,13 +10,16 @@ use std::io::Cursor;
 
 macro_rules! embedded {
     ($($n:literal),*) => {
-        &[$(($n, include_bytes!(concat!("../../prompts/en-US/", $n, ".wav")))),*]
+        /// Every prompt in `prompts/en-US/`.
+        static EN_US: &[(&str, &[u8])] =
+            &[$(($n, include_bytes!(concat!("../../prompts/en-US/", $n, ".wav")))),*];
+        /// The same names in `prompts/fr-FR/` (a missing file is a build error).
+        static FR_FR: &[(&str, &[u8])] =
+            &[$(($n, include_bytes!(concat!("../../prompts/fr-FR/", $n, ".wav")))),*];
     };
 }
 
-/// Every prompt the call flows use, by name, compiled in from `prompts/en-US/`
-/// (made by `tools/gen-prompts`; a missing file is a build error).
-static EN_US: &[(&str, &[u8])] = embedded!(
+embedded!(
     "the_person_at_extension",
     "is_not_available",
     "beep",
@@ -203,7 +207,9 @@ static EN_US: &[(&str, &[u8])] = embedded!(
     "review_recording",
     "saved_message",
     "saved_messages",
-    "you_have"
+    "you_have",
+    "n_hours",
+    "date_the"
 );
 
 /// The names of all prompts.
@@ -231,10 +237,19 @@ struct Encoded {
     a: Clip,
 }
 
-/// Prompts by name, encoded in both laws.
+/// Prompts by language and name, encoded in both laws; imported prompts
+/// (greetings) belong to no language.
 #[derive(Debug, Clone, Default)]
 pub struct PromptLibrary {
-    prompts: HashMap<String, Encoded>,
+    sets: HashMap<Lang, HashMap<String, Encoded>>,
+    custom: HashMap<String, Encoded>,
+}
+
+fn encode(pcm: &[i16]) -> Encoded {
+    Encoded {
+        mu: pcm.iter().map(|&s| Law::Mu.encode(s)).collect(),
+        a: pcm.iter().map(|&s| Law::A.encode(s)).collect(),
+    }
 }
 
 /// Read an 8 kHz 16-bit mono WAV.
@@ -279,7 +294,7 @@ impl PromptLibrary {
             let bytes = std::fs::read(&path)
                 .map_err(|e| PromptError::Wav(path.display().to_string(), e.to_string()))?;
             let samples = read_wav(&path.display().to_string(), &bytes)?;
-            self.insert(&name, &samples);
+            self.custom.insert(name, encode(&samples));
         }
         Ok(self)
     }
@@ -287,31 +302,78 @@ impl PromptLibrary {
     /// The prompts compiled into the binary.
     pub fn embedded() -> Result<Self, PromptError> {
         let mut lib = PromptLibrary::default();
-        for (name, bytes) in EN_US {
-            lib.insert(name, &read_wav(name, bytes)?);
+        for (lang, set) in [(Lang::EnUs, EN_US), (Lang::FrFr, FR_FR)] {
+            for (name, bytes) in set {
+                lib.insert_in(lang, name, &read_wav(name, bytes)?);
+            }
         }
         Ok(lib)
     }
 
+    /// Add (or replace) an en-US prompt.
     pub fn insert(&mut self, name: &str, pcm: &[i16]) {
-        let mu: Clip = pcm.iter().map(|&s| Law::Mu.encode(s)).collect();
-        let a: Clip = pcm.iter().map(|&s| Law::A.encode(s)).collect();
-        self.prompts.insert(name.to_string(), Encoded { mu, a });
+        self.insert_in(Lang::EnUs, name, pcm);
+    }
+
+    pub fn insert_in(&mut self, lang: Lang, name: &str, pcm: &[i16]) {
+        self.sets
+            .entry(lang)
+            .or_default()
+            .insert(name.to_string(), encode(pcm));
     }
 
     /// A prompt in `law`; unknown names give an empty clip (logged by the caller's
     /// tests, never a panic mid-call).
     pub fn get(&self, name: &str, law: Law) -> Option<Clip> {
-        self.prompts.get(name).map(|e| match law {
-            Law::Mu => e.mu.clone(),
-            Law::A => e.a.clone(),
-        })
+        self.get_in(Lang::EnUs, name, law)
+    }
+
+    /// A prompt of `lang` in `law`: that language's, else an imported one of
+    /// that name, else the en-US one.
+    pub fn get_in(&self, lang: Lang, name: &str, law: Law) -> Option<Clip> {
+        let set = |l: Lang| self.sets.get(&l).and_then(|s| s.get(name));
+        set(lang)
+            .or_else(|| self.custom.get(name))
+            .or_else(|| set(Lang::EnUs))
+            .map(|e| match law {
+                Law::Mu => e.mu.clone(),
+                Law::A => e.a.clone(),
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_locale_has_every_prompt_and_no_other() {
+        for dir in ["en-US", "fr-FR"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("prompts")
+                .join(dir);
+            let mut on_disk: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .filter_map(|e| {
+                    let p = e.ok()?.path();
+                    p.file_stem()?.to_str().map(str::to_string)
+                })
+                .collect();
+            on_disk.sort();
+            let mut listed: Vec<String> = names().map(str::to_string).collect();
+            listed.sort();
+            assert_eq!(
+                on_disk, listed,
+                "prompts/{dir} and the embedded list differ"
+            );
+        }
+        // The two sets really differ (French is not English).
+        let lib = PromptLibrary::embedded().unwrap();
+        assert_ne!(
+            lib.get_in(Lang::FrFr, "enter_pin", Law::Mu),
+            lib.get_in(Lang::EnUs, "enter_pin", Law::Mu)
+        );
+    }
 
     #[test]
     fn embedded_prompts_load_and_are_not_silent() {

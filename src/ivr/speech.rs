@@ -11,10 +11,32 @@
 use super::deposit::Prompt;
 use jiff::civil::{Date, DateTime, Weekday};
 
-/// A language the grammar speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A language the grammar speaks (and a prompt set, `prompts/<code>/`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Lang {
+    #[default]
     EnUs,
+    FrFr,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::EnUs, Lang::FrFr];
+
+    /// From a culture name (`en-US`, `fr-FR`; case and `_` tolerated).
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.to_ascii_lowercase().replace('_', "-").as_str() {
+            "en-us" | "en" => Some(Lang::EnUs),
+            "fr-fr" | "fr" => Some(Lang::FrFr),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::EnUs => "en-US",
+            Lang::FrFr => "fr-FR",
+        }
+    }
 }
 
 const TEENS: [&str; 10] = [
@@ -70,6 +92,8 @@ pub fn prompt_names() -> Vec<&'static str> {
         "today",
         "yesterday",
         "at",
+        "n_hours",
+        "date_the",
     ]);
     v
 }
@@ -108,7 +132,9 @@ fn below_1000(n: u32, out: &mut Vec<Prompt>) {
 
 /// A cardinal number, 0–999,999 (larger ones are read digit by digit).
 pub fn number(lang: Lang, n: u64) -> Vec<Prompt> {
-    let Lang::EnUs = lang;
+    if lang == Lang::FrFr {
+        return fr::number(n);
+    }
     let mut out = Vec::new();
     if n >= 1_000_000 {
         out.extend(n.to_string().chars().map(Prompt::Digit));
@@ -134,8 +160,15 @@ pub fn number(lang: Lang, n: u64) -> Vec<Prompt> {
     out
 }
 
-/// An ordinal, 1st–31st (days of the month); others as cardinals.
+/// An ordinal, 1st–31st (days of the month); others as cardinals. In French
+/// a date's day is "premier", then cardinals ("le 23 novembre").
 pub fn ordinal(lang: Lang, n: u32) -> Vec<Prompt> {
+    if lang == Lang::FrFr {
+        return match n {
+            1 => vec![Prompt::Named("ord_1")],
+            n => fr::number(n as u64),
+        };
+    }
     match n {
         1..=19 => vec![Prompt::Named(ORD_UNITS[n as usize])],
         20 => vec![Prompt::Named("ord_20")],
@@ -151,6 +184,9 @@ pub fn ordinal(lang: Lang, n: u32) -> Vec<Prompt> {
 /// A clock time, 12-hour with A M / P M: "three forty-two P M", "twelve oh five
 /// A M", "nine P M" on the hour.
 pub fn time(lang: Lang, hour: u8, minute: u8) -> Vec<Prompt> {
+    if lang == Lang::FrFr {
+        return fr::time(hour, minute);
+    }
     let h12 = match hour % 12 {
         0 => 12,
         h => h,
@@ -181,6 +217,12 @@ pub fn when(lang: Lang, received: DateTime, today: Date) -> Vec<Prompt> {
         out.push(Prompt::Named("today"));
     } else if today.yesterday().ok() == Some(day) {
         out.push(Prompt::Named("yesterday"));
+    } else if lang == Lang::FrFr {
+        // "le lundi 23 novembre"
+        out.push(Prompt::Named("date_the"));
+        out.push(Prompt::Named(DAYS[weekday_index(day.weekday())]));
+        out.extend(ordinal(lang, day.day() as u32));
+        out.push(Prompt::Named(MONTHS[(day.month() - 1) as usize]));
     } else {
         out.push(Prompt::Named(DAYS[weekday_index(day.weekday())]));
         out.push(Prompt::Named(MONTHS[(day.month() - 1) as usize]));
@@ -189,6 +231,93 @@ pub fn when(lang: Lang, received: DateTime, today: Date) -> Vec<Prompt> {
     out.push(Prompt::Named("at"));
     out.extend(time(lang, received.hour() as u8, received.minute() as u8));
     out
+}
+
+/// French: 70–79 and 90–99 count on from soixante and quatre-vingt ("soixante
+/// et onze", "quatre-vingt-onze"), "et un" in 21–61, "mille" alone for 1000,
+/// 24-hour times ("quinze heures quarante-deux").
+mod fr {
+    use super::{Prompt, TEENS, TENS, digit};
+
+    fn below_100(n: u32, out: &mut Vec<Prompt>) {
+        match n {
+            0..=9 => out.push(digit(n)),
+            10..=19 => out.push(Prompt::Named(TEENS[(n - 10) as usize])),
+            20..=69 => {
+                out.push(Prompt::Named(TENS[(n / 10) as usize]));
+                match n % 10 {
+                    0 => {}
+                    1 => {
+                        out.push(Prompt::Named("n_and"));
+                        out.push(digit(1));
+                    }
+                    u => out.push(digit(u)),
+                }
+            }
+            70..=79 => {
+                out.push(Prompt::Named("n_60"));
+                if n == 71 {
+                    out.push(Prompt::Named("n_and"));
+                }
+                out.push(Prompt::Named(TEENS[(n - 70) as usize]));
+            }
+            _ => {
+                out.push(Prompt::Named("n_80"));
+                match n - 80 {
+                    0 => {}
+                    u @ 1..=9 => out.push(digit(u)),
+                    u => out.push(Prompt::Named(TEENS[(u - 10) as usize])),
+                }
+            }
+        }
+    }
+
+    fn below_1000(n: u32, out: &mut Vec<Prompt>) {
+        if n >= 100 {
+            if n / 100 > 1 {
+                out.push(digit(n / 100));
+            }
+            out.push(Prompt::Named("n_hundred"));
+            if !n.is_multiple_of(100) {
+                below_100(n % 100, out);
+            }
+        } else {
+            below_100(n, out);
+        }
+    }
+
+    pub fn number(n: u64) -> Vec<Prompt> {
+        let mut out = Vec::new();
+        if n >= 1_000_000 {
+            out.extend(n.to_string().chars().map(Prompt::Digit));
+            return out;
+        }
+        let n = n as u32;
+        if n == 0 {
+            return vec![digit(0)];
+        }
+        if n >= 1000 {
+            if n / 1000 > 1 {
+                below_1000(n / 1000, &mut out);
+            }
+            out.push(Prompt::Named("n_thousand"));
+            if !n.is_multiple_of(1000) {
+                below_1000(n % 1000, &mut out);
+            }
+            return out;
+        }
+        below_1000(n, &mut out);
+        out
+    }
+
+    pub fn time(hour: u8, minute: u8) -> Vec<Prompt> {
+        let mut out = number(hour as u64);
+        out.push(Prompt::Named("n_hours"));
+        if minute > 0 {
+            out.extend(number(minute as u64));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +386,57 @@ mod tests {
         let jan1: Date = "2027-01-01".parse().unwrap();
         let s = say(&when(Lang::EnUs, "2026-12-31T23:00".parse().unwrap(), jan1));
         assert_eq!(s, "yesterday at 11 pm");
+    }
+
+    #[test]
+    fn french_numbers() {
+        let n = |x| say(&number(Lang::FrFr, x));
+        assert_eq!(n(0), "0");
+        assert_eq!(n(16), "16");
+        assert_eq!(n(17), "17");
+        assert_eq!(n(21), "20 and 1");
+        assert_eq!(n(22), "20 2");
+        assert_eq!(n(61), "60 and 1");
+        assert_eq!(n(70), "60 10");
+        assert_eq!(n(71), "60 and 11", "soixante et onze");
+        assert_eq!(n(79), "60 19");
+        assert_eq!(n(80), "80");
+        assert_eq!(n(81), "80 1", "quatre-vingt-un, no et");
+        assert_eq!(n(91), "80 11", "quatre-vingt-onze");
+        assert_eq!(n(99), "80 19");
+        assert_eq!(n(100), "hundred", "cent");
+        assert_eq!(n(101), "hundred 1");
+        assert_eq!(n(200), "2 hundred");
+        assert_eq!(n(1000), "thousand", "mille");
+        assert_eq!(n(2071), "2 thousand 60 and 11");
+    }
+
+    #[test]
+    fn french_dates_and_times() {
+        let t = |h, m| say(&time(Lang::FrFr, h, m));
+        assert_eq!(t(15, 42), "15 hours 40 2", "quinze heures quarante-deux");
+        assert_eq!(t(0, 5), "0 hours 5");
+        assert_eq!(t(9, 0), "9 hours");
+        let today: Date = "2026-11-24".parse().unwrap();
+        let at = |s: &str| say(&when(Lang::FrFr, s.parse().unwrap(), today));
+        assert_eq!(
+            at("2026-11-23T15:42"),
+            "yesterday at 15 hours 40 2",
+            "hier à 15 h 42"
+        );
+        assert_eq!(
+            at("2026-11-16T15:42"),
+            "date_the day_monday 16 month_november at 15 hours 40 2",
+            "le lundi 16 novembre à 15 h 42"
+        );
+        assert_eq!(
+            at("2026-11-01T08:00"),
+            "date_the day_sunday 1 month_november at 8 hours",
+            "le dimanche premier novembre"
+        );
+        assert_eq!(Lang::parse("fr_FR"), Some(Lang::FrFr));
+        assert_eq!(Lang::parse("de-DE"), None);
+        assert_eq!(Lang::FrFr.code(), "fr-FR");
     }
 
     #[test]
