@@ -307,3 +307,55 @@ fn a_greeting_recorded_by_phone_greets_the_next_caller_and_a_message_is_forwarde
     ua.send(&ua.request("BYE", 2, "greet-2", Some(&tag), "g4", None));
     ua.expect("SIP/2.0 200 OK");
 }
+
+/// DemoFR (fr-FR): a deposit to 3001 is greeted in French, and Élodie Fournier
+/// logs on at 4200 and hears the French menus (prompt names through the log;
+/// the French audio is what prompts/fr-FR holds).
+#[test]
+fn demofr_greets_and_serves_in_french() {
+    let server = Server::start(&[]);
+    deposit_at(&server, "4200", "3001", "5551234");
+    let g = server.wait_log(
+        &["event=\"greeting_played\"", "mailbox=3001"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(g[0].contains("language=fr-FR"), "{g:?}");
+    assert!(
+        g[0].contains("prompts=the_person_at_extension,3,0,0,1,is_not_available"),
+        "{g:?}"
+    );
+    // A Demo (en-US) deposit stays English.
+    deposit(&server, "1001", "5551234");
+    let g = server.wait_log(
+        &["event=\"greeting_played\"", "mailbox=1001"],
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(g[0].contains("language=en-US"), "{g:?}");
+    let mut c = Caller::call_to(&server, "4200", "3001", "fr-1");
+    c.wait("welcome", 1);
+    c.keys("246813#");
+    c.wait("logged_on", 1);
+    c.keys("1");
+    c.wait("envelope", 1);
+    c.hang_up();
+    let l = server.wait_log(
+        &["event=\"ova_menu\"", "step=logged_on", "fr-1"],
+        1,
+        Duration::from_secs(2),
+    );
+    assert!(l[0].contains("mailbox=3001"), "{l:?}");
+    assert!(
+        l[0].contains("prompts=you_have,1,new_message,n_and,n_no,saved_messages"),
+        "{l:?}"
+    );
+    // The envelope in French grammar: "reçu aujourd'hui à <h> heures <m>".
+    let e = server.wait_log(
+        &["event=\"ova_menu\"", "step=envelope", "fr-1"],
+        1,
+        Duration::from_secs(2),
+    );
+    assert!(e[0].contains("received,today,at,"), "{e:?}");
+    assert!(e[0].contains("n_hours"), "{e:?}");
+}

@@ -68,7 +68,15 @@ pub fn mailbox_view(
     // Stable: within each group the store's (arrival) order stays.
     messages.sort_by_key(|m| m.status != MessageStatus::New);
     let away = store.settings(extension).map_err(|e| e.to_string())?.away;
-    Ok(MailboxView { messages, away })
+    let lang = dir
+        .mailbox(dial_plan, extension)
+        .and_then(|m| m.language.as_deref())
+        .and_then(crate::ivr::speech::Lang::parse);
+    Ok(MailboxView {
+        messages,
+        away,
+        lang,
+    })
 }
 
 impl CallActor {
@@ -232,6 +240,7 @@ impl CallActor {
             | OvaAction::StartRecording { .. }
             | OvaAction::StopRecording
             | OvaAction::Callback { .. }
+            | OvaAction::SetLanguage(_)
             | OvaAction::Hangup => {}
         }
     }

@@ -338,7 +338,11 @@ impl Supervisor {
                     dir: self.core.directory().clone(),
                     caller: s.setup.subscriber.clone(),
                     wall: jiff::Timestamp::now(),
-                    lang: Lang::EnUs,
+                    lang: self
+                        .core
+                        .directory()
+                        .dial_plan_language(dial_plan)
+                        .unwrap_or_default(),
                 }))
             }
             (_, Some(d)) => CallMode::Deposit(d),
@@ -348,7 +352,25 @@ impl Supervisor {
                 return;
             }
         };
+        // Prompts: the mailbox's language, the attendant's, or the dial plan's.
+        let dir = self.core.directory().clone();
+        let lang = match &s.setup.route {
+            Route::Voicemail {
+                dial_plan,
+                extension,
+            } => dir
+                .mailbox(dial_plan, extension)
+                .map(|m| dir.mailbox_language(m)),
+            Route::AutoAttendant { name, .. } => dir
+                .auto_attendants
+                .iter()
+                .find(|a| &a.name == name)
+                .and_then(|a| Lang::parse(&a.language)),
+            Route::SubscriberAccess { dial_plan } => dir.dial_plan_language(dial_plan),
+        }
+        .unwrap_or_default();
         let params = CallParams {
+            lang,
             law: n.law,
             pt: n.pt,
             dtmf_pt: n.dtmf_pt,

@@ -233,6 +233,18 @@ pub(super) fn build(
         info: prompt(n, "greetings", g.info, custom)?,
         info_uninterruptible: g.info_uninterruptible,
     };
+    // The attendant's own language, else its dial plan's default language.
+    let language = a
+        .language
+        .clone()
+        .or_else(|| {
+            dial_plans
+                .iter()
+                .find(|d| d.name == a.dial_plan)
+                .map(|d| d.default_language.clone())
+        })
+        .unwrap_or_else(|| locale.to_string());
+    super::language(&language).map_err(|e| invalid(K, n, "language", e))?;
     Ok(AutoAttendant {
         business_keys: keys(n, "business_keys", a.business_keys, custom)?,
         after_hours_keys: keys(n, "after_hours_keys", a.after_hours_keys, custom)?,
@@ -241,7 +253,7 @@ pub(super) fn build(
         pilots: a.pilots,
         speech_enabled: a.speech_enabled,
         enabled: a.enabled,
-        language: a.language.unwrap_or_else(|| locale.to_string()),
+        language,
         time_zone: a.time_zone,
         operator_extension: a.operator,
         input_failures: a.input_failures,

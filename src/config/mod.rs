@@ -142,6 +142,12 @@ fn yes() -> bool {
 fn default_max_calls() -> usize {
     100
 }
+/// A language openum has prompts for, or why not.
+pub fn language(code: &str) -> Result<crate::ivr::speech::Lang, String> {
+    crate::ivr::speech::Lang::parse(code)
+        .ok_or_else(|| format!("{code:?} is not a language with prompts (en-US, fr-FR)"))
+}
+
 fn default_locale() -> String {
     "en-US".into()
 }
@@ -245,6 +251,9 @@ struct RawDialPlan {
     input_failures_before_disconnect: u32,
     #[serde(default = "d_three")]
     logon_failures_before_disconnect: u32,
+    /// Exchange's DefaultLanguage: prompts of the dial plan's calls (en-US,
+    /// fr-FR); the service's `locale` when unset.
+    default_language: Option<String>,
 }
 fn d_time_zone() -> String {
     "UTC".into()
@@ -307,6 +316,8 @@ struct RawMailbox {
     sip_resource_identifier: Option<String>,
     e164: Option<String>,
     pin: Option<String>,
+    /// The subscriber's language (deposits to the mailbox, voice access).
+    language: Option<String>,
 }
 
 /// Service-level settings (the `Set-UMService` part).
@@ -539,6 +550,11 @@ impl Config {
             }
             crate::directory::schedule::time_zone(&d.time_zone)
                 .map_err(|e| invalid(k, &d.name, "time_zone", e))?;
+            let default_language = d
+                .default_language
+                .clone()
+                .unwrap_or_else(|| service.locale.clone());
+            language(&default_language).map_err(|e| invalid(k, &d.name, "default_language", e))?;
             for (field, v) in [
                 (
                     "input_failures_before_disconnect",
@@ -587,6 +603,7 @@ impl Config {
                 time_zone: d.time_zone,
                 input_failures_before_disconnect: d.input_failures_before_disconnect,
                 logon_failures_before_disconnect: d.logon_failures_before_disconnect,
+                default_language,
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;
@@ -807,7 +824,11 @@ impl Config {
                     "must not be empty",
                 ));
             }
+            if let Some(l) = &m.language {
+                language(l).map_err(|e| invalid("mailbox", &m.extension, "language", e))?;
+            }
             mailboxes.push(UmMailbox {
+                language: m.language,
                 extension: m.extension,
                 display_name: m.display_name,
                 dial_plan: m.dial_plan,

@@ -31,7 +31,15 @@ fn demo_config_has_the_promised_objects() {
             ("1003", "Chloé Bernard", "Demo"),
             ("2001", "Denis Moreau", "SecureDemo"),
             ("2101", "Emma Petit", "SignalDemo"),
+            ("3001", "Élodie Fournier", "DemoFR"),
         ]
+    );
+    // DemoFR speaks French; the others the service's en-US.
+    assert_eq!(d.dial_plan("DemoFR").unwrap().default_language, "fr-FR");
+    assert_eq!(d.dial_plan("Demo").unwrap().default_language, "en-US");
+    assert_eq!(
+        d.mailbox_language(d.mailbox("DemoFR", "3001").unwrap()),
+        crate::ivr::speech::Lang::FrFr
     );
     let p = d.policy("Default").unwrap();
     assert_eq!((p.min_pin_length, p.max_logon_failures), (6, 5));
@@ -352,4 +360,33 @@ fn gateway_changes_resolve_again_and_say_so() {
     });
     assert_eq!(a.status, Some(GatewayState::Disabled));
     assert_eq!(a.outcalls_allowed, Some(false));
+}
+
+#[test]
+fn languages_are_checked_and_inherited() {
+    let bad = DEMO_TOML.replace(
+        "default_language = \"fr-FR\"",
+        "default_language = \"de-DE\"",
+    );
+    let e = Config::parse(&bad, &|_| vec![]).unwrap_err().to_string();
+    assert!(
+        e.contains("DemoFR") && e.contains("default_language"),
+        "{e}"
+    );
+    let bad = DEMO_TOML.replace(
+        "display_name = \"Élodie Fournier\"",
+        "display_name = \"Élodie Fournier\"\nlanguage = \"klingon\"",
+    );
+    let e = Config::parse(&bad, &|_| vec![]).unwrap_err().to_string();
+    assert!(e.contains("3001") && e.contains("language"), "{e}");
+    // A mailbox's own language wins over its dial plan's.
+    let own = DEMO_TOML.replace(
+        "display_name = \"Bob Durand\"",
+        "display_name = \"Bob Durand\"\nlanguage = \"fr-FR\"",
+    );
+    let d = Config::parse(&own, &|_| vec![]).unwrap().directory;
+    assert_eq!(
+        d.mailbox_language(d.mailbox("Demo", "1002").unwrap()),
+        crate::ivr::speech::Lang::FrFr
+    );
 }

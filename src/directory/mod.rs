@@ -65,6 +65,8 @@ pub struct DialPlan {
     /// Wrong PINs tolerated in one call before goodbye
     /// (`-LogonFailuresBeforeDisconnect`); lockout is the policy's, across calls.
     pub logon_failures_before_disconnect: u32,
+    /// `-DefaultLanguage` (en-US, fr-FR).
+    pub default_language: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,6 +261,8 @@ pub struct UmMailbox {
     /// in clear, never serialized.
     #[serde(skip)]
     pub initial_pin: Option<String>,
+    /// The subscriber's language, when not the dial plan's.
+    pub language: Option<String>,
 }
 
 /// The whole validated object model. Built by `config`, read by everything else.
@@ -326,6 +330,19 @@ impl Directory {
 
     pub fn dial_plan(&self, name: &str) -> Option<&DialPlan> {
         self.dial_plans.iter().find(|d| d.name == name)
+    }
+    /// The language of a mailbox's calls: its own, else its dial plan's.
+    pub fn mailbox_language(&self, m: &UmMailbox) -> crate::ivr::speech::Lang {
+        m.language
+            .as_deref()
+            .and_then(crate::ivr::speech::Lang::parse)
+            .or_else(|| self.dial_plan_language(&m.dial_plan))
+            .unwrap_or_default()
+    }
+    /// A dial plan's default language.
+    pub fn dial_plan_language(&self, dial_plan: &str) -> Option<crate::ivr::speech::Lang> {
+        self.dial_plan(dial_plan)
+            .and_then(|d| crate::ivr::speech::Lang::parse(&d.default_language))
     }
     pub fn policy(&self, name: &str) -> Option<&MailboxPolicy> {
         self.policies.iter().find(|p| p.name == name)

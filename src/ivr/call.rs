@@ -9,6 +9,7 @@ use super::attendant::{AaAction, Attendant, AttendantParams, Step};
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::ova::{Ova, OvaAction, OvaParams, OvaStep};
 use super::prompts::PromptLibrary;
+use super::speech::Lang;
 use crate::media::g711::Law;
 use crate::media::inband::InbandDetector;
 use crate::media::recorder::Recorder;
@@ -46,6 +47,8 @@ pub enum CallEvent {
     /// The attendant hands the caller to a mailbox: fetch its personal greeting and
     /// call [`CallCore::start_deposit`].
     NeedGreeting { extension: String },
+    /// The deposit's greeting starts (for the `greeting_played` event).
+    Greeting { lang: Lang, prompts: Vec<String> },
     /// The mailbox is at a quota: the caller hears so, nothing is recorded.
     MailboxFull { usage: crate::store::Usage },
     /// The attendant handed the caller to subscriber access (of this dial plan,
@@ -80,6 +83,8 @@ pub struct CallParams {
     pub seq: u16,
     pub ts: u32,
     pub mode: CallMode,
+    /// The language of the call's prompts (dial plan, auto attendant or mailbox).
+    pub lang: Lang,
 }
 
 #[derive(Debug)]
@@ -104,6 +109,7 @@ pub struct CallCore {
     inband: Option<Box<InbandDetector>>,
     pcm: Vec<i16>,
     digits: Vec<char>,
+    lang: Lang,
 }
 
 impl CallCore {
@@ -133,6 +139,7 @@ impl CallCore {
             inband: p.dtmf_pt.is_none().then(Box::default),
             pcm: Vec::with_capacity(160),
             digits: Vec::new(),
+            lang: p.lang,
         }
     }
 
@@ -173,6 +180,9 @@ impl CallCore {
     pub fn start_deposit(&mut self, now: Instant, greetings: Greetings) {
         if let Some(p) = self.pending_deposit.take() {
             self.max_message = p.max_message;
+            if let Some(l) = p.lang {
+                self.lang = l;
+            }
             self.deposit = Some(Deposit::new(p));
             self.begin_deposit(now, greetings);
         }
@@ -237,6 +247,7 @@ impl CallCore {
                     .events
                     .push_back(CallEvent::Transfer { extension: number }),
                 OvaAction::Hangup => self.events.push_back(CallEvent::Hangup),
+                OvaAction::SetLanguage(l) => self.lang = l,
                 store => self.events.push_back(CallEvent::OvaStore(store)),
             }
         }
@@ -344,10 +355,10 @@ impl CallCore {
     fn clip(&self, p: &Prompt) -> Option<Clip> {
         let law = self.tx.law();
         match p {
-            Prompt::Named(n) => self.prompts.get(n, law),
-            Prompt::Digit(d) => self.prompts.get(&d.to_string(), law),
+            Prompt::Named(n) => self.prompts.get_in(self.lang, n, law),
+            Prompt::Digit(d) => self.prompts.get_in(self.lang, &d.to_string(), law),
             Prompt::PersonalGreeting => self.personal_greeting.clone(),
-            Prompt::Custom(n) => self.prompts.get(n, law),
+            Prompt::Custom(n) => self.prompts.get_in(self.lang, n, law),
             Prompt::Audio(l, a) if *l == law => Some(a.clone()),
             Prompt::Audio(l, a) => Some(a.iter().map(|&b| law.encode(l.decode(b))).collect()),
         }
@@ -359,6 +370,16 @@ impl CallCore {
         while let Some(a) = self.deposit.as_mut().and_then(|d| d.poll_action()) {
             match a {
                 Action::Play(list) => {
+                    if self
+                        .deposit
+                        .as_ref()
+                        .is_some_and(|d| d.phase() == super::deposit::Phase::Greeting)
+                    {
+                        self.events.push_back(CallEvent::Greeting {
+                            lang: self.lang,
+                            prompts: list.iter().map(Prompt::log_name).collect(),
+                        });
+                    }
                     if !self.start_play(now, &list)
                         && let Some(d) = self.deposit.as_mut()
                     {
@@ -584,6 +605,7 @@ mod tests {
                     min_message: Duration::from_millis(500),
                     ..Default::default()
                 }),
+                lang: Lang::EnUs,
             },
             prompts,
         )
@@ -641,6 +663,7 @@ mod tests {
             c.handle_rtp(now, &pkt(101, 999, 777, &[11, 0x8a, 0x03, 0x20]));
         }
         let mut events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(matches!(events.remove(0), CallEvent::Greeting { .. }));
         assert!(matches!(events.remove(0), CallEvent::RecordingStarted));
         assert!(matches!(events.remove(0), CallEvent::Dtmf('#')));
         let Some(CallEvent::Commit {

@@ -85,6 +85,8 @@ pub struct DepositParams {
     /// The policy's quotas (None: unlimited).
     pub max_messages: Option<u32>,
     pub max_stored: Option<Duration>,
+    /// The mailbox's own language, when it has one (else the call's).
+    pub lang: Option<super::speech::Lang>,
 }
 
 impl DepositParams {
@@ -101,6 +103,10 @@ impl DepositParams {
             min_message: policy.min_message,
             max_messages: policy.max_messages,
             max_stored: policy.max_stored,
+            lang: mailbox
+                .language
+                .as_deref()
+                .and_then(super::speech::Lang::parse),
         }
     }
 }

@@ -9,7 +9,12 @@ use std::net::UdpSocket;
 /// Leave a message for `mailbox` (diverted to pilot 4000) from `from`, ended by
 /// hanging up after the pcap.
 pub fn deposit(server: &Server, mailbox: &str, from: &str) {
-    let (rc, log) = Sipp::new(server, "voicemail.xml", "4000")
+    deposit_at(server, "4000", mailbox, from)
+}
+
+/// As [`deposit`], through voicemail pilot `pilot`.
+pub fn deposit_at(server: &Server, pilot: &str, mailbox: &str, from: &str) {
+    let (rc, log) = Sipp::new(server, "voicemail.xml", pilot)
         .args(&["-m", "1", "-d", &GREETING_MS.to_string()])
         .key("from_user", from)
         .key("pcap", G711A_PCAP)
@@ -23,6 +28,7 @@ pub fn deposit(server: &Server, mailbox: &str, from: &str) {
 
 /// A subscriber access call from a raw UA: digits by SIP INFO.
 pub struct Caller<'a> {
+    pilot: String,
     server: &'a Server,
     ua: Ua,
     call: String,
@@ -34,6 +40,11 @@ pub struct Caller<'a> {
 
 impl<'a> Caller<'a> {
     pub fn call(server: &'a Server, from: &str, call: &str) -> Caller<'a> {
+        Self::call_to(server, "4000", from, call)
+    }
+
+    /// Call subscriber access `pilot` from `from`.
+    pub fn call_to(server: &'a Server, pilot: &str, from: &str, call: &str) -> Caller<'a> {
         let ua = Ua::new(server);
         let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let offer = sdp(
@@ -43,7 +54,7 @@ impl<'a> Caller<'a> {
         );
         let inv = ua
             .request("INVITE", 1, call, None, "i1", Some(&offer))
-            .replace("sip:1001@", "sip:4000@")
+            .replace("sip:1001@", &format!("sip:{pilot}@"))
             .replace("sip:5550001@", &format!("sip:{from}@"));
         ua.send(&inv);
         let ok = ua.expect("SIP/2.0 200 OK");
@@ -51,10 +62,11 @@ impl<'a> Caller<'a> {
         let media = sdp_media(&ok);
         let ack = ua
             .request("ACK", 1, call, Some(&tag), "a1", None)
-            .replace("sip:1001@", "sip:4000@")
+            .replace("sip:1001@", &format!("sip:{pilot}@"))
             .replace("sip:5550001@", &format!("sip:{from}@"));
         ua.send(&ack);
         Caller {
+            pilot: pilot.to_string(),
             server,
             ua,
             call: call.to_string(),
@@ -81,7 +93,7 @@ impl<'a> Caller<'a> {
                         &format!("Signal={k}\r\nDuration=160\r\n"),
                     )),
                 )
-                .replace("To: <sip:1001@", "To: <sip:4000@");
+                .replace("To: <sip:1001@", &format!("To: <sip:{}@", self.pilot));
             self.ua.send(&info);
             self.ua.expect("SIP/2.0 200 OK");
         }
@@ -131,7 +143,7 @@ impl<'a> Caller<'a> {
         let bye = self
             .ua
             .request("BYE", self.cseq, &self.call, Some(&self.tag), "b1", None)
-            .replace("To: <sip:1001@", "To: <sip:4000@");
+            .replace("To: <sip:1001@", &format!("To: <sip:{}@", self.pilot));
         self.ua.send(&bye);
         self.ua.expect("SIP/2.0 200 OK");
     }

@@ -88,6 +88,8 @@ pub struct MailboxView {
     /// Not deleted; new first, each group oldest first.
     pub messages: Vec<MessageView>,
     pub away: bool,
+    /// The subscriber's own language, when not the dial plan's.
+    pub lang: Option<Lang>,
 }
 
 /// How the shell's PIN check ended.
@@ -153,6 +155,8 @@ pub enum OvaAction {
     Callback {
         number: String,
     },
+    /// From now on, prompts in this language (the subscriber's, after logon).
+    SetLanguage(Lang),
     Hangup,
 }
 
@@ -655,6 +659,12 @@ impl Ova {
         }
         match outcome {
             LogonOutcome::Ok { must_change, view } => {
+                if let Some(l) = view.lang
+                    && l != self.p.lang
+                {
+                    self.p.lang = l;
+                    self.actions.push_back(OvaAction::SetLanguage(l));
+                }
                 self.view = view;
                 self.logged_on = true;
                 self.failures = 0;

@@ -29,6 +29,7 @@ fn view(statuses: &[(MessageStatus, Sender)]) -> MailboxView {
             })
             .collect(),
         away: false,
+        lang: None,
     }
 }
 
@@ -72,6 +73,7 @@ impl T {
                 }
                 OvaAction::Callback { number } => format!("callback {number}"),
                 OvaAction::Hangup => "hangup".into(),
+                OvaAction::SetLanguage(l) => format!("language {}", l.code()),
             })
             .collect();
         self.log.extend(out.iter().cloned());
