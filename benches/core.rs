@@ -212,9 +212,36 @@ fn media(c: &mut Criterion) {
     });
 }
 
+/// Storing a 7 s message (what a SIPp deposit leaves) as Ogg/Opus at several
+/// encoder complexities, and reading it back; prints the bytes per minute once.
+fn storage(c: &mut Criterion) {
+    use openum::store::audio;
+    let pcm: Vec<i16> = (0..7 * 8000)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            ((t * 440.0 * std::f64::consts::TAU).sin() * 8000.0
+                + (t * 1320.0 * std::f64::consts::TAU).sin() * 3000.0) as i16
+        })
+        .collect();
+    for cx in [0, 3, 5, 10] {
+        let bytes = audio::encode_ogg_opus_with(&pcm, cx).unwrap().len();
+        println!(
+            "ogg/opus complexity {cx}: {} bytes per minute (G.711 raw: 480000, WAV: 960044)",
+            bytes * 60 / 7
+        );
+        c.bench_function(&format!("ogg_opus_encode_7s_c{cx}"), |b| {
+            b.iter(|| audio::encode_ogg_opus_with(black_box(&pcm), cx).unwrap())
+        });
+    }
+    let ogg = audio::encode_ogg_opus(&pcm).unwrap();
+    c.bench_function("ogg_opus_decode_7s", |b| {
+        b.iter(|| audio::decode_ogg_opus(black_box(&ogg)).unwrap())
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
-    targets = sip, sdp, media
+    targets = sip, sdp, media, storage
 }
 criterion_main!(benches);

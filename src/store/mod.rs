@@ -6,6 +6,7 @@
 //! batch and returns only after an fsync; a crash before that leaves no trace, a
 //! crash after leaves a whole message. Depends on `directory` types only (and sled).
 
+pub mod audio;
 pub mod notify;
 pub mod pins;
 pub mod sled;
