@@ -6,7 +6,8 @@
 
 use super::{Access, Common, access, http_get, load_config, print_json};
 use clap::Subcommand;
-use openum::store::{MailboxStore, MessageMeta, MessageStatus, to_wav};
+use openum::store::audio::Format;
+use openum::store::{MailboxStore, MessageMeta, MessageStatus};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -20,7 +21,7 @@ pub enum MessageCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Write a message's audio as a WAV file.
+    /// Write a message's audio as a WAV or Ogg/Opus file (by --out's extension).
     Export {
         #[command(flatten)]
         common: Common,
@@ -132,17 +133,29 @@ pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Write a message's audio; the file's extension says the format (`.wav`,
+/// `.ogg`/`.opus`).
 pub fn export(common: &Common, id: &str, out: &Path) -> Result<(), String> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("wav")
+        .to_ascii_lowercase();
+    let format = match Format::parse(&ext) {
+        Some(f @ (Format::Wav | Format::Ogg)) => f,
+        _ => return Err(format!("{}: export as .wav or .ogg", out.display())),
+    };
     let wav = match access(&common.data)? {
-        Access::Direct(s) => {
-            let meta = s.get(id).map_err(|e| e.to_string())?;
-            to_wav(meta.codec, &s.audio(id).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?
-        }
+        Access::Direct(s) => s.export(id, format).map_err(|e| e.to_string())?,
         Access::Remote(url) => {
+            let name = if format == Format::Ogg {
+                "audio.ogg"
+            } else {
+                "audio.wav"
+            };
             let mut v = Vec::new();
             std::io::Read::read_to_end(
-                &mut http_get(&format!("{url}/api/messages/{id}/audio.wav"))?.into_reader(),
+                &mut http_get(&format!("{url}/api/messages/{id}/{name}"))?.into_reader(),
                 &mut v,
             )
             .map_err(|e| e.to_string())?;

@@ -349,9 +349,14 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
                         .unwrap_or(2),
                     n => n,
                 };
+                let store_for_deposits = store.clone();
+                let deposits = SyncArbiter::start(n, move || StoreActor {
+                    store: store_for_deposits.clone(),
+                });
                 let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
                 Some(Media {
                     store: store_addr,
+                    deposits,
                     prompts,
                     workers,
                 })

@@ -116,6 +116,11 @@ fn sipp_logs_on_as_1001_deletes_the_first_message_and_saves_the_second() {
         s.spawn(|| deposit(&server, "1001", "1002"));
         s.spawn(|| deposit(&server, "1001", "5551234"));
     });
+    server.wait_log(
+        &["event=\"message_stored\"", "mailbox=1001 "],
+        2,
+        Duration::from_secs(10),
+    );
     assert_eq!(server.messages("1001").len(), 2);
     let dir = tempfile::tempdir().unwrap();
     let sf = ova_scenario(

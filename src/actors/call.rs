@@ -96,6 +96,8 @@ pub struct CallActor {
     control: Control,
     lifeline: Lifeline,
     pub(super) store: Addr<StoreActor>,
+    /// Where deposits go (a pool: encoding runs there).
+    deposits: Addr<StoreActor>,
     /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
     /// granularity) only if the clock's timerfd could not be made.
     clock: Option<(ClockSlot, Recipient<Tick>)>,
@@ -121,7 +123,7 @@ impl CallActor {
         socket: std::net::UdpSocket,
         control: Control,
         lifeline: Lifeline,
-        store: Addr<StoreActor>,
+        (store, deposits): (Addr<StoreActor>, Addr<StoreActor>),
         srtp: Option<SrtpParams>,
     ) -> Self {
         CallActor {
@@ -132,6 +134,7 @@ impl CallActor {
             control,
             lifeline,
             store,
+            deposits,
             clock: None,
             timer: Wakeup::default(),
             answered: false,
@@ -194,6 +197,7 @@ impl CallActor {
                 audio,
                 duration,
                 reason,
+                format,
             } => {
                 self.commit_pending = true;
                 let msg = NewMessage {
@@ -205,8 +209,9 @@ impl CallActor {
                     codec: law,
                     call_id: i.call_id.clone(),
                     forwarded_by: None,
+                    format,
                 };
-                self.store
+                self.deposits
                     .send(Deposit { msg, audio })
                     .into_actor(self)
                     .then(move |res, act, ctx| {

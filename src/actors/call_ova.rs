@@ -130,9 +130,14 @@ impl CallActor {
                 self.store_job(
                     ctx,
                     move |st| -> Option<Audio> {
-                        let m = st.get(&id).ok()?;
-                        let a = st.audio(&id).ok()?;
-                        Some((m.codec, a.into()))
+                        // Whatever the stored format, played as µ-law (the call
+                        // converts if it speaks A-law).
+                        let (_, pcm) = st.pcm(&id).ok()?;
+                        let mu: Vec<u8> = pcm
+                            .iter()
+                            .map(|&s| crate::media::g711::Law::Mu.encode(s))
+                            .collect();
+                        Some((crate::media::g711::Law::Mu, mu.into()))
                     },
                     move |act, audio| {
                         let audio = audio.flatten();

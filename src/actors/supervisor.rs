@@ -88,7 +88,11 @@ impl PortAllocator {
 
 /// What a mailbox-role process needs to run calls (a router has none of it).
 pub struct Media {
+    /// Store work in order (one thread): statuses, greetings, PINs.
     pub store: Addr<StoreActor>,
+    /// Deposits (encoding then the durable write), one thread per core, so that
+    /// many calls ending at once do not wait for each other's encoding.
+    pub deposits: Addr<StoreActor>,
     pub prompts: Arc<PromptLibrary>,
     pub workers: Vec<ArbiterHandle>,
 }
@@ -396,7 +400,10 @@ impl Supervisor {
             },
         };
         let me = ctx.address();
-        let (store, srtp) = (media.store.clone(), n.srtp.clone());
+        let (store, srtp) = (
+            (media.store.clone(), media.deposits.clone()),
+            n.srtp.clone(),
+        );
         let lifeline = Lifeline::new(call_id.clone(), me.clone().recipient());
         let control = Control::of(&me);
         let make = move |_: &mut Context<CallActor>| {

@@ -28,7 +28,7 @@ use crate::actors::monitor::{GatewayMonitor, GetGatewayStatus};
 use crate::actors::supervisor::{Drain, GetStatus, Supervisor};
 use crate::config::GatewayChange;
 use crate::directory::Directory;
-use crate::store::{MailboxStore, StoreError, to_wav};
+use crate::store::{MailboxStore, StoreError};
 use actix::Addr;
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -363,21 +363,34 @@ async fn set_message_status(
     }
 }
 
-async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let id = path.into_inner();
+/// A message's audio as WAV or Ogg/Opus (converted when stored otherwise).
+async fn audio_as(
+    s: web::Data<AdminState>,
+    id: String,
+    format: crate::store::audio::Format,
+) -> HttpResponse {
     let Some(store) = s.store.clone() else {
         return no_store();
     };
-    let r = web::block(move || {
-        let meta = store.get(&id)?;
-        to_wav(meta.codec, &store.audio(&id)?)
-    })
-    .await;
-    match r {
-        Ok(Ok(wav)) => HttpResponse::Ok().content_type("audio/wav").body(wav),
+    match web::block(move || store.export(&id, format)).await {
+        Ok(Ok(bytes)) => {
+            let ctype = match format {
+                crate::store::audio::Format::Ogg => "audio/ogg",
+                _ => "audio/wav",
+            };
+            HttpResponse::Ok().content_type(ctype).body(bytes)
+        }
         Ok(Err(e)) => store_error(e),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
+}
+
+async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    audio_as(s, path.into_inner(), crate::store::audio::Format::Wav).await
+}
+
+async fn audio_ogg(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    audio_as(s, path.into_inner(), crate::store::audio::Format::Ogg).await
 }
 
 async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
@@ -407,6 +420,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(set_message_status),
         )
         .route("/api/messages/{id}/audio.wav", web::get().to(audio))
+        .route("/api/messages/{id}/audio.ogg", web::get().to(audio_ogg))
         .route(
             "/api/certificate/reload",
             web::post().to(reload_certificate),

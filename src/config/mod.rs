@@ -202,6 +202,12 @@ struct RawPolicy {
     /// Quotas: messages kept (not deleted) and their total minutes; none if unset.
     max_messages: Option<u32>,
     max_stored_minutes: Option<u32>,
+    /// How new messages are stored: "ogg" (Ogg/Opus, the default) or "wav".
+    #[serde(default = "d_storage")]
+    storage_format: String,
+}
+fn d_storage() -> String {
+    "ogg".into()
 }
 fn d_retention() -> u32 {
     14
@@ -499,7 +505,21 @@ impl Config {
                     "must be at least 1",
                 ));
             }
+            let storage_format = match crate::store::audio::Format::parse(&p.storage_format) {
+                Some(f @ (crate::store::audio::Format::Ogg | crate::store::audio::Format::Wav)) => {
+                    f
+                }
+                _ => {
+                    return Err(invalid(
+                        "mailbox_policy",
+                        &p.name,
+                        "storage_format",
+                        format!("{:?}: use \"ogg\" or \"wav\"", p.storage_format),
+                    ));
+                }
+            };
             policies.push(MailboxPolicy {
+                storage_format,
                 name: p.name,
                 min_pin_length: p.min_pin_length,
                 max_logon_failures: p.max_logon_failures,

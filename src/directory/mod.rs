@@ -94,6 +94,8 @@ pub struct MailboxPolicy {
     pub max_messages: Option<u32>,
     #[serde(with = "opt_secs")]
     pub max_stored: Option<Duration>,
+    /// How new messages are stored (Ogg/Opus or WAV).
+    pub storage_format: crate::store::audio::Format,
 }
 
 mod opt_secs {

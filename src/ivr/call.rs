@@ -28,6 +28,7 @@ pub enum CallEvent {
         audio: Vec<u8>,
         duration: Duration,
         reason: EndReason,
+        format: crate::store::audio::Format,
     },
     /// A recording was thrown away (shorter than the policy minimum).
     Discarded {
@@ -399,11 +400,17 @@ impl CallCore {
                     if let Some(r) = self.recorder.take() {
                         let duration = r.duration();
                         let law = r.law();
+                        let format = self
+                            .deposit
+                            .as_ref()
+                            .map(|d| d.format())
+                            .unwrap_or_default();
                         self.events.push_back(CallEvent::Commit {
                             law,
                             audio: r.into_audio(),
                             duration,
                             reason,
+                            format,
                         });
                     }
                 }
@@ -671,6 +678,7 @@ mod tests {
             audio,
             duration,
             reason,
+            ..
         }) = events.pop()
         else {
             panic!("commit expected")

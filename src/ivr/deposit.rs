@@ -87,6 +87,8 @@ pub struct DepositParams {
     pub max_stored: Option<Duration>,
     /// The mailbox's own language, when it has one (else the call's).
     pub lang: Option<super::speech::Lang>,
+    /// How the message is stored (the policy's).
+    pub format: crate::store::audio::Format,
 }
 
 impl DepositParams {
@@ -107,6 +109,7 @@ impl DepositParams {
                 .language
                 .as_deref()
                 .and_then(super::speech::Lang::parse),
+            format: policy.storage_format,
         }
     }
 }
@@ -128,6 +131,11 @@ pub struct Deposit {
 impl Deposit {
     pub fn max_message(&self) -> Duration {
         self.p.max_message
+    }
+
+    /// How the message is to be stored.
+    pub fn format(&self) -> crate::store::audio::Format {
+        self.p.format
     }
 
     pub fn new(p: DepositParams) -> Self {

@@ -49,6 +49,10 @@ pub struct MessageMeta {
     /// The mailbox that forwarded this copy, if it was forwarded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded_by: Option<String>,
+    /// How the audio is stored (raw G.711 in `codec` for messages of earlier
+    /// versions, which have no such field).
+    #[serde(default)]
+    pub format: audio::Format,
 }
 
 impl MessageMeta {
@@ -125,6 +129,8 @@ pub struct NewMessage {
     pub codec: Law,
     pub call_id: String,
     pub forwarded_by: Option<String>,
+    /// How to store it (the policy's `storage_format`).
+    pub format: audio::Format,
 }
 
 /// A mailbox's PIN state (Set-UMMailboxPIN, logon failures, lockout): kept in
@@ -265,14 +271,15 @@ pub trait MailboxStore: Send + Sync {
         from: &str,
         intro: Option<(Law, &[u8])>,
     ) -> Result<MessageMeta, StoreError> {
-        let m = self.get(id)?;
-        let audio = self.audio(id)?;
-        let mut all = Vec::with_capacity(audio.len() + intro.map_or(0, |(_, a)| a.len()));
+        let (m, pcm) = self.pcm(id)?;
+        // One µ-law stream (introduction, then the message), stored again in the
+        // original's format.
+        let mut all = Vec::with_capacity(pcm.len() + intro.map_or(0, |(_, a)| a.len()));
         if let Some((law, a)) = intro {
-            all.extend(a.iter().map(|&b| m.codec.encode(law.decode(b))));
+            all.extend(a.iter().map(|&b| Law::Mu.encode(law.decode(b))));
         }
         let intro_ms = (all.len() / 8) as u64;
-        all.extend_from_slice(&audio);
+        all.extend(pcm.iter().map(|&s| Law::Mu.encode(s)));
         let received_at = humantime::parse_rfc3339(&m.received_at)
             .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?;
         self.deposit(
@@ -282,12 +289,41 @@ pub trait MailboxStore: Send + Sync {
                 caller_name: m.caller_name,
                 received_at,
                 duration_ms: m.duration_ms + intro_ms,
-                codec: m.codec,
+                codec: Law::Mu,
                 call_id: m.call_id,
                 forwarded_by: Some(from.to_string()),
+                format: m.format,
             },
             &all,
         )
+    }
+    /// A message and its audio as 8 kHz PCM, whatever its stored format.
+    fn pcm(&self, id: &str) -> Result<(MessageMeta, Vec<i16>), StoreError> {
+        let m = self.get(id)?;
+        let bytes = self.audio(id)?;
+        let pcm = match m.format {
+            audio::Format::G711 => bytes.iter().map(|&b| m.codec.decode(b)).collect(),
+            audio::Format::Wav => audio::read_wav(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?,
+            audio::Format::Ogg => audio::decode_ogg_opus(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?,
+        };
+        Ok((m, pcm))
+    }
+    /// A message's audio as a file of `format` (WAV or Ogg/Opus; G.711 gives
+    /// the raw bytes in the message's law).
+    fn export(&self, id: &str, format: audio::Format) -> Result<Vec<u8>, StoreError> {
+        let m = self.get(id)?;
+        if m.format == format {
+            return self.audio(id);
+        }
+        let (m, pcm) = self.pcm(id)?;
+        match format {
+            audio::Format::Wav => audio::wav(&pcm),
+            audio::Format::Ogg => audio::encode_ogg_opus(&pcm),
+            audio::Format::G711 => Ok(pcm.iter().map(|&s| m.codec.encode(s)).collect()),
+        }
+        .map_err(StoreError::Io)
     }
     fn pin_hash(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
         Ok(self.pin_state(mailbox)?.map(|s| s.hash))
@@ -299,21 +335,6 @@ pub trait MailboxStore: Send + Sync {
 
 /// Write G.711 audio as a 16-bit PCM WAV (playable everywhere; hound writes PCM only).
 pub fn to_wav(law: Law, audio: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut out = std::io::Cursor::new(Vec::with_capacity(audio.len() * 2 + 44));
-    {
-        let mut w =
-            hound::WavWriter::new(&mut out, spec).map_err(|e| StoreError::Io(e.to_string()))?;
-        for &b in audio {
-            w.write_sample(law.decode(b))
-                .map_err(|e| StoreError::Io(e.to_string()))?;
-        }
-        w.finalize().map_err(|e| StoreError::Io(e.to_string()))?;
-    }
-    Ok(out.into_inner())
+    let pcm: Vec<i16> = audio.iter().map(|&b| law.decode(b)).collect();
+    audio::wav(&pcm).map_err(StoreError::Io)
 }

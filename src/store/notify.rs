@@ -123,6 +123,7 @@ mod tests {
             codec: Law::Mu,
             call_id: "c".into(),
             forwarded_by: None,
+            format: crate::store::audio::Format::G711,
         };
         // Before a listener: nothing to tell, nothing fails.
         let first = s.deposit(msg(), &[1]).unwrap();

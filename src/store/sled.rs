@@ -13,6 +13,7 @@
 //! Ids are `sled::Db::generate_id` values (monotonic across restarts) printed as 16
 //! hex digits, so key order is arrival order.
 
+use super::audio::Format;
 use super::{
     GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage, PinState,
     StoreError,
@@ -66,6 +67,20 @@ fn law_tag(l: Law) -> u8 {
 
 impl MailboxStore for SledStore {
     fn deposit(&self, msg: NewMessage, audio: &[u8]) -> Result<MessageMeta, StoreError> {
+        // Encode before anything is written: a failure leaves no trace.
+        let encoded;
+        let audio: &[u8] = match msg.format {
+            Format::G711 => audio,
+            Format::Wav | Format::Ogg => {
+                let pcm: Vec<i16> = audio.iter().map(|&b| msg.codec.decode(b)).collect();
+                encoded = match msg.format {
+                    Format::Wav => crate::store::audio::wav(&pcm),
+                    _ => crate::store::audio::encode_ogg_opus(&pcm),
+                }
+                .map_err(StoreError::Io)?;
+                &encoded
+            }
+        };
         let id = format!("{:016x}", self.db.generate_id().map_err(io)?);
         let meta = MessageMeta {
             id: id.clone(),
@@ -80,6 +95,7 @@ impl MailboxStore for SledStore {
             call_id: msg.call_id,
             deleted_at: None,
             forwarded_by: msg.forwarded_by,
+            format: msg.format,
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
@@ -300,6 +316,7 @@ mod tests {
             codec: Law::A,
             call_id: "c1".into(),
             forwarded_by: None,
+            format: Format::G711,
         }
     }
 
@@ -405,17 +422,20 @@ mod tests {
             (MessageStatus::Saved, None)
         );
         assert!(s.set_status("nope", MessageStatus::Saved, t).is_err());
-        // Forward with a µ-law introduction into an A-law message.
+        // Forward with an A-law introduction: one µ-law stream, intro first,
+        // kept in the original's format.
         let f = s
-            .forward(&b.id, "1003", "1001", Some((Law::Mu, &[0xFF; 16])))
+            .forward(&b.id, "1003", "1001", Some((Law::A, &[0xD5; 16])))
             .unwrap();
         assert_eq!((f.mailbox.as_str(), f.read), ("1003", false));
         assert_eq!(f.forwarded_by.as_deref(), Some("1001"));
-        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::A));
+        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::Mu));
+        assert_eq!(f.format, Format::G711);
         assert_eq!(f.duration_ms, 1002);
         let audio = s.audio(&f.id).unwrap();
         assert_eq!(audio.len(), 96);
-        assert_eq!(audio[0], Law::A.encode(Law::Mu.decode(0xFF)));
+        assert_eq!(audio[0], Law::Mu.encode(Law::A.decode(0xD5)));
+        assert_eq!(audio[16], Law::Mu.encode(Law::A.decode(0xD5)));
         assert_eq!(s.counts("1003").unwrap(), Counts { new: 1, old: 0 });
         // Greetings: away wins only when turned on; the name comes along.
         assert_eq!(s.greetings("1002").unwrap(), Greetings::default());
@@ -482,6 +502,41 @@ mod tests {
         assert!(s.get(&b.id).is_ok() && s.get(&c.id).is_ok());
         assert_eq!(s.list("1001").unwrap().len(), 2);
         assert!(s.remove("nope").is_err());
+    }
+
+    #[test]
+    fn ogg_and_wav_deposits_read_back_and_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let tone: Vec<u8> = (0..16_000)
+            .map(|i| Law::A.encode(((i as f64 * 0.3).sin() * 8000.0) as i16))
+            .collect();
+        let mut m = msg("1001");
+        m.format = Format::Ogg;
+        let ogg = s.deposit(m, &tone).unwrap();
+        assert_eq!(ogg.format, Format::Ogg);
+        assert!(ogg.size < 16_000 / 3, "{} bytes", ogg.size);
+        let (_, pcm) = s.pcm(&ogg.id).unwrap();
+        assert_eq!(pcm.len(), 16_000);
+        let wav = s.export(&ogg.id, Format::Wav).unwrap();
+        assert_eq!(crate::store::audio::read_wav(&wav).unwrap().len(), 16_000);
+        assert_eq!(
+            s.export(&ogg.id, Format::Ogg).unwrap(),
+            s.audio(&ogg.id).unwrap()
+        );
+        let mut m = msg("1001");
+        m.format = Format::Wav;
+        let w = s.deposit(m, &tone).unwrap();
+        let (_, pcm) = s.pcm(&w.id).unwrap();
+        let exact: Vec<i16> = tone.iter().map(|&b| Law::A.decode(b)).collect();
+        assert_eq!(pcm, exact);
+        // A message of an earlier version (raw G.711, no format field) reads too.
+        let old = s.deposit(msg("1001"), &tone).unwrap();
+        let mut json = serde_json::to_value(&old).unwrap();
+        json.as_object_mut().unwrap().remove("format");
+        let back: MessageMeta = serde_json::from_value(json).unwrap();
+        assert_eq!(back.format, Format::G711);
+        assert_eq!(s.pcm(&old.id).unwrap().1, exact);
     }
 
     #[test]

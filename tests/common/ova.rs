@@ -5,6 +5,7 @@
 use super::ua::*;
 use super::*;
 use std::net::UdpSocket;
+use std::time::Duration;
 
 /// Leave a message for `mailbox` (diverted to pilot 4000) from `from`, ended by
 /// hanging up after the pcap.
@@ -12,8 +13,18 @@ pub fn deposit(server: &Server, mailbox: &str, from: &str) {
     deposit_at(server, "4000", mailbox, from)
 }
 
-/// As [`deposit`], through voicemail pilot `pilot`.
+/// As [`deposit`], through voicemail pilot `pilot`. Returns once the message is
+/// stored (its `message_stored` event: encoding may outlast the call).
 pub fn deposit_at(server: &Server, pilot: &str, mailbox: &str, from: &str) {
+    let needle = format!("mailbox={mailbox} ");
+    let stored = || {
+        server
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("event=\"message_stored\"") && l.contains(&needle))
+            .count()
+    };
+    let before = stored();
     let (rc, log) = Sipp::new(server, "voicemail.xml", pilot)
         .args(&["-m", "1", "-d", &GREETING_MS.to_string()])
         .key("from_user", from)
@@ -24,6 +35,9 @@ pub fn deposit_at(server: &Server, pilot: &str, mailbox: &str, from: &str) {
         )
         .run();
     assert_eq!(rc, 0, "deposit failed: {log}\n{}", server.log_text());
+    wait_for("the message to be stored", Duration::from_secs(10), || {
+        (stored() > before).then_some(())
+    });
 }
 
 /// A subscriber access call from a raw UA: digits by SIP INFO.
