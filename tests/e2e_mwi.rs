@@ -104,23 +104,24 @@ fn a_subscriber_sees_0_0_then_1_0_then_0_1_and_again_after_a_restart() {
     c.wait("envelope", 1);
     c.keys("9");
     c.wait("save", 1);
+    // Hanging up at once must not lose the save.
     c.hang_up();
     server.wait_log(
         &["event=\"mwi_notify_sent\"", "new=0 old=1"],
         1,
-        Duration::from_secs(5),
+        Duration::from_secs(15),
     );
     // The restarted server knows the subscription and says where things stand.
     let server = server.restart(&[]);
     server.wait_log(
         &["event=\"mwi_restored\"", "subscriptions=1"],
         1,
-        Duration::from_secs(10),
+        Duration::from_secs(15),
     );
     server.wait_log(
         &["event=\"mwi_notify_sent\"", "new=0 old=1"],
         1,
-        Duration::from_secs(5),
+        Duration::from_secs(15),
     );
     let st = wait_for("SIPp subscriber to finish", Duration::from_secs(60), || {
         sipp.try_wait().ok().flatten()

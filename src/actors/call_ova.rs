@@ -14,6 +14,19 @@ use actix::prelude::*;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+/// A store job's result, back on the call actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StoreDone(pub Box<dyn FnOnce(&mut CallActor) + Send>);
+
+impl Handler<StoreDone> for CallActor {
+    type Result = ();
+    fn handle(&mut self, m: StoreDone, ctx: &mut Context<Self>) {
+        (m.0)(self);
+        self.drive(ctx);
+    }
+}
+
 /// What the subscriber hears at logon: messages not deleted, new first, each
 /// group oldest first, with each sender resolved against the directory.
 pub fn mailbox_view(
@@ -80,25 +93,25 @@ pub fn mailbox_view(
 }
 
 impl CallActor {
-    /// Run `job` on the store thread, then give its result to `then`.
+    /// Run `job` on the store thread, then give its result to `then` on this
+    /// actor. The job is sent without a reply channel: actix skips a request
+    /// whose requester has gone, and a subscriber who presses 7 and hangs up at
+    /// once must still have the message deleted. The result comes back as a
+    /// message; if the call has ended by then, only the logging is lost.
     fn store_job<R: Send + 'static>(
         &mut self,
         ctx: &mut Context<Self>,
         job: impl FnOnce(&dyn MailboxStore) -> R + Send + 'static,
-        then: impl FnOnce(&mut CallActor, Option<R>) + 'static,
+        then: impl FnOnce(&mut CallActor, Option<R>) + Send + 'static,
     ) {
+        let me = ctx.address();
         self.store
-            .send(Run(Box::new(job)))
-            .into_actor(self)
-            .then(move |res, act, ctx| {
-                if let Err(e) = &res {
-                    tracing::error!(event = "store_unavailable", call_id = %act.info.call_id, error = %e);
-                }
-                then(act, res.ok());
-                act.drive(ctx);
-                fut::ready(())
-            })
-            .spawn(ctx);
+            .do_send(Run(Box::new(move |st: &dyn MailboxStore| {
+                let r = job(st);
+                me.do_send(StoreDone(Box::new(move |act: &mut CallActor| {
+                    then(act, Some(r))
+                })));
+            })));
     }
 
     pub(super) fn on_ova_store(&mut self, action: OvaAction, ctx: &mut Context<Self>) {

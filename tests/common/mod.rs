@@ -159,16 +159,31 @@ impl Server {
     }
 
     /// Wait until the server log has `n` lines containing every one of `needles`.
+    /// On timeout, the panic shows the log's last lines.
     pub fn wait_log(&self, needles: &[&str], n: usize, limit: Duration) -> Vec<String> {
-        wait_for(&format!("{n} log line(s) with {needles:?}"), limit, || {
-            let lines: Vec<String> = self
-                .log_text()
+        let end = Instant::now() + limit;
+        loop {
+            let text = self.log_text();
+            let lines: Vec<String> = text
                 .lines()
                 .filter(|l| needles.iter().all(|x| l.contains(x)))
                 .map(str::to_string)
                 .collect();
-            (lines.len() >= n).then_some(lines)
-        })
+            if lines.len() >= n {
+                return lines;
+            }
+            if Instant::now() >= end {
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!(
+                    "timed out after {limit:?} waiting for {n} log line(s) with {needles:?} \
+                     ({} found); log tail:\n{}",
+                    lines.len(),
+                    tail.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn get(&self, path: &str) -> ureq::Response {
