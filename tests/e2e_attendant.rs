@@ -75,39 +75,16 @@ fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
   <pause milliseconds="{}"/>
   <nop><action><exec play_pcap_audio="{G711A_PCAP}"/></action></nop>
   <pause milliseconds="7300"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:4100@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
-      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
-      Call-ID: [call_id]
-      CSeq: 3 BYE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-"#,
+{}"#,
             // "That line is not available, please leave a message" + the greeting
             // of 1002 + the beep.
-            4_100 + GREETING_MS
+            4_100 + GREETING_MS,
+            sipp_uac_bye("4100", "5550000", 3)
         ),
-        Refer::None => r#"
-  <pause milliseconds="2500"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:4100@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
-      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
-      Call-ID: [call_id]
-      CSeq: 3 BYE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-"#
-        .to_string(),
+        Refer::None => format!(
+            "  <pause milliseconds=\"2500\"/>\n{}",
+            sipp_uac_bye("4100", "5550000", 3)
+        ),
     };
     let bye_answer = match refer {
         Refer::Refuse | Refer::None => "",
@@ -128,52 +105,8 @@ fn scenario(dir: &std::path::Path, digits: &str, refer: Refer) -> PathBuf {
         }
     };
     let xml = format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="openum auto attendant">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:4100@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
-      To: <sip:4100@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:5550000@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200">
-    <action>
-      <ereg regexp=";tag=[^;> ]+" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      ACK sip:4100@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "SIPp Caller" <sip:5550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
-      To: <sip:4100@[remote_ip]:[remote_port]>[$totag]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="1500"/>
-{play}{after}{bye_answer}</scenario>
-"#
+        "{}  <pause milliseconds=\"1500\"/>\n{play}{after}{bye_answer}</scenario>\n",
+        sipp_uac_start("openum auto attendant", "4100", "5550000")
     );
     let p = dir.join("aa.xml");
     std::fs::write(&p, xml).unwrap();

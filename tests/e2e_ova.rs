@@ -28,64 +28,9 @@ fn ova_scenario(dir: &std::path::Path, from: &str, steps: &[Do]) -> PathBuf {
         }
     }
     let xml = format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="openum subscriber access">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:4000@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
-      To: <sip:4000@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{from}@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="200">
-    <action>
-      <ereg regexp=";tag=[^;> ]+" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      ACK sip:4000@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
-      To: <sip:4000@[remote_ip]:[remote_port]>[$totag]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="1200"/>
-{body}  <send retrans="500">
-    <![CDATA[
-      BYE sip:4000@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Alice" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag07[call_number]
-      To: <sip:4000@[remote_ip]:[remote_port]>[$totag]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
-"#
+        "{}  <pause milliseconds=\"1200\"/>\n{body}{}</scenario>\n",
+        sipp_uac_start("openum subscriber access", "4000", from),
+        sipp_uac_bye("4000", from, 2)
     );
     let p = dir.join("ova.xml");
     std::fs::write(&p, xml).unwrap();

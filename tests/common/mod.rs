@@ -418,3 +418,74 @@ pub fn run_scenario(server: &Server, sf: &Path) {
         server.log_text()
     );
 }
+
+/// The start of a SIPp UAC scenario: INVITE `to` (PCMA + telephone-event) from
+/// `from`, the 200 (its To tag kept as `$totag`), the ACK.
+pub fn sipp_uac_start(name: &str, to: &str, from: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="{name}">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:{to}@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:{to}@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{from}@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp=";tag=[^;> ]+" search_in="hdr" header="To:" check_it="true" assign_to="totag"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      ACK sip:{to}@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:{to}@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Content-Length: 0
+    ]]>
+  </send>
+"#
+    )
+}
+
+/// The caller's BYE (CSeq `cseq`) in a scenario begun by [`sipp_uac_start`],
+/// and its 200.
+pub fn sipp_uac_bye(to: &str, from: &str, cseq: u32) -> String {
+    format!(
+        r#"  <send retrans="500">
+    <![CDATA[
+      BYE sip:{to}@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "SIPp Caller" <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag03[call_number]
+      To: <sip:{to}@[remote_ip]:[remote_port]>[$totag]
+      Call-ID: [call_id]
+      CSeq: {cseq} BYE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+"#
+    )
+}
