@@ -543,6 +543,10 @@ impl Handler<SipEvent> for Supervisor {
                     && let Some(mwi) = &self.mwi
                 {
                     mwi.do_send(SubscribeIn { tx, request, flow });
+                } else if request.method == crate::sip::msg::Method::Options
+                    && request.to_tag().is_none()
+                {
+                    self.core.handle_options(tx, request, flow);
                 } else if request.method == crate::sip::msg::Method::Invite
                     && request.to_tag().is_none()
                 {

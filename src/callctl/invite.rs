@@ -87,6 +87,9 @@ impl CallControl {
             return None;
         };
         let g = Some(gw.name.as_str());
+        if !self.acceptable(tx, &req, g) {
+            return None;
+        }
         match gw.status {
             GatewayState::Enabled => {}
             GatewayState::Disabled => {
@@ -252,6 +255,69 @@ impl CallControl {
             negotiated,
             srtp_key,
         })
+    }
+
+    /// What every new request must pass before routing (RFC 3261 §8.2.2): a URI
+    /// scheme we serve (416) and no extension we do not support in `Require`
+    /// (420, naming them in `Unsupported`). False when refused.
+    pub(super) fn acceptable(&mut self, tx: TxId, req: &Request, g: Option<&str>) -> bool {
+        let scheme = req
+            .uri
+            .split_once(':')
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !matches!(scheme.as_str(), "sip" | "sips" | "tel") {
+            let why = format!("unsupported URI scheme {scheme:?}");
+            self.reject(tx, req, 416, &why, g);
+            return false;
+        }
+        let required: Vec<String> = req
+            .headers
+            .get_all("Require")
+            .flat_map(msg::split_commas)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !required.is_empty() {
+            let why = format!("unsupported extension(s) required: {}", required.join(", "));
+            let mut r = msg::response_to(req, 420, Some(&token(&mut self.rng)));
+            r.headers.push("Unsupported", required.join(", "));
+            self.out.push_back(Output::Rejected(super::Rejection {
+                status: 420,
+                reason: why,
+                method: req.method.as_str().to_string(),
+                call_id: req.call_id().to_string(),
+                uri: req.uri.clone(),
+                gateway: g.map(str::to_string),
+            }));
+            self.respond(tx, r);
+            return false;
+        }
+        true
+    }
+
+    /// OPTIONS (RFC 3261 §11.2): the answer an INVITE to the same URI would
+    /// get as far as routing goes — 416, 420, 404 for a number nothing serves —
+    /// and 200 with our capabilities otherwise. An OPTIONS to the server itself
+    /// (no user part: a keep-alive) is always 200.
+    pub fn handle_options(&mut self, tx: TxId, req: Request, flow: Flow) {
+        if self.draining {
+            return self.reject(tx, &req, 503, "draining: no new calls", None);
+        }
+        let dir = self.dir.clone();
+        let gw = dir.gateway_for(flow.peer.ip());
+        let g = gw.map(|g| g.name.as_str());
+        if !self.acceptable(tx, &req, g) {
+            return;
+        }
+        let called = Party::from_uri(&req.uri);
+        if let (Some(gw), Some(called)) = (gw, called.as_ref())
+            && self.s.role != Role::Router
+            && let Err(e) = dir.route(gw, Some(called), &diverted_parties(&req))
+        {
+            return self.reject(tx, &req, 404, &e.to_string(), g);
+        }
+        self.answer_options(tx, req);
     }
 
     /// Router role: 302 to the least-loaded healthy mailbox node.

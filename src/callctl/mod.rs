@@ -367,6 +367,11 @@ impl CallControl {
         if self.draining {
             return self.reject(tx, &req, 503, "draining: no new calls", None);
         }
+        self.answer_options(tx, req);
+    }
+
+    /// 200 to an OPTIONS, with what we support and (not a router) our load.
+    pub(super) fn answer_options(&mut self, tx: TxId, req: Request) {
         let mut r = msg::response_to(&req, 200, Some(&token(&mut self.rng)));
         r.headers.push("Allow", ALLOW);
         r.headers.push("Accept", "application/sdp");

@@ -746,3 +746,4 @@ fn load_header_parses() {
 }
 
 mod in_dialog_tests;
+mod options_tests;
