@@ -78,10 +78,12 @@ fn ask<S: Read + Write>(server: &Server, s: &mut S, msg: &str) -> String {
         .unwrap_or_else(|| panic!("no answer to:\n{msg}\nserver log:\n{}", server.log_text()))
 }
 
+/// A keep-alive OPTIONS to the server itself (no user part: always 200; with a
+/// user it would get what an INVITE to that user gets).
 fn options(transport: &str, call: &str) -> String {
     format!(
-        "OPTIONS sip:openum@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:9;branch=z9hG4bK{call}\r\n\
-From: <sip:gw@localhost>;tag=t1\r\nTo: <sip:openum@127.0.0.1>\r\nCall-ID: {call}\r\nCSeq: 1 OPTIONS\r\n\
+        "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:9;branch=z9hG4bK{call}\r\n\
+From: <sip:gw@localhost>;tag=t1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: {call}\r\nCSeq: 1 OPTIONS\r\n\
 Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     )
 }
