@@ -47,6 +47,34 @@ pub enum ParseError {
     MaxForwards,
     #[error("Max-Forwards is 0")]
     TooManyHops,
+    #[error("malformed address in {0}")]
+    Address(&'static str),
+    #[error("malformed Request-URI")]
+    RequestUri,
+}
+
+fn name_of(n: &str) -> &'static str {
+    match n {
+        "From" => "From",
+        "To" => "To",
+        _ => "Contact",
+    }
+}
+
+/// Does a header value leave a double quote open (backslash escapes honoured)?
+fn unbalanced_quotes(v: &str) -> bool {
+    let mut open = false;
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if open => {
+                chars.next();
+            }
+            '"' => open = !open,
+            _ => {}
+        }
+    }
+    open
 }
 
 impl ParseError {
@@ -293,6 +321,10 @@ impl Via {
         if sent_by.is_empty() {
             return Err(ParseError::Via);
         }
+        // Empty parameters (`;;`, a trailing `;`): RFC 4475 §3.1.2.1.
+        if rest.trim().split(';').skip(1).any(|p| p.trim().is_empty()) {
+            return Err(ParseError::Via);
+        }
         let branch = parts
             .filter_map(|p| p.trim().split_once('='))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("branch"))
@@ -417,16 +449,15 @@ pub fn parse(buf: &[u8]) -> Result<Message, ParseError> {
     parse_inner(buf, true)
 }
 
-/// The 400 response owed to a request that failed to parse, when enough of it is
-/// readable to address one (§8.2.6 needs Via, From, To, Call-ID and CSeq). `None`
-/// means: drop it (nothing to answer to).
+/// The response owed to a request that failed to parse (400, or the status the
+/// error names: 505, 483, 513), when enough of it is readable to address one: a
+/// start line and a Via to send it back on (RFC 4475 §3.3.1: a request without
+/// Call-ID, From or To still deserves its 400). `None` means: drop it.
 pub fn bad_request(buf: &[u8], err: &ParseError) -> Option<Response> {
     let Ok(Message::Request(req)) = parse_inner(buf, false) else {
         return None;
     };
-    for h in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        req.headers.get(h)?;
-    }
+    req.headers.get("Via")?;
     let status = err.status();
     let mut r = response_to(&req, status, None);
     r.reason = format!("{} ({err})", reason_phrase(status));
@@ -483,12 +514,26 @@ fn parse_inner(buf: &[u8], strict: bool) -> Result<Message, ParseError> {
         None => rest.to_vec(),
     };
 
-    let mut parts = start_line.splitn(3, ' ');
-    let (a, b, c) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
+    // Strictly one SP between the elements (RFC 4475 §3.1.2.9); leniently any
+    // run of whitespace, so that a 400 can still be addressed.
+    let (a, b, c) = if strict {
+        let mut parts = start_line.splitn(3, ' ');
+        (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        )
+    } else {
+        // First and last tokens; whatever lies between is the (broken) URI.
+        let t = start_line.trim();
+        let a = t.split_whitespace().next().unwrap_or("");
+        let c = t.split_whitespace().last().unwrap_or("");
+        let b = t
+            .get(a.len()..t.len().saturating_sub(c.len()))
+            .unwrap_or("")
+            .trim();
+        (a, b, c)
+    };
     let msg = if a == "SIP/2.0" {
         let status: u16 = b.parse().map_err(|_| ParseError::StartLine)?;
         if !(100..700).contains(&status) {
@@ -501,11 +546,17 @@ fn parse_inner(buf: &[u8], strict: bool) -> Result<Message, ParseError> {
             body,
         })
     } else {
-        let version = c.trim();
+        // Strictly, nothing may follow the version (RFC 4475 §3.1.2.10); a
+        // lenient read (to address a 400) trims.
+        let version = if strict { c } else { c.trim() };
         // `get`, not indexing: the start line may hold any UTF-8.
         let sip_like = version
             .get(..4)
             .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+        if strict && version != "SIP/2.0" && version.trim() == "SIP/2.0" {
+            // Trailing whitespace after the version (RFC 4475 §3.1.2.10).
+            return Err(ParseError::StartLine);
+        }
         if strict && sip_like && version != "SIP/2.0" && version.len() > 4 {
             return Err(ParseError::Version(version.to_string()));
         }
@@ -566,9 +617,40 @@ fn validate(msg: &Message) -> Result<(), ParseError> {
             }));
         }
     }
+    // Addresses: balanced quotes (§3.1.2.6), no spaces inside <…> (§3.1.2.14).
+    for name in ["From", "To", "Contact"] {
+        for v in h.raw_all(name) {
+            if unbalanced_quotes(v) {
+                return Err(ParseError::Address(name_of(name)));
+            }
+            if let (Some(a), Some(b)) = (v.find('<'), v.find('>'))
+                && a < b
+                && v[a + 1..b].contains(char::is_whitespace)
+            {
+                return Err(ParseError::Address(name_of(name)));
+            }
+        }
+    }
     // unwrap-free: presence checked just above.
     let cseq = CSeq::parse(h.get("CSeq").unwrap_or(""))?;
-    Via::parse(h.get_all("Via").next().unwrap_or(""))?;
+    for line in h.raw_all("Via") {
+        for v in line.split(',') {
+            if v.trim().is_empty() {
+                return Err(ParseError::Via);
+            }
+            Via::parse(v)?;
+        }
+    }
+    if let Message::Request(r) = msg {
+        // The Request-URI: not in <>, and no headers part in a SIP URI (§19.1.5,
+        // RFC 4475 §3.1.2.7 and §3.1.2.11).
+        let sip = r.uri.starts_with("sip:") || r.uri.starts_with("sips:");
+        // Headers follow the host part; the user part may hold a '?'.
+        let host_part = r.uri.rsplit_once('@').map_or(r.uri.as_str(), |(_, h)| h);
+        if r.uri.starts_with('<') || (sip && host_part.contains('?')) {
+            return Err(ParseError::RequestUri);
+        }
+    }
     if let Message::Request(r) = msg {
         // §8.2.6 / RFC 4475 §3.1.2.10: the CSeq method is the request's.
         if cseq.method != r.method {

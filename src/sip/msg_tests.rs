@@ -100,9 +100,18 @@ fn bad_requests_get_a_400_when_addressable() {
         "Bad Request (body is shorter than Content-Length)"
     );
     assert_eq!(r.headers.get("Call-ID"), Some("a84b4c76e66710@pc33"));
+    // Missing mandatory headers still get their 400 while there is a Via to
+    // answer on (RFC 4475 §3.3.1); without a Via there is nowhere to send it.
     let no_cseq = INVITE.replace("CSeq: 314159 INVITE\r\n", "");
     let err = parse(no_cseq.as_bytes()).unwrap_err();
-    assert_eq!(bad_request(no_cseq.as_bytes(), &err), None);
+    assert_eq!(bad_request(no_cseq.as_bytes(), &err).unwrap().status, 400);
+    let no_via: String = INVITE
+        .lines()
+        .filter(|l| !l.starts_with("Via:") && !l.starts_with("v:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = parse(no_via.as_bytes()).unwrap_err();
+    assert_eq!(bad_request(no_via.as_bytes(), &err), None);
     assert_eq!(bad_request(b"garbage", &ParseError::StartLine), None);
 }
 
