@@ -256,7 +256,7 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
     let store: Option<Arc<dyn MailboxStore>> = match role {
         Role::Router => None,
         _ => {
-            let sled = SledStore::open(&store_path(&data))
+            let sled = SledStore::open_with_cache(&store_path(&data), cfg.service.store_cache_mb)
                 .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
             let (store, feed) = Notifying::new(Arc::new(sled));
             change_feed = Some(feed);

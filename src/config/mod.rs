@@ -107,6 +107,10 @@ struct RawService {
     max_calls_allowed: usize,
     #[serde(default = "default_locale")]
     locale: String,
+    /// The store's page cache in MiB (bounds memory however many messages are
+    /// stored).
+    #[serde(default = "default_store_cache")]
+    store_cache_mb: u64,
     #[serde(default = "default_startup_mode")]
     startup_mode: StartupMode,
     #[serde(default = "default_tls_port")]
@@ -146,6 +150,10 @@ fn default_max_calls() -> usize {
 pub fn language(code: &str) -> Result<crate::ivr::speech::Lang, String> {
     crate::ivr::speech::Lang::parse(code)
         .ok_or_else(|| format!("{code:?} is not a language with prompts (en-US, fr-FR)"))
+}
+
+fn default_store_cache() -> u64 {
+    crate::store::sled::DEFAULT_CACHE_MB
 }
 
 fn default_locale() -> String {
@@ -339,6 +347,7 @@ pub struct ServiceConfig {
     /// Exchange's MaxCallsAllowed: concurrent calls before new ones get 503.
     pub max_calls_allowed: usize,
     pub locale: String,
+    pub store_cache_mb: u64,
     pub startup_mode: StartupMode,
     pub sip_tls_port: u16,
     /// RFC 3261 T1; lowering it (tests) shortens every derived timer.
@@ -458,6 +467,7 @@ impl Config {
             rtp_ports: (s.rtp_ports[0], s.rtp_ports[1]),
             max_calls_allowed: s.max_calls_allowed,
             locale: s.locale,
+            store_cache_mb: s.store_cache_mb,
             startup_mode: s.startup_mode,
             sip_tls_port: s.sip_tls_port,
             sip_t1: Duration::from_millis(s.sip_t1_ms),

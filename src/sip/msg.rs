@@ -13,6 +13,10 @@ use std::fmt::Write as _;
 /// Largest message we accept; bigger datagrams/streams are refused (RFC 3261 §18.1.1
 /// only requires 1300 bytes for UDP, a stream peer sending megabytes is misbehaving).
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Header fields in one message, and bytes in one (unfolded) header field: far
+/// above what any PBX sends, low enough that a hostile message costs little.
+pub const MAX_HEADERS: usize = 256;
+pub const MAX_HEADER_LEN: usize = 8 * 1024;
 
 /// Why a message could not be parsed. The text goes into a 400 reason phrase.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +55,10 @@ pub enum ParseError {
     Address(&'static str),
     #[error("malformed Request-URI")]
     RequestUri,
+    #[error("more than {MAX_HEADERS} header fields")]
+    TooManyHeaders,
+    #[error("a header field is longer than {MAX_HEADER_LEN} bytes")]
+    HeaderTooLong,
 }
 
 fn name_of(n: &str) -> &'static str {
@@ -85,7 +93,7 @@ impl ParseError {
         match self {
             ParseError::Version(_) => 505,
             ParseError::TooManyHops => 483,
-            ParseError::TooLarge => 513,
+            ParseError::TooLarge | ParseError::TooManyHeaders | ParseError::HeaderTooLong => 513,
             _ => 400,
         }
     }
@@ -499,9 +507,15 @@ fn parse_inner(buf: &[u8], strict: bool) -> Result<Message, ParseError> {
         if n.is_empty() || n.contains(char::is_whitespace) {
             return Err(ParseError::HeaderLine);
         }
+        if strict && headers.0.len() >= MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders);
+        }
         headers.push(n, v.trim());
     }
 
+    if strict && headers.0.iter().any(|(_, v)| v.len() > MAX_HEADER_LEN) {
+        return Err(ParseError::HeaderTooLong);
+    }
     let rest = &buf[body_start.min(buf.len())..];
     let body = match headers.get("Content-Length") {
         Some(cl) => match cl.trim().parse::<usize>() {

@@ -211,6 +211,14 @@ fn hostile_requests_get_the_status_rfc_4475_names() {
     // Non-ASCII where the version goes is refused, never a panic.
     assert!(parse("INVITE sip:a@b ÉÉ/2.0\r\n\r\n".as_bytes()).is_err());
     assert!(parse("INVITE sip:a@b S\u{e9}/2.0\r\n\r\n".as_bytes()).is_err());
-    // Oversized: 513.
+    // Oversized: 513 (the message, the number of header fields, one field).
     assert_eq!(ParseError::TooLarge.status(), 513);
+    let many = "X-H: 1\r\n".repeat(MAX_HEADERS);
+    let (st, why) = refusal(&req("INVITE sip:1001@um SIP/2.0", "INVITE", &many)).unwrap();
+    assert_eq!(st, 513, "{why}");
+    let long = format!("Subject: {}\r\n", "x".repeat(MAX_HEADER_LEN + 1));
+    let (st, why) = refusal(&req("INVITE sip:1001@um SIP/2.0", "INVITE", &long)).unwrap();
+    assert_eq!(st, 513, "{why}");
+    let fine = "X-H: 1\r\n".repeat(MAX_HEADERS - 10);
+    assert!(parse(req("INVITE sip:1001@um SIP/2.0", "INVITE", &fine).as_bytes()).is_ok());
 }

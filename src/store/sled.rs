@@ -21,6 +21,9 @@ use super::{
 use crate::media::g711::Law;
 use std::path::Path;
 
+/// The page cache when the configuration does not say (`store_cache_mb`).
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
@@ -31,10 +34,21 @@ fn io(e: sled::Error) -> StoreError {
 }
 
 impl SledStore {
-    /// Open (or create) the store in `dir`. Fails fast with [`StoreError::Locked`]
-    /// when another process holds it.
+    /// Open (or create) the store in `dir` with the default page cache. Fails
+    /// fast with [`StoreError::Locked`] when another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        match sled::Config::new().path(dir).open() {
+        Self::open_with_cache(dir, DEFAULT_CACHE_MB)
+    }
+
+    /// As [`SledStore::open`], with a page cache of `cache_mb` MiB. sled's own
+    /// default (1 GiB) lets the process grow with the number of messages
+    /// stored; a bounded cache keeps memory flat (messages are written once and
+    /// read rarely, so a small cache costs little).
+    pub fn open_with_cache(dir: &Path, cache_mb: u64) -> Result<Self, StoreError> {
+        let cfg = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_mb.max(1) * 1024 * 1024);
+        match cfg.open() {
             Ok(db) => Ok(SledStore { db }),
             Err(sled::Error::Io(e))
                 if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
