@@ -129,9 +129,7 @@ fn mailboxes_are_enabled_changed_and_disabled_live_and_messages_undeleted() {
     assert!(!ok && err.contains("refused"), "{err}");
     deposit(&server, "1004", "5551234");
     let mut c = Caller::call(&server, "1004", "enabled-1");
-    c.wait("welcome", 1);
-    c.keys("482915#");
-    c.wait("logged_on", 1);
+    c.log_on("482915");
     c.hang_up();
     // Set-UMMailbox.
     let (ok, out, err) = run(

@@ -97,9 +97,7 @@ fn a_subscriber_sees_0_0_then_1_0_then_0_1_and_again_after_a_restart() {
     );
     // 1001 logs on and saves it (9 during the envelope).
     let mut c = Caller::call(&server, "1001", "mwi-save");
-    c.wait("welcome", 1);
-    c.keys("135790#");
-    c.wait("logged_on", 1);
+    c.log_on("135790");
     c.keys("1");
     c.wait("envelope", 1);
     c.keys("9");

@@ -182,9 +182,7 @@ fn five_wrong_pins_lock_1002_until_unlocked_while_deposits_still_work() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mut c = Caller::call(&server, "1002", "lock-4");
-    c.wait("welcome", 1);
-    c.keys("864202#");
-    c.wait("logged_on", 1);
+    c.log_on("864202");
     c.hang_up();
 }
 
@@ -194,9 +192,7 @@ fn a_greeting_recorded_by_phone_greets_the_next_caller_and_a_message_is_forwarde
     deposit(&server, "1001", "5551234");
     // 1001 records a personal greeting: 6, 1, speak, #, review, 1 to keep.
     let mut c = Caller::call(&server, "1001", "greet-1");
-    c.wait("welcome", 1);
-    c.keys("135790#");
-    c.wait("logged_on", 1);
+    c.log_on("135790");
     c.keys("61");
     c.wait("record", 1);
     server.wait_log(
@@ -284,9 +280,7 @@ fn demofr_greets_and_serves_in_french() {
     );
     assert!(g[0].contains("language=en-US"), "{g:?}");
     let mut c = Caller::call_to(&server, "4200", "3001", "fr-1");
-    c.wait("welcome", 1);
-    c.keys("246813#");
-    c.wait("logged_on", 1);
+    c.log_on("246813");
     c.keys("1");
     c.wait("envelope", 1);
     c.hang_up();

@@ -113,6 +113,13 @@ impl<'a> Caller<'a> {
         }
     }
 
+    /// After the welcome, enter `pin` and `#`, and wait for the logon.
+    pub fn log_on(&mut self, pin: &str) {
+        self.wait("welcome", 1);
+        self.keys(&format!("{pin}#"));
+        self.wait("logged_on", 1);
+    }
+
     /// Wait until this call has logged `step` `n` times.
     pub fn wait(&self, step: &str, n: usize) {
         self.server.wait_log(
