@@ -78,6 +78,18 @@ fn malformed_sip_gets_400_or_is_dropped_and_the_server_keeps_serving() {
     let r = String::from_utf8_lossy(&buf[..n]);
     assert!(r.starts_with("SIP/2.0 400 Bad Request (bad CSeq)"), "{r}");
 
+    // A framed request with no Via cannot be answered: the connection is closed
+    // (end of stream within the deadline), never left hanging.
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(
+        b"OPTIONS sip:4000@127.0.0.1 SIP/2.0\r\nCall-ID: novia\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    let n = tcp.read(&mut buf).expect("end of stream, not a timeout");
+    assert_eq!(n, 0, "{}", String::from_utf8_lossy(&buf[..n]));
+    server.wait_log(&["event=\"sip_stream_closed\""], 1, Duration::from_secs(2));
+
     // And it still works: OPTIONS gets 200 with Allow and Accept.
     let ok = udp_exchange(port, OPTIONS.as_bytes()).expect("OPTIONS answered");
     assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");

@@ -166,9 +166,20 @@ impl Handler<Inbound> for SipEndpoint {
                     .increment(1);
                 let answer = msg::bad_request(&m.bytes, &e);
                 tracing::warn!(event = "sip_malformed", peer = %m.flow.peer, transport, error = %e, answered = answer.is_some());
-                if let Some(mut r) = answer {
-                    r.headers.push("Server", SERVER);
-                    self.send(m.flow, r.to_bytes(), ctx);
+                match answer {
+                    Some(mut r) => {
+                        r.headers.push("Server", SERVER);
+                        self.send(m.flow, r.to_bytes(), ctx);
+                    }
+                    // Nothing to answer to on a stream: close our side rather than
+                    // leave the peer waiting (dropping the writer sends FIN).
+                    None => {
+                        if let Some(c) = m.flow.conn
+                            && self.conns.remove(&c).is_some()
+                        {
+                            tracing::warn!(event = "sip_stream_closed", peer = %m.flow.peer, transport, reason = "unanswerable request");
+                        }
+                    }
                 }
             }
             Ok(Message::Request(req)) => {
