@@ -159,24 +159,43 @@ pub(crate) fn reload(common: &Common) -> Result<Option<()>, String> {
     }
 }
 
-/// Change the overlay with `f`, validate the whole configuration, write, reload.
+/// Change the attendants' overlay with `f` (see [`edit_overlay`]).
 fn edit(
     common: &Common,
     f: impl FnOnce(&str, &mut Vec<toml::Value>, &mut Vec<String>) -> Result<String, String>,
 ) -> Result<(), String> {
-    let path = overlay::path(&common.data);
+    edit_overlay(common, overlay::ATTENDANTS, f)
+}
+
+/// Change the overlay of `kind` with `f` (given the configuration text, the
+/// overlay's objects and removed names; it says what it did), validate the
+/// whole configuration with every overlay, write, and have a running server
+/// reload it.
+pub(crate) fn edit_overlay(
+    common: &Common,
+    kind: overlay::Kind,
+    f: impl FnOnce(&str, &mut Vec<toml::Value>, &mut Vec<String>) -> Result<String, String>,
+) -> Result<(), String> {
+    let path = overlay::path_of(kind, &common.data);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let (mut aas, mut removed) = overlay::load(&text).map_err(|e| e.to_string())?;
+    let (mut objects, mut removed) = overlay::load_kind(kind, &text).map_err(|e| e.to_string())?;
     let (base, what) = config_text(common)?;
-    let done = f(&base, &mut aas, &mut removed)?;
-    let new_text = overlay::render(&aas, &removed);
+    let done = f(&base, &mut objects, &mut removed)?;
+    let new_text = overlay::render_kind(kind, &objects, &removed);
+    // The other overlay as it stands on disk, this one as it will be.
+    let layer = |k: overlay::Kind| {
+        if k.file == kind.file {
+            Some(new_text.clone())
+        } else {
+            std::fs::read_to_string(overlay::path_of(k, &common.data)).ok()
+        }
+    };
+    let (aas, mbs) = (layer(overlay::ATTENDANTS), layer(overlay::MAILBOXES));
     let custom = prompts::custom_names(&prompts::custom_dir(&common.data));
-    let mailboxes =
-        std::fs::read_to_string(overlay::path_of(overlay::MAILBOXES, &common.data)).ok();
     Config::parse_layers(
         &base,
-        Some(&new_text),
-        mailboxes.as_deref(),
+        aas.as_deref(),
+        mbs.as_deref(),
         &|n| custom.iter().any(|c| c == n),
         &|_| vec!["127.0.0.1".parse().expect("an IP literal")],
     )

@@ -6,9 +6,8 @@
 //! calls. Enabling sets a PIN (given, or generated and printed) through the same
 //! path as `set-pin`; disabling keeps the mailbox's messages in the store.
 
-use super::aa_cli::{reload, write_atomic};
-use super::{Access, Common, access, config_text, load_config};
-use openum::config::Config;
+use super::aa_cli::edit_overlay;
+use super::{Access, Common, access, load_config};
 use openum::config::overlay::{self, MAILBOXES};
 use openum::store::pins::{self, NewPin};
 use std::time::SystemTime;
@@ -39,36 +38,12 @@ impl Fields {
     }
 }
 
-/// Change the mailbox overlay with `f`, validate, write, reload.
+/// Change the mailbox overlay with `f` (validated, written, reloaded).
 fn edit(
     common: &Common,
     f: impl FnOnce(&str, &mut Vec<toml::Value>, &mut Vec<String>) -> Result<String, String>,
-) -> Result<bool, String> {
-    let path = overlay::path_of(MAILBOXES, &common.data);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let (mut mbs, mut removed) = overlay::load_kind(MAILBOXES, &text).map_err(|e| e.to_string())?;
-    let (base, what) = config_text(common)?;
-    let done = f(&base, &mut mbs, &mut removed)?;
-    let new_text = overlay::render_kind(MAILBOXES, &mbs, &removed);
-    let aas = std::fs::read_to_string(overlay::path(&common.data)).ok();
-    let custom =
-        openum::ivr::prompts::custom_names(&openum::ivr::prompts::custom_dir(&common.data));
-    Config::parse_layers(
-        &base,
-        aas.as_deref(),
-        Some(&new_text),
-        &|n| custom.iter().any(|c| c == n),
-        &|_| vec!["127.0.0.1".parse().expect("an IP literal")],
-    )
-    .map_err(|e| format!("refused ({what} with the change): {e}"))?;
-    write_atomic(&path, new_text.as_bytes())?;
-    let live = reload(common)?.is_some();
-    if live {
-        println!("{done} (in effect now)");
-    } else {
-        println!("{done}; it takes effect when the service starts");
-    }
-    Ok(live)
+) -> Result<(), String> {
+    edit_overlay(common, MAILBOXES, f)
 }
 
 /// Enable-UMMailbox: a new UM mailbox, with a PIN.
