@@ -310,17 +310,16 @@ fn change_pin(
     extension: &str,
     new: String,
 ) -> Result<(), Result<pin::PinRefusal, String>> {
-    pins::check_chosen(st, dir, extension, &new)
-        .map_err(Err)?
-        .map_err(Ok)?;
-    pins::set_pin(
+    match pins::set_pin_checked(
         st,
         dir,
         extension,
         NewPin::Given(new),
         false,
         SystemTime::now(),
-    )
-    .map(|_| ())
-    .map_err(Err)
+    ) {
+        Ok(_) => Ok(()),
+        Err(pins::SetPinError::Refused(r)) => Err(Ok(r)),
+        Err(pins::SetPinError::Failed(e)) => Err(Err(e)),
+    }
 }

@@ -83,22 +83,17 @@ pub fn recent_hashes(
         .collect())
 }
 
-/// Check a PIN a subscriber chose by phone against the whole policy (length,
-/// trivial PINs, history): Ok(Err(rule)) when it breaks one.
-pub fn check_chosen(
-    store: &dyn MailboxStore,
-    dir: &Directory,
-    extension: &str,
-    pin: &str,
-) -> Result<Result<(), pin::PinRefusal>, String> {
-    let (_, policy) = mailbox_and_policy(dir, extension)?;
-    let history = recent_hashes(store, extension, policy.pin_history)?;
-    Ok(pin::check_new_pin(
-        pin,
-        extension,
-        policy.min_pin_length,
-        &history,
-    ))
+/// Why a PIN was not set: the policy rule it breaks, or anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetPinError {
+    Refused(pin::PinRefusal),
+    Failed(String),
+}
+
+impl From<String> for SetPinError {
+    fn from(s: String) -> Self {
+        SetPinError::Failed(s)
+    }
 }
 
 /// Set a mailbox's PIN. Returns the PIN when it was generated (to tell the user),
@@ -111,6 +106,21 @@ pub fn set_pin(
     expired: bool,
     now: SystemTime,
 ) -> Result<Option<String>, String> {
+    set_pin_checked(store, dir, extension, how, expired, now).map_err(|e| match e {
+        SetPinError::Refused(r) => format!("PIN refused for {extension}: {r}"),
+        SetPinError::Failed(s) => s,
+    })
+}
+
+/// As [`set_pin`], with the broken rule as a value (the phone says it).
+pub fn set_pin_checked(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    how: NewPin,
+    expired: bool,
+    now: SystemTime,
+) -> Result<Option<String>, SetPinError> {
     let (_, policy) = mailbox_and_policy(dir, extension)?;
     let history = recent_hashes(store, extension, policy.pin_history)?;
     let (pin, generated) = match how {
@@ -126,12 +136,14 @@ pub fn set_pin(
                         .collect::<String>()
                 })
                 .find(|p| pin::check_new_pin(p, extension, len, &history).is_ok())
-                .ok_or("could not generate a PIN that passes the policy")?;
+                .ok_or_else(|| {
+                    SetPinError::Failed("could not generate a PIN that passes the policy".into())
+                })?;
             (p, true)
         }
     };
     pin::check_new_pin(&pin, extension, policy.min_pin_length, &history)
-        .map_err(|e| format!("PIN refused for {extension}: {e}"))?;
+        .map_err(SetPinError::Refused)?;
     let mut salt = [0u8; 16];
     rand::thread_rng().fill(&mut salt);
     let hash = pin::hash_pin(&pin, salt).map_err(|e| e.to_string())?;
