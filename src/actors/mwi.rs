@@ -211,8 +211,9 @@ impl Handler<RequestOutcome> for MwiActor {
             Outcome::Terminated => {
                 tracing::info!(event = "mwi_notify", outcome = "terminated", status = ?status)
             }
-            Outcome::Ended => {
-                tracing::info!(event = "mwi_notify", outcome = "ended", status = ?status, "the subscriber no longer knows the subscription (481)")
+            Outcome::Ended(id) => {
+                tracing::info!(event = "mwi_notify", outcome = "ended", status = ?status, subscription = %id, "the subscriber no longer knows the subscription (481)");
+                self.persist(id, None);
             }
             Outcome::Retry(after) => {
                 tracing::warn!(event = "mwi_notify", outcome = "retry", status = ?status, retry_ms = after.as_millis() as u64)
@@ -220,18 +221,6 @@ impl Handler<RequestOutcome> for MwiActor {
             Outcome::GaveUp => {
                 tracing::warn!(event = "mwi_notify", outcome = "gave_up", status = ?status, "no answer after the last retry; next try at the next change")
             }
-        }
-        if outcome == Outcome::Ended {
-            // The id is gone from the core; remove every record it no longer has.
-            let live: std::collections::HashSet<String> = self.core.ids().into_iter().collect();
-            self.store
-                .do_send(Run(Box::new(move |st: &dyn MailboxStore| {
-                    if let Ok(all) = st.records(RECORD_KIND) {
-                        for (k, _) in all.into_iter().filter(|(k, _)| !live.contains(k)) {
-                            let _ = st.set_record(RECORD_KIND, &k, None);
-                        }
-                    }
-                })));
         }
         if let Some(id) = again {
             self.notify_ids(vec![id], ctx);

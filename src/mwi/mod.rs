@@ -229,10 +229,6 @@ impl Mwi {
         format!("{:x}", self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d))
     }
 
-    pub fn len(&self) -> usize {
-        self.subs.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.subs.is_empty()
     }
@@ -248,10 +244,6 @@ impl Mwi {
 
     pub fn mailbox_of(&self, id: &str) -> Option<&str> {
         self.subs.get(id).map(|s| s.mailbox.as_str())
-    }
-
-    pub fn ids(&self) -> Vec<String> {
-        self.subs.keys().cloned().collect()
     }
 
     fn stored(&self, s: &Sub) -> Stored {
@@ -599,7 +591,7 @@ impl Mwi {
         if gone || (s.ending.is_some() && status.is_some_and(|c| c < 300)) {
             self.subs.remove(&id);
             let why = if gone {
-                Outcome::Ended
+                Outcome::Ended(id)
             } else {
                 Outcome::Terminated
             };
@@ -608,10 +600,6 @@ impl Mwi {
         match status {
             Some(c) if c < 300 => {
                 s.retries = 0;
-                if s.ending.is_some() {
-                    self.subs.remove(&id);
-                    return (None, Outcome::Terminated);
-                }
                 let again = s.dirty.then(|| id.clone());
                 (again, Outcome::Delivered)
             }
@@ -668,13 +656,14 @@ impl Mwi {
 }
 
 /// What became of a NOTIFY.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Delivered,
-    /// A final NOTIFY was answered: the subscription is over.
+    /// A final NOTIFY was answered: the subscription is over (its record went
+    /// when it was ended).
     Terminated,
-    /// 481: the subscriber has forgotten it; it is over.
-    Ended,
+    /// 481: the subscriber has forgotten this subscription; remove its record.
+    Ended(String),
     Retry(Duration),
     GaveUp,
     Unknown,

@@ -203,7 +203,10 @@ fn retries_with_backoff_481_ends_and_expiry_terminates() {
     let r = m.handle_subscribe(&subscribe("sip:1001@um", ""), flow(), 2000);
     let id = r.notify.unwrap();
     let n = m.notify(&id, c(0, 0), 2000).unwrap();
-    assert_eq!(m.handle_outcome(n.tag, Some(481), t0).1, Outcome::Ended);
+    assert_eq!(
+        m.handle_outcome(n.tag, Some(481), t0).1,
+        Outcome::Ended(id.clone())
+    );
     assert!(m.is_empty());
 }
 
