@@ -332,9 +332,3 @@ pub trait MailboxStore: Send + Sync {
     /// Write a mailbox's PIN state durably.
     fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError>;
 }
-
-/// Write G.711 audio as a 16-bit PCM WAV (playable everywhere; hound writes PCM only).
-pub fn to_wav(law: Law, audio: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let pcm: Vec<i16> = audio.iter().map(|&b| law.decode(b)).collect();
-    audio::wav(&pcm).map_err(StoreError::Io)
-}

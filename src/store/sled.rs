@@ -555,7 +555,8 @@ mod tests {
 
     #[test]
     fn wav_export_is_playable_pcm() {
-        let wav = crate::store::to_wav(Law::A, &[0xD5; 800]).unwrap();
+        let pcm: Vec<i16> = [0xD5u8; 800].iter().map(|&b| Law::A.decode(b)).collect();
+        let wav = crate::store::audio::wav(&pcm).unwrap();
         let r = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
         assert_eq!(r.spec().sample_rate, 8000);
         assert_eq!(r.len(), 800);

@@ -232,7 +232,6 @@ pub struct Ova {
     logon_limit: u32,
     min_pin: usize,
     max_greeting: Duration,
-    ext_len: usize,
     state: State,
     mailbox: Option<String>,
     logon_failures: u32,
@@ -266,7 +265,6 @@ impl Ova {
             logon_limit: dp.logon_failures_before_disconnect,
             min_pin: policy.min_pin_length,
             max_greeting: policy.max_greeting,
-            ext_len: dp.extension_digits,
             state: State::Busy,
             mailbox: None,
             logon_failures: 0,
@@ -752,11 +750,5 @@ impl Ova {
         self.state = State::Done;
         self.deadline = None;
         self.playing = false;
-    }
-
-    /// How long the extension digits are in this dial plan (for the shell's
-    /// validation of forward targets).
-    pub fn extension_digits(&self) -> usize {
-        self.ext_len
     }
 }
