@@ -130,32 +130,35 @@ fn below_1000(n: u32, out: &mut Vec<Prompt>) {
 
 /// A cardinal number, 0–999,999 (larger ones are read digit by digit).
 pub fn number(lang: Lang, n: u64) -> Vec<Prompt> {
-    if lang == Lang::FrFr {
-        return fr::number(n);
-    }
-    let mut out = Vec::new();
     if n >= 1_000_000 {
-        out.extend(n.to_string().chars().map(Prompt::Digit));
-        return out;
+        return n.to_string().chars().map(Prompt::Digit).collect();
     }
-    let n = n as u32;
     if n == 0 {
         return vec![digit(0)];
     }
+    let mut out = Vec::new();
+    match lang {
+        Lang::EnUs => below_million(n as u32, &mut out),
+        Lang::FrFr => fr::below_million(n as u32, &mut out),
+    }
+    out
+}
+
+/// 1–999,999: "two thousand and five", "one thousand two hundred and thirty-four".
+fn below_million(n: u32, out: &mut Vec<Prompt>) {
     if n >= 1000 {
-        below_1000(n / 1000, &mut out);
+        below_1000(n / 1000, out);
         out.push(Prompt::Named("n_thousand"));
         let rest = n % 1000;
         if rest != 0 {
             if rest < 100 {
                 out.push(Prompt::Named("n_and"));
             }
-            below_1000(rest, &mut out);
+            below_1000(rest, out);
         }
-        return out;
+        return;
     }
-    below_1000(n, &mut out);
-    out
+    below_1000(n, out);
 }
 
 /// An ordinal, 1st–31st (days of the month); others as cardinals. In French
@@ -164,7 +167,7 @@ pub fn ordinal(lang: Lang, n: u32) -> Vec<Prompt> {
     if lang == Lang::FrFr {
         return match n {
             1 => vec![Prompt::Named("ord_1")],
-            n => fr::number(n as u64),
+            n => number(lang, n as u64),
         };
     }
     match n {
@@ -235,7 +238,7 @@ pub fn when(lang: Lang, received: DateTime, today: Date) -> Vec<Prompt> {
 /// et onze", "quatre-vingt-onze"), "et un" in 21–61, "mille" alone for 1000,
 /// 24-hour times ("quinze heures quarante-deux").
 mod fr {
-    use super::{Prompt, TEENS, TENS, digit};
+    use super::{Lang, Prompt, TEENS, TENS, digit};
 
     fn below_100(n: u32, out: &mut Vec<Prompt>) {
         match n {
@@ -284,35 +287,26 @@ mod fr {
         }
     }
 
-    pub fn number(n: u64) -> Vec<Prompt> {
-        let mut out = Vec::new();
-        if n >= 1_000_000 {
-            out.extend(n.to_string().chars().map(Prompt::Digit));
-            return out;
-        }
-        let n = n as u32;
-        if n == 0 {
-            return vec![digit(0)];
-        }
+    /// 1–999,999: "mille" alone for one thousand.
+    pub fn below_million(n: u32, out: &mut Vec<Prompt>) {
         if n >= 1000 {
             if n / 1000 > 1 {
-                below_1000(n / 1000, &mut out);
+                below_1000(n / 1000, out);
             }
             out.push(Prompt::Named("n_thousand"));
             if !n.is_multiple_of(1000) {
-                below_1000(n % 1000, &mut out);
+                below_1000(n % 1000, out);
             }
-            return out;
+            return;
         }
-        below_1000(n, &mut out);
-        out
+        below_1000(n, out);
     }
 
     pub fn time(hour: u8, minute: u8) -> Vec<Prompt> {
-        let mut out = number(hour as u64);
+        let mut out = super::number(Lang::FrFr, hour as u64);
         out.push(Prompt::Named("n_hours"));
         if minute > 0 {
-            out.extend(number(minute as u64));
+            out.extend(super::number(Lang::FrFr, minute as u64));
         }
         out
     }
