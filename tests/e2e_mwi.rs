@@ -163,18 +163,7 @@ fn a_gateway_with_mwi_allowed_gets_unsolicited_notifies() {
             if m.starts_with("SIP/2.0") {
                 continue;
             }
-            let head: Vec<&str> = m
-                .lines()
-                .filter(|l| {
-                    ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
-                        .iter()
-                        .any(|h| l.starts_with(h))
-                })
-                .collect();
-            let ok = format!(
-                "SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n",
-                head.join("\r\n")
-            );
+            let ok = ok_response(&m);
             let _ = sock.send_to(ok.as_bytes(), from);
             if let Some(rest) = m.strip_prefix("NOTIFY ") {
                 let user = rest

@@ -390,18 +390,7 @@ fn answering_gateway(sock: UdpSocket) -> std::thread::JoinHandle<()> {
             if !req.starts_with("OPTIONS") {
                 continue;
             }
-            let keep: Vec<&str> = req
-                .lines()
-                .filter(|l| {
-                    ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
-                        .iter()
-                        .any(|h| l.starts_with(h))
-                })
-                .collect();
-            let resp = format!(
-                "SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n",
-                keep.join("\r\n")
-            );
+            let resp = ok_response(&req);
             let _ = sock.send_to(resp.as_bytes(), from);
         }
     })

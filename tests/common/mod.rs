@@ -489,3 +489,20 @@ pub fn sipp_uac_bye(to: &str, from: &str, cseq: u32) -> String {
 "#
     )
 }
+
+/// A 200 OK to the request `req` (its Via, From, To, Call-ID and CSeq lines), as
+/// a peer of the server answers its BYE, NOTIFY or OPTIONS.
+pub fn ok_response(req: &str) -> String {
+    let head: Vec<&str> = req
+        .lines()
+        .filter(|l| {
+            ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+                .iter()
+                .any(|h| l.starts_with(h))
+        })
+        .collect();
+    format!(
+        "SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n",
+        head.join("\r\n")
+    )
+}

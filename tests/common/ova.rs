@@ -146,14 +146,7 @@ impl<'a> Caller<'a> {
                 .recv(deadline.saturating_duration_since(std::time::Instant::now()))
                 .expect("BYE from the server");
             if m.starts_with("BYE ") {
-                let via = m.lines().find(|l| l.starts_with("Via:")).unwrap();
-                let from = m.lines().find(|l| l.starts_with("From:")).unwrap();
-                let to = m.lines().find(|l| l.starts_with("To:")).unwrap();
-                let cseq = m.lines().find(|l| l.starts_with("CSeq:")).unwrap();
-                self.ua.send(&format!(
-                    "SIP/2.0 200 OK\r\n{via}\r\n{from}\r\n{to}\r\nCall-ID: {}\r\n{cseq}\r\nContent-Length: 0\r\n\r\n",
-                    self.call
-                ));
+                self.ua.send(&ok_response(&m));
                 return;
             }
         }
