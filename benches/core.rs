@@ -5,15 +5,18 @@
 //! Run: `cargo bench --bench core` (per-operation times are criterion's "time").
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use openum::media::codec::{AudioCodec, Codec, OpusFmtp};
 use openum::media::dtmf::DtmfDetector;
 use openum::media::g711::Law;
 use openum::media::recorder::Recorder;
-use openum::media::rtp::{RtpReceiver, RtpSender};
+use openum::media::rtp::{Clip, RtpReceiver, RtpSender};
 use openum::media::srtp::SrtpSession;
 use openum::sdp::crypto::{SrtpKey, SrtpSuite};
 use openum::sip::msg::{self, Message};
 use openum::sip::transaction::{Flow, TransactionLayer, Transport};
 use std::time::{Duration, Instant};
+
+const MU: Codec = Codec::G711(Law::Mu);
 
 const SDP: &str = "v=0\r\no=u 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
 m=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n";
@@ -79,8 +82,12 @@ fn sdp(c: &mut Criterion) {
     let body = SDP.as_bytes();
     c.bench_function("sdp_parse_negotiate_answer_rtp", |b| {
         b.iter(|| {
-            let n = openum::sdp::negotiate(&openum::sdp::parse(black_box(body)).unwrap(), None)
-                .unwrap();
+            let n = openum::sdp::negotiate(
+                &openum::sdp::parse(black_box(body)).unwrap(),
+                None,
+                &AudioCodec::DEFAULT,
+            )
+            .unwrap();
             openum::sdp::answer(&n, "127.0.0.1:20000".parse().unwrap(), 1, 1)
         })
     });
@@ -92,6 +99,7 @@ a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV
             let n = openum::sdp::negotiate(
                 &openum::sdp::parse(black_box(savp.as_bytes())).unwrap(),
                 Some(&key),
+                &AudioCodec::DEFAULT,
             )
             .unwrap();
             openum::sdp::answer(&n, "127.0.0.1:20000".parse().unwrap(), 1, 1)
@@ -100,9 +108,9 @@ a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV
 }
 
 fn rtp_packet(seq: u16) -> Vec<u8> {
-    let mut s = RtpSender::new(Law::Mu, 0, 0x1234, seq, seq as u32 * 160);
+    let mut s = RtpSender::new(MU, 0, 0x1234, seq, seq as u32 * 160, OpusFmtp::default());
     let t = Instant::now();
-    s.play(t, [vec![0x55u8; 160].into()]);
+    s.play(t, [Clip::G711(vec![0x55u8; 160].into())]);
     let mut buf = [0u8; 200];
     let n = s.poll_packet(t, &mut buf).unwrap();
     buf[..n].to_vec()
@@ -181,10 +189,11 @@ fn media(c: &mut Criterion) {
     });
     c.bench_function("rtp_receive_and_record_20ms", |b| {
         let t = Instant::now();
-        let mut rx = RtpReceiver::new(0, Some(101));
-        let mut rec = Recorder::new(Law::Mu, Duration::from_secs(3600), t);
+        let mut rx = RtpReceiver::new(MU, 0, Some(101));
+        let mut rec = Recorder::new(8000, Duration::from_secs(3600), t);
         let mut seq = 0u16;
         let mut p = pkt.clone();
+        let mut pcm = Vec::with_capacity(160);
         b.iter(|| {
             seq = seq.wrapping_add(1);
             p[2..4].copy_from_slice(&seq.to_be_bytes());
@@ -192,14 +201,75 @@ fn media(c: &mut Criterion) {
             if let Ok(openum::media::rtp::Received::Audio { index, payload }) =
                 rx.handle(t, black_box(&p))
             {
-                rec.write(t, index, payload);
+                pcm.clear();
+                openum::media::g711::decode_into(Law::Mu, payload, &mut pcm);
+                rec.write(t, index, &pcm);
             }
+        })
+    });
+    // An Opus caller's packet: parsed, decoded to 16 kHz, recorded.
+    let speech: Vec<i16> = (0..8000 * 4)
+        .map(|i| ((i as f64 / 8000.0 * 440.0 * std::f64::consts::TAU).sin() * 8000.0) as i16)
+        .collect();
+    let opus_packets = openum::media::codec::encode_packets(&speech);
+    c.bench_function("opus_receive_decode_record_20ms", |b| {
+        let t = Instant::now();
+        let mut rx = RtpReceiver::new(Codec::Opus, 111, Some(101));
+        let mut dec = openum::media::codec::OpusRx::new(16_000).unwrap();
+        let mut rec = Recorder::new(16_000, Duration::from_secs(3600), t);
+        let mut pcm = Vec::with_capacity(320);
+        let mut i = 0u32;
+        let mut p = vec![0u8; 12 + 400];
+        b.iter(|| {
+            let body = &opus_packets[i as usize % opus_packets.len()];
+            p[0] = 0x80;
+            p[1] = 111;
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i * 960).to_be_bytes());
+            p[8..12].copy_from_slice(&7u32.to_be_bytes());
+            p.truncate(12);
+            p.extend_from_slice(body);
+            if let Ok(openum::media::rtp::Received::Audio { index, payload }) =
+                rx.handle(t, black_box(&p))
+                && let Some(at) = dec.decode(index, payload, &mut pcm)
+            {
+                rec.write(t, at, &pcm);
+            }
+            i += 1;
+        })
+    });
+    c.bench_function("opus_send_prompt_20ms", |b| {
+        let t = Instant::now();
+        let clip = Clip::Opus(opus_packets.clone().into());
+        let mut s = RtpSender::new(Codec::Opus, 111, 1, 1, 1, OpusFmtp::default());
+        let mut buf = [0u8; openum::media::rtp::MAX_PACKET];
+        let mut now = t;
+        b.iter(|| {
+            if s.is_idle() {
+                s.play(now, [clip.clone()]);
+            }
+            now += Duration::from_millis(20);
+            s.poll_packet(now, &mut buf)
+        })
+    });
+    c.bench_function("opus_send_live_encode_20ms", |b| {
+        let t = Instant::now();
+        let clip = Clip::Pcm(speech.clone().into());
+        let mut s = RtpSender::new(Codec::Opus, 111, 1, 1, 1, OpusFmtp::default());
+        let mut buf = [0u8; openum::media::rtp::MAX_PACKET];
+        let mut now = t;
+        b.iter(|| {
+            if s.is_idle() {
+                s.play(now, [clip.clone()]);
+            }
+            now += Duration::from_millis(20);
+            s.poll_packet(now, &mut buf)
         })
     });
     c.bench_function("rtp_send_prompt_20ms", |b| {
         let t = Instant::now();
-        let clip: openum::media::rtp::Clip = vec![0x55u8; 160 * 1000].into();
-        let mut s = RtpSender::new(Law::Mu, 0, 1, 1, 1);
+        let clip = Clip::G711(vec![0x55u8; 160 * 1000].into());
+        let mut s = RtpSender::new(MU, 0, 1, 1, 1, OpusFmtp::default());
         let mut buf = [0u8; 200];
         let mut now = t;
         b.iter(|| {
@@ -223,6 +293,7 @@ fn storage(c: &mut Criterion) {
                 + (t * 1320.0 * std::f64::consts::TAU).sin() * 3000.0) as i16
         })
         .collect();
+    let pcm = audio::Sound::narrow(pcm);
     for cx in [0, 3, 5, 10] {
         let bytes = audio::encode_ogg_opus_with(&pcm, cx).unwrap().len();
         println!(
@@ -236,6 +307,16 @@ fn storage(c: &mut Criterion) {
     let ogg = audio::encode_ogg_opus(&pcm).unwrap();
     c.bench_function("ogg_opus_decode_7s", |b| {
         b.iter(|| audio::decode_ogg_opus(black_box(&ogg)).unwrap())
+    });
+    // A 7 s message from an Opus caller: wideband, stored at complexity 0.
+    let wide = pcm.clone().at_rate(16_000);
+    let bytes = audio::encode_ogg_opus(&wide).unwrap().len();
+    println!(
+        "ogg/opus 16 kHz: {} bytes per minute (WAV 16 kHz: 1920044)",
+        bytes * 60 / 7
+    );
+    c.bench_function("ogg_opus_encode_7s_16k_c0", |b| {
+        b.iter(|| audio::encode_ogg_opus(black_box(&wide)).unwrap())
     });
 }
 

@@ -1,7 +1,9 @@
 //! Interop end to end with a real SIP client: baresip (Debian) calls the Secured demo
 //! dial plan's mailbox 2001 over mutual TLS with mandatory SRTP (SDES), streams a
 //! 440 Hz tone, hangs up; the stored message must be that tone (frequency measured,
-//! not just "not silence"), and the call must have had no SRTP failures.
+//! not just "not silence"), and the call must have had no SRTP failures. Once with
+//! G.711 (PCMU) and once with Opus (RFC 7587, baresip's opus module): the Opus
+//! message must be kept wideband (16 kHz) and still be the tone.
 
 mod common;
 use common::*;
@@ -18,16 +20,27 @@ fn have_baresip() {
 }
 
 /// Frequency of a clean tone by zero crossings.
-fn frequency(samples: &[i16]) -> f64 {
+fn frequency(samples: &[i16], rate: u32) -> f64 {
     let crossings = samples
         .windows(2)
         .filter(|w| (w[0] < 0) != (w[1] < 0))
         .count();
-    crossings as f64 / 2.0 / (samples.len() as f64 / 8000.0)
+    crossings as f64 / 2.0 / (samples.len() as f64 / rate as f64)
 }
 
 #[test]
 fn baresip_over_tls_and_srtp_leaves_a_message_that_is_the_tone_it_sent() {
+    tone_call("PCMU", "g711.so", 8000);
+}
+
+#[test]
+fn baresip_with_opus_over_srtp_leaves_a_wideband_message_of_its_tone() {
+    tone_call("opus", "opus.so", 16_000);
+}
+
+/// baresip calls 2001 offering only `codec` (its `module`); the message must be
+/// kept at `rate` and be the tone.
+fn tone_call(codec: &str, module: &str, rate: u32) {
     have_baresip();
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -39,15 +52,17 @@ fn baresip_over_tls_and_srtp_leaves_a_message_that_is_the_tone_it_sent() {
 
     // 40 s of tone: longer than the call, so baresip never runs out.
     let tone = dir.path().join("tone.wav");
+    // baresip's aufile plays at the codec's own rate only.
+    let src_rate = if codec == "opus" { 48_000 } else { 8000 };
     let spec = hound::WavSpec {
         channels: 1,
-        sample_rate: 8000,
+        sample_rate: src_rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(&tone, spec).unwrap();
-    for i in 0..8000 * 40 {
-        let v = (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / 8000.0).sin() * 12000.0;
+    for i in 0..src_rate * 40 {
+        let v = (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / src_rate as f64).sin() * 12000.0;
         w.write_sample(v as i16).unwrap();
     }
     w.finalize().unwrap();
@@ -59,8 +74,9 @@ fn baresip_over_tls_and_srtp_leaves_a_message_that_is_the_tone_it_sent() {
         format!(
             "sip_listen 127.0.0.1:{sip_port}\nsip_certificate {}\nsip_cafile {}\n\
 audio_source aufile,{}\naudio_player alsa,null\naudio_alert alsa,null\n\
-rtp_ports {}-{}\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule srtp.so\n\
-module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n",
+rtp_ports {}-{}\nmodule_path /usr/lib/baresip/modules\nmodule {module}\nmodule srtp.so\n\
+module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n\
+opus_bitrate 32000\nopus_stereo no\nopus_sprop_stereo no\n",
             client_pem.display(),
             ca.display(),
             tone.display(),
@@ -71,7 +87,14 @@ module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n",
     .unwrap();
     std::fs::write(
         dir.path().join("accounts"),
-        "<sip:5550400@localhost;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs=PCMU\n",
+        format!(
+            "<sip:5550400@localhost;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs={}\n",
+            if codec == "opus" {
+                "opus/48000/1"
+            } else {
+                codec
+            }
+        ),
     )
     .unwrap();
     // baresip resolves names with its own DNS client (no /etc/hosts), so dial the IP;
@@ -114,6 +137,11 @@ module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n",
         Duration::from_secs(1),
     );
     assert!(answered[0].contains("transport=\"TLS\""), "{answered:?}");
+    assert!(
+        answered[0].contains(&format!("codec=\"{codec}\""))
+            || answered[0].contains(&format!("codec={codec}")),
+        "{answered:?}"
+    );
 
     let list = server.messages("2001");
     assert_eq!(list.len(), 1, "{list:?}");
@@ -126,15 +154,19 @@ module aufile.so\nmodule alsa.so\nmodule_app account.so\nmodule_app menu.so\n",
         &mut wav,
     )
     .unwrap();
-    let samples = wav_samples(&wav);
+    let r = hound::WavReader::new(std::io::Cursor::new(&wav)).unwrap();
+    assert_eq!(r.spec().sample_rate, rate, "stored at the wrong rate");
+    let samples: Vec<i16> = r.into_samples::<i16>().map(|s| s.unwrap()).collect();
+    let per_ms = rate as usize / 1000;
     assert!(
-        samples.len() >= 8000 * 4,
+        samples.len() >= per_ms * 4000,
         "only {} ms recorded",
-        samples.len() / 8
+        samples.len() / per_ms
     );
     // Skip the first and last 200 ms (call set-up and hang-up edges).
-    let body = &samples[1600..samples.len() - 1600];
-    let f = frequency(body);
+    let edge = per_ms * 200;
+    let body = &samples[edge..samples.len() - edge];
+    let f = frequency(body, rate);
     assert!(
         (TONE_HZ - 10.0..=TONE_HZ + 10.0).contains(&f),
         "recorded tone is {f:.1} Hz, sent {TONE_HZ} Hz"

@@ -27,7 +27,7 @@ fn delayed_offer_gets_our_offer_and_the_ack_answer_starts_the_media() {
     ua.send(&ua.request("INVITE", 1, "delayed-1", None, "d1", None));
     let ok = ua.expect("SIP/2.0 200 OK");
     assert!(
-        ok.contains("m=audio ") && ok.contains(" RTP/AVP 0 8 101"),
+        ok.contains("m=audio ") && ok.contains(" RTP/AVP 96 0 8 97 101"),
         "{ok}"
     );
     assert!(ok.contains("a=rtpmap:101 telephone-event/8000"), "{ok}");

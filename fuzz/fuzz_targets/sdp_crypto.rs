@@ -8,9 +8,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if let Ok(s) = openum::sdp::parse(data) {
         let key = [3u8; openum::sdp::MAX_MASTER_LEN];
-        if let Ok(n) = openum::sdp::negotiate(&s, Some(&key)) {
+        if let Ok(n) = openum::sdp::negotiate(&s, Some(&key), &openum::media::codec::AudioCodec::DEFAULT) {
             let a = openum::sdp::answer(&n, "127.0.0.1:20000".parse().unwrap(), 1, 1);
-            let back = openum::sdp::negotiate(&openum::sdp::parse(a.as_bytes()).unwrap(), Some(&key)).expect("our answer negotiates");
+            let back = openum::sdp::negotiate(&openum::sdp::parse(a.as_bytes()).unwrap(), Some(&key), &openum::media::codec::AudioCodec::DEFAULT).expect("our answer negotiates");
             assert_eq!(back.srtp.map(|c| c.suite), n.srtp.map(|c| c.suite));
         }
     }

@@ -156,7 +156,7 @@ impl CallActor {
         }
         let now = Instant::now();
         self.core.handle_timeout(now);
-        let mut buf = [0u8; 256];
+        let mut buf = [0u8; crate::media::rtp::MAX_PACKET];
         while let Some((n, to)) = self.core.poll_rtp(now, &mut buf) {
             let sent = match (&self.socket, self.srtp.as_mut()) {
                 (Some(s), None) => s.try_send_to(&buf[..n], to).is_ok(),
@@ -226,6 +226,8 @@ impl CallActor {
                                     mailbox = %meta.mailbox,
                                     caller = %meta.caller_id,
                                     duration_ms = meta.duration_ms,
+                                    rate = meta.rate,
+                                    format = ?meta.format,
                                     end = ?reason,
                                     call_id = %act.info.call_id,
                                 );
@@ -361,6 +363,7 @@ impl CallActor {
             });
         }
         let rx = self.core.rx_stats();
+        let (plc, fec, late) = self.core.opus_stats();
         let (replays, auth_failures) = self
             .srtp
             .as_ref()
@@ -373,6 +376,9 @@ impl CallActor {
             rtp_malformed = rx.malformed,
             srtp_replays = replays,
             srtp_auth_failures = auth_failures,
+            opus_plc_frames = plc,
+            opus_fec_frames = fec,
+            opus_late_packets = late,
             rtp_out = self.core.packets_sent(),
             rtp_send_errors = self.send_errors,
         );

@@ -143,10 +143,13 @@ impl CallActor {
                 self.store_job(
                     ctx,
                     move |st| -> Option<Audio> {
-                        // Whatever the stored format, played as µ-law (the call
-                        // converts if it speaks A-law).
-                        let (_, pcm) = st.pcm(&id).ok()?;
-                        let mu: Vec<u8> = pcm
+                        // Whatever the stored format and rate, played as 8 kHz
+                        // µ-law (the call converts to its codec); resampling a
+                        // wideband message runs here, on the store thread.
+                        let (_, sound) = st.pcm(&id).ok()?;
+                        let mu: Vec<u8> = sound
+                            .at_rate(crate::store::audio::RATE)
+                            .samples
                             .iter()
                             .map(|&s| crate::media::g711::Law::Mu.encode(s))
                             .collect();

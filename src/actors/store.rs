@@ -18,7 +18,7 @@ impl Actor for StoreActor {
 #[rtype(result = "Result<MessageMeta, StoreError>")]
 pub struct Deposit {
     pub msg: NewMessage,
-    pub audio: Vec<u8>,
+    pub audio: crate::store::audio::Sound,
 }
 
 impl Handler<Deposit> for StoreActor {

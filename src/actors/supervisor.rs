@@ -187,7 +187,7 @@ impl Supervisor {
             dial_plan = %a.setup.route.dial_plan(),
             gateway = %a.gateway,
             caller = %a.setup.caller_id,
-            codec = a.negotiated.as_ref().map_or("after ACK", |n| n.law.name()),
+            codec = a.negotiated.as_ref().map_or("after ACK", |n| n.codec.name()),
             dtmf_pt = ?a.negotiated.as_ref().and_then(|n| n.dtmf_pt),
             delayed_offer = a.negotiated.is_none(),
             transport = a.flow.transport.via_name(),
@@ -375,7 +375,8 @@ impl Supervisor {
         .unwrap_or_default();
         let params = CallParams {
             lang,
-            law: n.law,
+            codec: n.codec,
+            opus: n.opus,
             pt: n.pt,
             dtmf_pt: n.dtmf_pt,
             remote: n.remote,

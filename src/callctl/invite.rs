@@ -21,6 +21,7 @@ use super::{CallControl, CallSetup, FAULT_HEADER, Output, Phase};
 use crate::config::Role;
 use crate::directory::{GatewayState, Party, Route, VoipSecurity};
 use crate::ivr::deposit::DepositParams;
+use crate::media::codec::AudioCodec;
 use crate::sdp;
 use crate::sip::dialog::Dialog;
 use crate::sip::msg::{self, Request};
@@ -60,6 +61,8 @@ pub struct Admission {
     /// The early offer's result; None for delayed offer (negotiated at the ACK).
     pub negotiated: Option<sdp::Negotiated>,
     srtp_key: Option<[u8; sdp::MAX_MASTER_LEN]>,
+    /// The dial plan's codecs, for our offer (delayed offer).
+    codecs: Vec<AudioCodec>,
 }
 
 impl CallControl {
@@ -195,7 +198,7 @@ impl CallControl {
                     return None;
                 }
             };
-            match sdp::negotiate(&offer, srtp_key.as_ref().map(|k| &k[..])) {
+            match sdp::negotiate(&offer, srtp_key.as_ref().map(|k| &k[..]), &dp.audio_codecs) {
                 Ok(n) => Some(n),
                 Err(e) => {
                     self.reject(tx, &req, 488, &e.to_string(), g);
@@ -254,6 +257,7 @@ impl CallControl {
             setup,
             negotiated,
             srtp_key,
+            codecs: dp.audio_codecs.clone(),
         })
     }
 
@@ -367,6 +371,7 @@ impl CallControl {
                 session_id,
                 1,
                 a.srtp_key.as_ref().map(|k| &k[..]),
+                &a.codecs,
             ),
         };
         let mut ok = msg::response_to(&a.req, 200, Some(&tag));

@@ -25,6 +25,7 @@ pub use transfer::sipfrag_status;
 use crate::config::{MailboxNode, Role};
 use crate::directory::{Directory, Route};
 use crate::ivr::deposit::DepositParams;
+use crate::media::codec::AudioCodec;
 use crate::sdp;
 use crate::sip::dialog::Dialog;
 use crate::sip::msg::{self, Method, Request, Response};
@@ -425,10 +426,11 @@ impl CallControl {
         // held. The codec stays ours unless the new offer drops it (then 488).
         if !req.body.is_empty() {
             let key = c.srtp_key;
+            let ours = [n.codec.preference()];
             match sdp::parse(&req.body)
-                .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..])))
+                .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &ours))
             {
-                Ok(new) if new.law == n.law => {
+                Ok(new) if new.pt == n.pt => {
                     if c.phase == Phase::Running {
                         self.out.push_back(Output::UpdateMedia {
                             call_id: req.call_id().to_string(),
@@ -442,7 +444,7 @@ impl CallControl {
                         old.remote_key = new.remote_key;
                     }
                 }
-                Ok(_) => {
+                Ok(_) | Err(sdp::SdpError::NoCommonCodec(_)) => {
                     let why = "changing the codec mid-call is not supported";
                     return self.reject(tx, &req, 488, why, None);
                 }
@@ -475,8 +477,9 @@ impl CallControl {
             return;
         }
         let key = c.srtp_key;
-        let answer =
-            sdp::parse(body).and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..])));
+        // The answer can only hold what we offered: the dial plan's codecs.
+        let answer = sdp::parse(body)
+            .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &AudioCodec::DEFAULT));
         match (answer, c.pending.take()) {
             (Ok(n), Some(setup)) => {
                 c.negotiated = Some(n.clone());

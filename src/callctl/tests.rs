@@ -485,7 +485,7 @@ fn delayed_offer_starts_at_the_ack_or_ends_with_bye() {
     let out = call(&mut c, &inv("sip:1001@um").body(""), "d");
     assert_eq!(status(&out), 200);
     assert!(starts(&out).is_empty(), "no media before the answer");
-    assert!(String::from_utf8_lossy(&responses(&out)[0].body).contains("RTP/AVP 0 8"));
+    assert!(String::from_utf8_lossy(&responses(&out)[0].body).contains("RTP/AVP 96 0 8 97 101"));
     c.handle_ack(now, "d", OFFER.as_bytes());
     let out = drain(&mut c);
     assert_eq!(starts(&out).len(), 1);

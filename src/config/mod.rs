@@ -10,6 +10,7 @@ use crate::directory::{
     DialPlan, Directory, GatewayState, GatewayTransport, HuntGroup, IpGateway, MailboxPolicy,
     UmMailbox, UriType, VoipSecurity, pin,
 };
+use crate::media::codec::AudioCodec;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -268,6 +269,8 @@ struct RawDialPlan {
     /// Exchange's DefaultLanguage: prompts of the dial plan's calls (en-US,
     /// fr-FR); the service's `locale` when unset.
     default_language: Option<String>,
+    /// RTP codecs in order of preference (opus, PCMU, PCMA).
+    audio_codecs: Option<Vec<String>>,
 }
 fn d_time_zone() -> String {
     "UTC".into()
@@ -585,6 +588,29 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| service.locale.clone());
             language(&default_language).map_err(|e| invalid(k, &d.name, "default_language", e))?;
+            let audio_codecs = match &d.audio_codecs {
+                None => AudioCodec::DEFAULT.to_vec(),
+                Some(v) => {
+                    let mut out: Vec<AudioCodec> = Vec::new();
+                    for c in v {
+                        let Some(c) = AudioCodec::parse(c) else {
+                            return Err(invalid(
+                                k,
+                                &d.name,
+                                "audio_codecs",
+                                format!("{c:?} is not one of opus, PCMU, PCMA"),
+                            ));
+                        };
+                        if !out.contains(&c) {
+                            out.push(c);
+                        }
+                    }
+                    if out.is_empty() {
+                        return Err(invalid(k, &d.name, "audio_codecs", "names no codec"));
+                    }
+                    out
+                }
+            };
             for (field, v) in [
                 (
                     "input_failures_before_disconnect",
@@ -634,6 +660,7 @@ impl Config {
                 input_failures_before_disconnect: d.input_failures_before_disconnect,
                 logon_failures_before_disconnect: d.logon_failures_before_disconnect,
                 default_language,
+                audio_codecs,
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;

@@ -67,6 +67,9 @@ pub struct DialPlan {
     pub logon_failures_before_disconnect: u32,
     /// `-DefaultLanguage` (en-US, fr-FR).
     pub default_language: String,
+    /// RTP codecs in order of preference (`audio_codecs`; default opus, PCMU,
+    /// PCMA): an offer gets the first of them it carries.
+    pub audio_codecs: Vec<crate::media::codec::AudioCodec>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,11 +10,13 @@ use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::ova::{Ova, OvaAction, OvaParams, OvaStep};
 use super::prompts::PromptLibrary;
 use super::speech::Lang;
+use crate::media::codec::{Codec, OpusFmtp, OpusRx, WIDEBAND};
 use crate::media::g711::Law;
 use crate::media::inband::InbandDetector;
 use crate::media::recorder::Recorder;
 use crate::media::rtp::{Clip, Received, RtpReceiver, RtpSender};
 use crate::store::Greetings;
+use crate::store::audio::Sound;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,8 +26,9 @@ use std::time::{Duration, Instant};
 pub enum CallEvent {
     /// Store this recording, then call [`CallCore::handle_committed`].
     Commit {
+        /// The law to store it in when the policy keeps G.711.
         law: Law,
-        audio: Vec<u8>,
+        audio: Sound,
         duration: Duration,
         reason: EndReason,
         format: crate::store::audio::Format,
@@ -76,7 +79,9 @@ pub enum CallMode {
 
 #[derive(Debug, Clone)]
 pub struct CallParams {
-    pub law: Law,
+    pub codec: Codec,
+    /// The far end's Opus parameters (Opus calls).
+    pub opus: OpusFmtp,
     pub pt: u8,
     pub dtmf_pt: Option<u8>,
     pub remote: Option<SocketAddr>,
@@ -99,6 +104,9 @@ pub struct CallCore {
     pending_deposit: Option<DepositParams>,
     rx: RtpReceiver,
     tx: RtpSender,
+    /// Opus calls: the decoder, while something needs the caller's audio (the
+    /// recorder, in-band DTMF).
+    opus_rx: Option<OpusRx>,
     remote: Option<SocketAddr>,
     recorder: Option<Recorder>,
     max_message: Duration,
@@ -108,6 +116,7 @@ pub struct CallCore {
     events: VecDeque<CallEvent>,
     /// In-band DTMF detection, when the caller negotiated no telephone-event.
     inband: Option<Box<InbandDetector>>,
+    /// The last packet's decoded audio.
     pcm: Vec<i16>,
     digits: Vec<char>,
     lang: Lang,
@@ -129,8 +138,12 @@ impl CallCore {
             attendant,
             ova,
             pending_deposit: None,
-            rx: RtpReceiver::new(p.pt, p.dtmf_pt),
-            tx: RtpSender::new(p.law, p.pt, p.ssrc, p.seq, p.ts),
+            rx: RtpReceiver::new(p.codec, p.pt, p.dtmf_pt),
+            tx: RtpSender::new(p.codec, p.pt, p.ssrc, p.seq, p.ts, p.opus),
+            // In-band DTMF needs the audio from the start, at 8 kHz.
+            opus_rx: (p.codec == Codec::Opus && p.dtmf_pt.is_none())
+                .then(|| OpusRx::new(8000))
+                .flatten(),
             remote: p.remote,
             recorder: None,
             prompts,
@@ -138,7 +151,7 @@ impl CallCore {
             playing: false,
             events: VecDeque::new(),
             inband: p.dtmf_pt.is_none().then(Box::default),
-            pcm: Vec::with_capacity(160),
+            pcm: Vec::with_capacity(960),
             digits: Vec::new(),
             lang: p.lang,
         }
@@ -155,6 +168,14 @@ impl CallCore {
 
     pub fn packets_sent(&self) -> u64 {
         self.tx.packets_sent
+    }
+
+    /// Opus calls: (frames concealed by PLC, frames rebuilt from FEC, late packets
+    /// dropped) by the current decoder.
+    pub fn opus_stats(&self) -> (u64, u64, u64) {
+        self.opus_rx.as_ref().map_or((0, 0, 0), |r| {
+            (r.concealed_frames, r.fec_frames, r.late_dropped)
+        })
     }
 
     fn recorded(&self) -> Duration {
@@ -240,7 +261,8 @@ impl CallCore {
                     self.playing = false;
                 }
                 OvaAction::StartRecording { max } => {
-                    self.recorder = Some(Recorder::new(self.tx.law(), max, now));
+                    // Greetings and introductions are played back by phone: 8 kHz.
+                    self.recorder = Some(Recorder::new(self.record_rate(8000), max, now));
                     self.events.push_back(CallEvent::RecordingStarted);
                 }
                 OvaAction::StopRecording => self.ova_recorded(now),
@@ -259,26 +281,54 @@ impl CallCore {
         let Some(r) = self.recorder.take() else {
             return;
         };
-        let (law, duration) = (r.law(), r.duration());
-        let audio: Arc<[u8]> = r.into_audio().into();
+        let duration = r.duration();
+        let law = self.law();
+        // Recorded at 8 kHz (see `record_rate`), kept in the call's law (µ-law for
+        // Opus calls): G.711 in and out is lossless.
+        let audio: Arc<[u8]> = r
+            .into_sound()
+            .samples
+            .iter()
+            .map(|&s| law.encode(s))
+            .collect();
         if let Some(o) = self.ova.as_mut() {
             o.handle_recorded(now, (law, audio), duration);
         }
     }
 
+    /// The law of the call, or µ-law for Opus calls (what phone recordings are
+    /// kept in).
+    fn law(&self) -> Law {
+        match self.tx.codec() {
+            Codec::G711(l) => l,
+            Codec::Opus => Law::Mu,
+        }
+    }
+
+    /// The rate a recording starts at: G.711 gives 8 kHz; Opus is decoded at
+    /// `want` (16 kHz for voicemail), or at 8 kHz when in-band DTMF already needs
+    /// the decoder there. The decoder starts fresh for each recording.
+    fn record_rate(&mut self, want: u32) -> u32 {
+        if self.tx.codec() != Codec::Opus {
+            return 8000;
+        }
+        let rate = if self.inband.is_some() { 8000 } else { want };
+        if self.opus_rx.as_ref().is_none_or(|r| r.rate() != rate) {
+            self.opus_rx = OpusRx::new(rate);
+        }
+        rate
+    }
+
     fn begin_deposit(&mut self, now: Instant, greetings: Greetings) {
+        if self.deposit.is_none() {
+            return;
+        }
+        if let Some((law, audio)) = greetings.active {
+            self.personal_greeting = Some(self.audio_clip(law, &audio));
+        }
         let Some(deposit) = self.deposit.as_mut() else {
             return;
         };
-        if let Some((law, audio)) = greetings.active {
-            let ours = self.tx.law();
-            let clip: Clip = if law == ours {
-                audio.into()
-            } else {
-                audio.iter().map(|&b| ours.encode(law.decode(b))).collect()
-            };
-            self.personal_greeting = Some(clip);
-        }
         deposit.set_personal_greeting(self.personal_greeting.is_some());
         deposit.set_recorded_name(greetings.name.map(|(l, a)| Prompt::Audio(l, a.into())));
         deposit.set_usage(greetings.usage);
@@ -354,14 +404,25 @@ impl CallCore {
     }
 
     fn clip(&self, p: &Prompt) -> Option<Clip> {
-        let law = self.tx.law();
+        let codec = self.tx.codec();
         match p {
-            Prompt::Named(n) => self.prompts.get_in(self.lang, n, law),
-            Prompt::Digit(d) => self.prompts.get_in(self.lang, &d.to_string(), law),
+            Prompt::Named(n) => self.prompts.get_in(self.lang, n, codec),
+            Prompt::Digit(d) => self.prompts.get_in(self.lang, &d.to_string(), codec),
             Prompt::PersonalGreeting => self.personal_greeting.clone(),
-            Prompt::Custom(n) => self.prompts.get_in(self.lang, n, law),
-            Prompt::Audio(l, a) if *l == law => Some(a.clone()),
-            Prompt::Audio(l, a) => Some(a.iter().map(|&b| law.encode(l.decode(b))).collect()),
+            Prompt::Custom(n) => self.prompts.get_in(self.lang, n, codec),
+            Prompt::Audio(l, a) => match codec {
+                Codec::G711(law) if law == *l => Some(Clip::G711(a.clone())),
+                _ => Some(self.audio_clip(*l, a)),
+            },
+        }
+    }
+
+    /// Recorded G.711 audio (a greeting, a name, a message) for this call: in its
+    /// law, or as PCM an Opus call encodes as it sends.
+    fn audio_clip(&self, l: Law, a: &[u8]) -> Clip {
+        match self.tx.codec() {
+            Codec::G711(law) => Clip::G711(a.iter().map(|&b| law.encode(l.decode(b))).collect()),
+            Codec::Opus => Clip::Pcm(a.iter().map(|&b| l.decode(b)).collect()),
         }
     }
 
@@ -393,13 +454,14 @@ impl CallCore {
                     self.playing = false;
                 }
                 Action::StartRecording => {
-                    self.recorder = Some(Recorder::new(self.tx.law(), self.max_message, now));
+                    let rate = self.record_rate(WIDEBAND);
+                    self.recorder = Some(Recorder::new(rate, self.max_message, now));
                     self.events.push_back(CallEvent::RecordingStarted);
                 }
                 Action::Commit { reason } => {
                     if let Some(r) = self.recorder.take() {
                         let duration = r.duration();
-                        let law = r.law();
+                        let law = self.law();
                         let format = self
                             .deposit
                             .as_ref()
@@ -407,7 +469,7 @@ impl CallCore {
                             .unwrap_or_default();
                         self.events.push_back(CallEvent::Commit {
                             law,
-                            audio: r.into_audio(),
+                            audio: r.into_sound(),
                             duration,
                             reason,
                             format,
@@ -430,14 +492,29 @@ impl CallCore {
     pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) {
         match self.rx.handle(now, packet) {
             Ok(Received::Audio { index, payload }) => {
+                if self.inband.is_none() && self.recorder.is_none() {
+                    return self.after_rtp(now); // nobody listens: no decoding
+                }
+                // Decoded audio and where it starts, in samples of its rate.
+                let at = match self.tx.codec() {
+                    Codec::G711(law) => {
+                        self.pcm.clear();
+                        crate::media::g711::decode_into(law, payload, &mut self.pcm);
+                        Some(index)
+                    }
+                    Codec::Opus => self
+                        .opus_rx
+                        .as_mut()
+                        .and_then(|rx| rx.decode(index, payload, &mut self.pcm)),
+                };
+                let Some(at) = at else {
+                    return self.after_rtp(now);
+                };
                 if let Some(det) = self.inband.as_mut() {
-                    let law = self.tx.law();
-                    self.pcm.clear();
-                    self.pcm.extend(payload.iter().map(|&b| law.decode(b)));
                     det.push(&self.pcm, &mut self.digits);
                 }
                 if let Some(rec) = self.recorder.as_mut() {
-                    let full = rec.write(now, index, payload);
+                    let full = rec.write(now, at, &self.pcm);
                     if full && self.ova.is_some() {
                         self.ova_recorded(now);
                         return self.after_rtp(now);
@@ -545,7 +622,7 @@ impl CallCore {
         }
     }
 
-    /// Next RTP packet due at `now`, written into `buf` (≥ 172 bytes), with where to
+    /// Next RTP packet due at `now`, written into `buf` (≥ [`crate::media::rtp::MAX_PACKET`] bytes), with where to
     /// send it. Packets for a held stream (no remote) are paced but not returned.
     pub fn poll_rtp(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
         loop {
@@ -597,7 +674,8 @@ mod tests {
     fn core(prompts: Arc<PromptLibrary>) -> CallCore {
         CallCore::new(
             CallParams {
-                law: Law::Mu,
+                codec: Codec::G711(Law::Mu),
+                opus: OpusFmtp::default(),
                 pt: 0,
                 dtmf_pt: Some(101),
                 remote: Some("127.0.0.1:4000".parse().unwrap()),
@@ -688,7 +766,8 @@ mod tests {
             (2200..=2400).contains(&duration.as_millis()),
             "{duration:?}"
         );
-        assert_eq!(audio.len() as u128, duration.as_millis() * 8);
+        assert_eq!(audio.samples.len() as u128, duration.as_millis() * 8);
+        assert_eq!(audio.rate, 8000);
         // Goodbye plays only once the store has answered.
         let mut buf = [0u8; 200];
         assert!(c.poll_rtp(now, &mut buf).is_none());

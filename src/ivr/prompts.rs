@@ -1,12 +1,17 @@
 //! The prompt library: WAV prompts (8 kHz, 16-bit mono, made by `tools/gen-prompts`)
 //! embedded in the binary and pre-encoded in both G.711 laws at start, so a call
-//! never encodes prompt audio.
+//! never encodes prompt audio. Opus packets of a prompt are made the first time an
+//! Opus call plays it and kept for every later call (encoding all ~650 s of
+//! prompts at start would slow every start, and most deployments never use some
+//! of them): one encode per prompt per process, never one per call.
 
 use super::speech::Lang;
+use crate::media::codec::{Codec, Packets};
 use crate::media::g711::Law;
 use crate::media::rtp::Clip;
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::{Arc, OnceLock};
 
 macro_rules! embedded {
     ($($n:literal),*) => {
@@ -231,10 +236,31 @@ pub enum PromptError {
     Format(String),
 }
 
+/// One prompt, ready for any call.
 #[derive(Debug, Clone)]
 struct Encoded {
-    mu: Clip,
-    a: Clip,
+    mu: Arc<[u8]>,
+    a: Arc<[u8]>,
+    /// Opus packets, made on first use (shared by the library's clones).
+    opus: Arc<OnceLock<Packets>>,
+}
+
+impl Encoded {
+    fn clip(&self, codec: Codec) -> Clip {
+        match codec {
+            Codec::G711(Law::Mu) => Clip::G711(self.mu.clone()),
+            Codec::G711(Law::A) => Clip::G711(self.a.clone()),
+            Codec::Opus => Clip::Opus(
+                self.opus
+                    .get_or_init(|| {
+                        // µ-law keeps 13 of 16 bits: transparent for 8 kHz speech.
+                        let pcm: Vec<i16> = self.mu.iter().map(|&b| Law::Mu.decode(b)).collect();
+                        crate::media::codec::encode_packets(&pcm).into()
+                    })
+                    .clone(),
+            ),
+        }
+    }
 }
 
 /// Prompts by language and name, encoded in both laws; imported prompts
@@ -249,6 +275,7 @@ fn encode(pcm: &[i16]) -> Encoded {
     Encoded {
         mu: pcm.iter().map(|&s| Law::Mu.encode(s)).collect(),
         a: pcm.iter().map(|&s| Law::A.encode(s)).collect(),
+        opus: Arc::default(),
     }
 }
 
@@ -322,23 +349,19 @@ impl PromptLibrary {
             .insert(name.to_string(), encode(pcm));
     }
 
-    /// A prompt in `law`; unknown names give an empty clip (logged by the caller's
-    /// tests, never a panic mid-call).
-    pub fn get(&self, name: &str, law: Law) -> Option<Clip> {
-        self.get_in(Lang::EnUs, name, law)
+    /// A prompt in `codec`; unknown names give None (never a panic mid-call).
+    pub fn get(&self, name: &str, codec: Codec) -> Option<Clip> {
+        self.get_in(Lang::EnUs, name, codec)
     }
 
-    /// A prompt of `lang` in `law`: that language's, else an imported one of
+    /// A prompt of `lang` in `codec`: that language's, else an imported one of
     /// that name, else the en-US one.
-    pub fn get_in(&self, lang: Lang, name: &str, law: Law) -> Option<Clip> {
+    pub fn get_in(&self, lang: Lang, name: &str, codec: Codec) -> Option<Clip> {
         let set = |l: Lang| self.sets.get(&l).and_then(|s| s.get(name));
         set(lang)
             .or_else(|| self.custom.get(name))
             .or_else(|| set(Lang::EnUs))
-            .map(|e| match law {
-                Law::Mu => e.mu.clone(),
-                Law::A => e.a.clone(),
-            })
+            .map(|e| e.clip(codec))
     }
 }
 
@@ -369,17 +392,51 @@ mod tests {
         }
         // The two sets really differ (French is not English).
         let lib = PromptLibrary::embedded().unwrap();
-        assert_ne!(
-            lib.get_in(Lang::FrFr, "enter_pin", Law::Mu),
-            lib.get_in(Lang::EnUs, "enter_pin", Law::Mu)
-        );
+        let mu = |l| match lib.get_in(l, "enter_pin", MU) {
+            Some(Clip::G711(a)) => a,
+            other => panic!("{other:?}"),
+        };
+        assert_ne!(mu(Lang::FrFr), mu(Lang::EnUs));
+    }
+
+    const MU: Codec = Codec::G711(Law::Mu);
+
+    #[test]
+    fn opus_packets_are_made_once_per_prompt_and_sound_like_it() {
+        let lib = PromptLibrary::embedded().unwrap();
+        let copy = lib.clone();
+        let (Some(Clip::Opus(a)), Some(Clip::Opus(b))) = (
+            lib.get("goodbye", Codec::Opus),
+            copy.get("goodbye", Codec::Opus),
+        ) else {
+            panic!("not Opus");
+        };
+        assert!(Arc::ptr_eq(&a, &b), "encoded again for a second call");
+        let Some(Clip::G711(mu)) = lib.get("goodbye", MU) else {
+            panic!()
+        };
+        assert_eq!(a.len(), mu.len().div_ceil(160));
+        // Decoded, the prompt is as loud as its G.711 form (not noise, not silence).
+        let mut rx = crate::media::codec::OpusRx::new(8000).unwrap();
+        let (mut out, mut all) = (Vec::new(), Vec::new());
+        for (i, p) in a.iter().enumerate() {
+            rx.decode(i as u64 * 960, p, &mut out).unwrap();
+            all.extend_from_slice(&out);
+        }
+        let level =
+            |s: &[i16]| s.iter().map(|&x| x.unsigned_abs() as u64).sum::<u64>() / s.len() as u64;
+        let pcm: Vec<i16> = mu.iter().map(|&b| Law::Mu.decode(b)).collect();
+        let (ours, orig) = (level(&all), level(&pcm));
+        assert!(ours * 2 > orig && ours < orig * 2, "{ours} vs {orig}");
     }
 
     #[test]
     fn embedded_prompts_load_and_are_not_silent() {
         let lib = PromptLibrary::embedded().unwrap();
         for n in names() {
-            let clip = lib.get(n, Law::Mu).unwrap();
+            let Some(Clip::G711(clip)) = lib.get(n, MU) else {
+                panic!("{n}: no G.711 clip");
+            };
             assert!(clip.len() >= 800, "{n} is shorter than 100 ms");
             let loud = crate::media::g711::mean_abs(Law::Mu, &clip);
             assert!(loud > 100, "{n} looks silent ({loud})");

@@ -106,9 +106,27 @@ fn decode(file: &str, bytes: Vec<u8>) -> Result<(Vec<f32>, u32), ImportError> {
     Ok((mono, rate))
 }
 
+/// Resample 16-bit mono audio between rates (stored messages: wideband to 8 kHz
+/// for the phone, 8 kHz introductions to a wideband message's rate). A resampler
+/// that cannot be built leaves the sound empty, never panics.
+pub fn resample_i16(input: &[i16], from: u32, to: u32) -> Vec<i16> {
+    let f: Vec<f32> = input.iter().map(|&s| s as f32 / 32768.0).collect();
+    resample_to("sound", &f, from, to)
+        .map(|o| {
+            o.iter()
+                .map(|s| (s * 32768.0).clamp(-32768.0, 32767.0) as i16)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Resample mono audio from `from` Hz to [`RATE`].
 fn resample(file: &str, input: &[f32], from: u32) -> Result<Vec<f32>, ImportError> {
-    if from == RATE {
+    resample_to(file, input, from, RATE)
+}
+
+fn resample_to(file: &str, input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ImportError> {
+    if from == to {
         return Ok(input.to_vec());
     }
     let params = SincInterpolationParameters {
@@ -119,10 +137,10 @@ fn resample(file: &str, input: &[f32], from: u32) -> Result<Vec<f32>, ImportErro
         window: WindowFunction::BlackmanHarris2,
     };
     let chunk = 1024;
-    let mut r = SincFixedIn::<f32>::new(RATE as f64 / from as f64, 1.0, params, chunk, 1)
+    let mut r = SincFixedIn::<f32>::new(to as f64 / from as f64, 1.0, params, chunk, 1)
         .map_err(|e| unreadable(file, e))?;
     let delay = r.output_delay();
-    let mut out = Vec::with_capacity(input.len() * RATE as usize / from as usize + chunk);
+    let mut out = Vec::with_capacity(input.len() * to as usize / from as usize + chunk);
     let mut pos = 0;
     while input.len() - pos >= chunk {
         let o = r
@@ -142,7 +160,7 @@ fn resample(file: &str, input: &[f32], from: u32) -> Result<Vec<f32>, ImportErro
         .process_partial::<&[f32]>(None, None)
         .map_err(|e| unreadable(file, e))?;
     out.extend_from_slice(&o[0]);
-    let want = (input.len() as u64 * RATE as u64 / from as u64) as usize;
+    let want = (input.len() as u64 * to as u64 / from as u64) as usize;
     Ok(out.into_iter().skip(delay).take(want).collect())
 }
 

@@ -1,8 +1,10 @@
 //! RTP (RFC 3550) for one call, sans-IO: [`RtpReceiver`] classifies incoming packets
 //! (audio for the recorder, RFC 4733 events for the DTMF detector) and maps their
-//! timestamps onto a monotonic sample index; [`RtpSender`] paces prompt audio at one
-//! packet per ptime, on an exact grid derived from the start instant so it never
-//! drifts, with RFC 3550 §5.1 timestamp and marker rules.
+//! timestamps onto a monotonic index in RTP clock units; [`RtpSender`] paces prompt
+//! audio at one packet per ptime, on an exact grid derived from the start instant
+//! so it never drifts, with RFC 3550 §5.1 timestamp and marker rules. Both know the
+//! call's [`Codec`]: G.711 (8 kHz clock, a byte a sample) or Opus (RFC 7587: 48 kHz
+//! clock, one 20 ms frame a packet).
 //!
 //! Headers are printed with the `rtp` crate. They are parsed here: `rtp` 0.17's
 //! `Header::unmarshal` panics on an RFC 8285 extension element longer than its
@@ -11,21 +13,25 @@
 //! offset, so [`parse_header`] is a total RFC 3550 §5.1 parser. Everything here takes
 //! `now` as input.
 
+use super::codec::{Codec, FRAME_8K, OpusFmtp, OpusTx};
 use super::dtmf::DtmfDetector;
-use super::g711::Law;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use webrtc_util::Marshal;
 
 /// Samples per 20 ms at 8 kHz.
-pub const FRAME: usize = 160;
+pub const FRAME: usize = FRAME_8K;
 pub const PTIME: Duration = Duration::from_millis(20);
+/// Room [`RtpSender::poll_packet`] needs: a header and the largest payload (an
+/// Opus frame is capped well below this by its bitrate).
+pub const MAX_PACKET: usize = 12 + 1200;
 
 /// What an incoming packet was.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Received<'a> {
-    /// G.711 audio starting at sample `index` (monotonic across SSRC changes).
+    /// Audio (still encoded) starting at `index`, in RTP clock units (monotonic
+    /// across SSRC changes).
     Audio { index: u64, payload: &'a [u8] },
     /// A completed RFC 4733 digit.
     Dtmf(char),
@@ -51,6 +57,7 @@ pub struct RxStats {
 
 #[derive(Debug)]
 pub struct RtpReceiver {
+    codec: Codec,
     pt: u8,
     dtmf_pt: Option<u8>,
     ssrc: Option<u32>,
@@ -65,8 +72,9 @@ pub struct RtpReceiver {
 }
 
 impl RtpReceiver {
-    pub fn new(pt: u8, dtmf_pt: Option<u8>) -> Self {
+    pub fn new(codec: Codec, pt: u8, dtmf_pt: Option<u8>) -> Self {
         RtpReceiver {
+            codec,
             pt,
             dtmf_pt,
             ssrc: None,
@@ -122,8 +130,9 @@ impl RtpReceiver {
         // A timestamp jump far beyond the wall-clock gap (a sender that restarted its
         // clock without a new SSRC) would fill the recording with minutes of silence:
         // treat it as a new stream that continues where we are.
-        let limit = gap.unwrap_or_default().as_millis() as i64 * 8 + 8000;
-        if index < self.base_index as i64 - 8000 || index > self.high as i64 + limit {
+        let rate = self.codec.clock_rate() as i64;
+        let limit = gap.unwrap_or_default().as_millis() as i64 * rate / 1000 + rate;
+        if index < self.base_index as i64 - rate || index > self.high as i64 + limit {
             self.rebase(header.ssrc, header.timestamp);
             return Ok(self.audio_at(self.base_index, payload));
         }
@@ -134,7 +143,7 @@ impl RtpReceiver {
     }
 
     fn audio_at<'a>(&mut self, index: u64, payload: &'a [u8]) -> Received<'a> {
-        self.high = self.high.max(index + payload.len() as u64);
+        self.high = self.high.max(index + self.codec.payload_duration(payload));
         Received::Audio { index, payload }
     }
 }
@@ -186,12 +195,35 @@ pub fn parse_header(p: &[u8]) -> Result<(RtpHeader, &[u8]), RtpError> {
     Ok((h, &p[start..end]))
 }
 
-/// A prompt clip, already encoded in the call's law.
-pub type Clip = Arc<[u8]>;
+/// Audio queued for sending.
+#[derive(Debug, Clone)]
+pub enum Clip {
+    /// G.711 in the call's law.
+    G711(Arc<[u8]>),
+    /// Opus packets of 20 ms (a prompt, encoded once for every call).
+    Opus(super::codec::Packets),
+    /// 8 kHz audio known only in the call, encoded as it is sent (Opus calls).
+    Pcm(Arc<[i16]>),
+}
+
+impl Clip {
+    fn len(&self) -> usize {
+        match self {
+            Clip::G711(a) => a.len(),
+            Clip::Opus(p) => p.len(),
+            Clip::Pcm(p) => p.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 #[derive(Debug)]
 pub struct RtpSender {
-    law: Law,
+    codec: Codec,
+    /// Opus calls: encodes [`Clip::Pcm`] audio.
+    opus: Option<OpusTx>,
     pt: u8,
     ssrc: u32,
     seq: u16,
@@ -208,9 +240,10 @@ pub struct RtpSender {
 }
 
 impl RtpSender {
-    pub fn new(law: Law, pt: u8, ssrc: u32, seq: u16, ts: u32) -> Self {
+    pub fn new(codec: Codec, pt: u8, ssrc: u32, seq: u16, ts: u32, fmtp: OpusFmtp) -> Self {
         RtpSender {
-            law,
+            codec,
+            opus: (codec == Codec::Opus).then(|| OpusTx::new(fmtp)).flatten(),
             pt,
             ssrc,
             seq,
@@ -225,8 +258,8 @@ impl RtpSender {
         }
     }
 
-    pub fn law(&self) -> Law {
-        self.law
+    pub fn codec(&self) -> Codec {
+        self.codec
     }
 
     /// Queue clips; playing starts at `now` if idle.
@@ -240,10 +273,12 @@ impl RtpSender {
             self.marker = true;
             if let Some(last) = self.last_sent {
                 // §5.1: the timestamp keeps counting real time across the silence.
-                let idle = now.saturating_duration_since(last).as_micros() as u64 * 8 / 1000;
+                let idle = now.saturating_duration_since(last).as_micros() as u64
+                    * self.codec.clock_rate() as u64
+                    / 1_000_000;
                 self.ts = self
                     .ts
-                    .wrapping_add((idle as u32).saturating_sub(FRAME as u32));
+                    .wrapping_add((idle as u32).saturating_sub(self.codec.ts_per_frame()));
             }
         }
     }
@@ -268,8 +303,67 @@ impl RtpSender {
         Some(origin + PTIME * self.sent_on_grid)
     }
 
+    /// Move past what was just consumed of the front clip.
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
+        if self.queue.front().is_some_and(|c| self.pos >= c.len()) {
+            self.queue.pop_front();
+            self.pos = 0;
+        }
+    }
+
+    /// One G.711 frame from the queue (several clips may share it), padded with
+    /// silence.
+    fn g711_frame(&mut self, law: super::g711::Law, body: &mut [u8]) {
+        let mut filled = 0;
+        while filled < FRAME {
+            let Some(clip) = self.queue.front() else {
+                break;
+            };
+            let take = (clip.len() - self.pos).min(FRAME - filled);
+            let dst = &mut body[filled..filled + take];
+            match clip {
+                Clip::G711(a) => dst.copy_from_slice(&a[self.pos..self.pos + take]),
+                Clip::Pcm(p) => {
+                    for (d, &s) in dst.iter_mut().zip(&p[self.pos..self.pos + take]) {
+                        *d = law.encode(s);
+                    }
+                }
+                // Never queued on a G.711 call; dropped rather than sent as noise.
+                Clip::Opus(_) => dst.fill(law.silence()),
+            }
+            filled += take;
+            self.advance(take);
+        }
+        body[filled..].fill(law.silence());
+    }
+
+    /// One Opus packet from the front clip; its length (0: nothing to send).
+    fn opus_frame(&mut self, body: &mut [u8]) -> usize {
+        let pos = self.pos;
+        let (n, used) = match self.queue.front() {
+            Some(Clip::Opus(p)) => {
+                let pkt = &p[pos];
+                let n = pkt.len().min(body.len());
+                body[..n].copy_from_slice(&pkt[..n]);
+                (n, 1)
+            }
+            Some(Clip::Pcm(p)) => {
+                let take = (p.len() - pos).min(FRAME);
+                let mut frame = [0i16; FRAME];
+                frame[..take].copy_from_slice(&p[pos..pos + take]);
+                let n = self.opus.as_mut().map_or(0, |e| e.encode(&frame, body));
+                (n, take)
+            }
+            Some(c @ Clip::G711(_)) => (0, c.len() - pos),
+            None => (0, 0),
+        };
+        self.advance(used);
+        n
+    }
+
     /// Write the next packet into `out` if one is due at `now`; returns its length.
-    /// `out` must hold 12 + 160 bytes.
+    /// `out` must hold [`MAX_PACKET`] bytes.
     pub fn poll_packet(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
         let due = self.poll_timeout()?;
         if due > now {
@@ -290,38 +384,35 @@ impl RtpSender {
             ..Default::default()
         };
         let n = header.marshal_to(out).ok()?;
-        let body = &mut out[n..n + FRAME];
-        let mut filled = 0;
-        while filled < FRAME {
-            let Some(clip) = self.queue.front() else {
-                break;
-            };
-            let take = (clip.len() - self.pos).min(FRAME - filled);
-            body[filled..filled + take].copy_from_slice(&clip[self.pos..self.pos + take]);
-            filled += take;
-            self.pos += take;
-            if self.pos == clip.len() {
-                self.queue.pop_front();
-                self.pos = 0;
+        let body_len = match self.codec {
+            Codec::G711(law) => {
+                self.g711_frame(law, &mut out[n..n + FRAME]);
+                FRAME
             }
-        }
-        body[filled..].fill(self.law.silence());
-        self.marker = false;
-        self.seq = self.seq.wrapping_add(1);
-        self.ts = self.ts.wrapping_add(FRAME as u32);
+            Codec::Opus => self.opus_frame(&mut out[n..]),
+        };
+        // Time moves on for every frame, sent or not (an encoder error skips one).
+        self.ts = self.ts.wrapping_add(self.codec.ts_per_frame());
         self.sent_on_grid += 1;
         self.last_sent = Some(now);
-        self.packets_sent += 1;
         if self.queue.is_empty() {
             self.origin = None;
         }
-        Some(n + FRAME)
+        if body_len == 0 {
+            return None;
+        }
+        self.marker = false;
+        self.seq = self.seq.wrapping_add(1);
+        self.packets_sent += 1;
+        Some(n + body_len)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::g711::Law;
+    const MU: Codec = Codec::G711(Law::Mu);
 
     fn pkt(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
         let h = rtp::header::Header {
@@ -341,7 +432,7 @@ mod tests {
     #[test]
     fn audio_indexes_follow_timestamps_and_survive_ssrc_change() {
         let t = Instant::now();
-        let mut r = RtpReceiver::new(8, Some(101));
+        let mut r = RtpReceiver::new(Codec::G711(Law::A), 8, Some(101));
         let a = [0xD5u8; 160];
         assert_eq!(
             r.handle(t, &pkt(8, 1, 5000, 7, &a)),
@@ -386,7 +477,7 @@ mod tests {
     #[test]
     fn dtmf_uses_the_negotiated_payload_type() {
         let t = Instant::now();
-        let mut r = RtpReceiver::new(0, Some(96));
+        let mut r = RtpReceiver::new(MU, 0, Some(96));
         let end = [11u8, 0x8a, 0x01, 0xe0];
         assert_eq!(
             r.handle(t, &pkt(96, 1, 100, 1, &end)),
@@ -406,7 +497,7 @@ mod tests {
     #[test]
     fn malformed_packets_are_errors_not_panics() {
         let t = Instant::now();
-        let mut r = RtpReceiver::new(0, None);
+        let mut r = RtpReceiver::new(MU, 0, None);
         assert!(r.handle(t, &[0x80, 0]).is_err());
         assert!(r.handle(t, &[0x40; 20]).is_err()); // version 1
         let mut p = pkt(0, 1, 1, 1, &[1, 2, 3]);
@@ -434,8 +525,8 @@ mod tests {
     #[test]
     fn sender_paces_on_an_exact_grid() {
         let t0 = Instant::now();
-        let mut s = RtpSender::new(Law::Mu, 0, 42, 100, 1000);
-        let clip: Clip = vec![1u8; 400].into(); // 2.5 frames
+        let mut s = RtpSender::new(MU, 0, 42, 100, 1000, OpusFmtp::default());
+        let clip = Clip::G711(vec![1u8; 400].into()); // 2.5 frames
         s.play(t0, [clip]);
         let mut out = [0u8; 200];
         let mut got = Vec::new();
@@ -463,7 +554,10 @@ mod tests {
         );
         assert!(s.is_idle());
         // Playing again after 1 s idle: timestamp advanced by real time, marker set.
-        s.play(now + Duration::from_secs(1), [vec![1u8; 160].into()]);
+        s.play(
+            now + Duration::from_secs(1),
+            [Clip::G711(vec![1u8; 160].into())],
+        );
         let n = s
             .poll_packet(now + Duration::from_secs(1), &mut out)
             .unwrap();
@@ -476,12 +570,58 @@ mod tests {
     #[test]
     fn sender_does_not_burst_after_a_stall() {
         let t0 = Instant::now();
-        let mut s = RtpSender::new(Law::A, 8, 1, 1, 1);
-        s.play(t0, [vec![1u8; 1600].into()]);
+        let mut s = RtpSender::new(Codec::G711(Law::A), 8, 1, 1, 1, OpusFmtp::default());
+        s.play(t0, [Clip::G711(vec![1u8; 1600].into())]);
         let mut out = [0u8; 200];
         s.poll_packet(t0, &mut out).unwrap();
         let late = t0 + Duration::from_millis(500);
         s.poll_packet(late, &mut out).unwrap();
         assert_eq!(s.poll_timeout(), Some(late + PTIME));
+    }
+
+    #[test]
+    fn opus_sender_sends_prompt_packets_as_they_are_and_encodes_call_audio() {
+        let t0 = Instant::now();
+        let mut s = RtpSender::new(Codec::Opus, 111, 5, 10, 0, OpusFmtp::default());
+        let prompt: Arc<[Box<[u8]>]> = vec![vec![1u8, 2, 3].into_boxed_slice(); 2].into();
+        let pcm: Arc<[i16]> = vec![3000i16; 200].into(); // 1.25 frames
+        s.play(t0, [Clip::Opus(prompt), Clip::Pcm(pcm)]);
+        let mut out = [0u8; MAX_PACKET];
+        let mut got = Vec::new();
+        while let Some(due) = s.poll_timeout() {
+            let n = s.poll_packet(due, &mut out).unwrap();
+            let (h, body) = parse_header(&out[..n]).unwrap();
+            got.push((h.timestamp, h.sequence_number, body.to_vec()));
+        }
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            (got[0].0, got[1].0, got[2].0, got[3].0),
+            (0, 960, 1920, 2880)
+        );
+        assert_eq!((got[0].1, got[3].1), (10, 13));
+        assert_eq!(got[0].2, [1, 2, 3]);
+        // The PCM clip became two real Opus frames of 20 ms.
+        for (_, _, body) in &got[2..] {
+            assert_eq!(Codec::Opus.payload_duration(body), 960);
+        }
+        // And the receiver indexes Opus in 48 kHz units by their duration.
+        let mut r = RtpReceiver::new(Codec::Opus, 111, None);
+        let n = {
+            let h = rtp::header::Header {
+                version: 2,
+                payload_type: 111,
+                timestamp: 4800,
+                ssrc: 1,
+                ..Default::default()
+            };
+            let k = h.marshal_to(&mut out).unwrap();
+            out[k..k + got[2].2.len()].copy_from_slice(&got[2].2);
+            k + got[2].2.len()
+        };
+        assert!(matches!(
+            r.handle(t0, &out[..n]),
+            Ok(Received::Audio { index: 0, .. })
+        ));
+        assert_eq!(r.high, 960);
     }
 }

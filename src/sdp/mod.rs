@@ -1,13 +1,21 @@
 //! SDP (RFC 4566) parsing of offers and building of answers, with the RFC 3264
-//! offer/answer choice of one audio codec (G.711 µ-law or A-law, in the offerer's
-//! order of preference) and the RFC 4733 `telephone-event` payload type the offer
-//! names (never assumed to be 101).
+//! offer/answer choice of one audio codec and the RFC 4733 `telephone-event`
+//! payload type the offer names (never assumed to be 101).
 //!
-//! Pure functions; depends on `std`, [`crate::media::g711::Law`] and base64 (SDES).
+//! The codec is the first of the dial plan's `audio_codecs` (default Opus, PCMU,
+//! PCMA) that the offer carries: an answerer may pick any offered format (RFC 3264
+//! §6.1), and a wideband codec is worth more to a voicemail than the offerer's
+//! order. Opus is answered as RFC 7587 §7 says: `opus/48000/2`, with an fmtp
+//! saying we take in-band FEC and decode mono up to 16 kHz and that we send
+//! narrowband (prompts are 8 kHz); its DTMF is the offer's
+//! `telephone-event/48000` (RFC 4733 §7.1.1: same clock as the audio), or any
+//! telephone-event when the offer has none at that rate.
+//!
+//! Pure functions; depends on `std`, [`crate::media::codec`] and base64 (SDES).
 
 pub mod crypto;
 
-use crate::media::g711::Law;
+use crate::media::codec::{AudioCodec, Codec, OpusFmtp};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,8 +29,8 @@ pub enum SdpError {
     NoAudio,
     #[error("SDP has no connection address for audio")]
     NoConnection,
-    #[error("no common codec (we offer PCMU, PCMA)")]
-    NoCommonCodec,
+    #[error("no common codec (this dial plan takes {0})")]
+    NoCommonCodec(String),
     #[error("audio transport {0} is not allowed for this dial plan (its media is RTP)")]
     Transport(String),
     #[error("the dial plan is Secured: media must be SRTP (RTP/SAVP with a=crypto)")]
@@ -45,6 +53,8 @@ pub struct MediaDesc {
     pub direction: Option<String>,
     /// Raw `a=crypto` values (RFC 4568), in offer order.
     pub cryptos: Vec<String>,
+    /// (payload type, format parameters) of each `a=fmtp`.
+    pub fmtps: Vec<(u8, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +109,7 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                     ptime: None,
                     direction: None,
                     cryptos: Vec::new(),
+                    fmtps: Vec::new(),
                 });
             }
             ("a", Some(m)) => {
@@ -111,6 +122,13 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
                         let name = e.next().unwrap_or("").to_string();
                         let rate = e.next().and_then(|r| r.parse().ok()).unwrap_or(8000);
                         m.rtpmaps.push((pt, name, rate));
+                    }
+                    "fmtp" => {
+                        if let Some((pt, params)) = val.split_once(' ')
+                            && let Ok(pt) = pt.parse()
+                        {
+                            m.fmtps.push((pt, params.trim().to_string()));
+                        }
                     }
                     "ptime" => m.ptime = val.trim().parse().ok(),
                     "crypto" => m.cryptos.push(val.trim().to_string()),
@@ -129,11 +147,15 @@ pub fn parse(body: &[u8]) -> Result<Session, SdpError> {
 /// The result of negotiating an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
-    pub law: Law,
+    pub codec: Codec,
     /// Payload type for the chosen codec (static 0/8, or dynamic if the offer mapped it).
     pub pt: u8,
-    /// RFC 4733 payload type, when the offer included telephone-event/8000.
+    /// RFC 4733 payload type, when the offer included telephone-event.
     pub dtmf_pt: Option<u8>,
+    /// The telephone-event clock rate, as offered.
+    pub dtmf_rate: u32,
+    /// What the far end said in its Opus fmtp.
+    pub opus: OpusFmtp,
     /// Where to send RTP (None when the offer holds the stream: port 0 / 0.0.0.0).
     pub remote: Option<SocketAddr>,
     pub ptime_ms: u32,
@@ -171,10 +193,15 @@ impl MediaDesc {
     }
 }
 
-/// Choose codec and DTMF payload type from an offer (RFC 3264 §6.1). With
-/// `srtp_key` (random bytes from the caller, at least [`MAX_MASTER_LEN`]) the media
-/// must be SRTP: the first `a=crypto` we can honour is taken and keyed with it.
-pub fn negotiate(offer: &Session, srtp_key: Option<&[u8]>) -> Result<Negotiated, SdpError> {
+/// Choose codec and DTMF payload type from an offer (RFC 3264 §6.1): the first of
+/// `prefs` the offer carries. With `srtp_key` (random bytes from the caller, at
+/// least [`MAX_MASTER_LEN`]) the media must be SRTP: the first `a=crypto` we can
+/// honour is taken and keyed with it.
+pub fn negotiate(
+    offer: &Session,
+    srtp_key: Option<&[u8]>,
+    prefs: &[AudioCodec],
+) -> Result<Negotiated, SdpError> {
     let audio = offer
         .media
         .iter()
@@ -213,20 +240,46 @@ pub fn negotiate(offer: &Session, srtp_key: Option<&[u8]>) -> Result<Negotiated,
             })
         }
     };
-    let (law, pt) = audio
+    let (codec, pt) = prefs
+        .iter()
+        .find_map(|want| {
+            audio.formats.iter().find_map(|&pt| {
+                let (name, rate) = audio.encoding(pt)?;
+                let c = AudioCodec::parse(&name)?;
+                (c == *want && rate == c.codec().clock_rate()).then_some((c.codec(), pt))
+            })
+        })
+        .ok_or_else(|| {
+            SdpError::NoCommonCodec(
+                prefs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })?;
+    let events: Vec<(u8, u32)> = audio
         .formats
         .iter()
-        .find_map(|&pt| match audio.encoding(pt) {
-            Some((n, 8000)) if n == "PCMU" => Some((Law::Mu, pt)),
-            Some((n, 8000)) if n == "PCMA" => Some((Law::A, pt)),
+        .filter_map(|&pt| match audio.encoding(pt)? {
+            (n, r) if n == "TELEPHONE-EVENT" => Some((pt, r)),
             _ => None,
         })
-        .ok_or(SdpError::NoCommonCodec)?;
-    let dtmf_pt = audio.formats.iter().copied().find(|&pt| {
-        audio
-            .encoding(pt)
-            .is_some_and(|(n, r)| n == "TELEPHONE-EVENT" && r == 8000)
-    });
+        .collect();
+    let dtmf = events
+        .iter()
+        .find(|(_, r)| *r == codec.clock_rate())
+        .or(events.first())
+        .copied();
+    let opus = match codec {
+        Codec::Opus => audio
+            .fmtps
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|(_, f)| OpusFmtp::parse(f))
+            .unwrap_or_default(),
+        Codec::G711(_) => OpusFmtp::default(),
+    };
     let addr = audio
         .connection
         .or(offer.connection)
@@ -239,9 +292,11 @@ pub fn negotiate(offer: &Session, srtp_key: Option<&[u8]>) -> Result<Negotiated,
         _ => "sendrecv",
     };
     Ok(Negotiated {
-        law,
+        codec,
         pt,
-        dtmf_pt,
+        dtmf_pt: dtmf.map(|d| d.0),
+        dtmf_rate: dtmf.map_or(8000, |d| d.1),
+        opus,
         remote,
         ptime_ms: 20,
         direction,
@@ -262,6 +317,26 @@ fn session_header(local: SocketAddr, session_id: u64, version: u64) -> String {
     s
 }
 
+/// The fmtp we answer or offer Opus with (RFC 7587 §6.1): we decode in-band FEC and
+/// mono up to 16 kHz (voicemails are kept wideband), and send 8 kHz mono.
+pub const OPUS_FMTP: &str =
+    "useinbandfec=1;maxplaybackrate=16000;stereo=0;sprop-maxcapturerate=8000;sprop-stereo=0";
+
+/// The rtpmap (and fmtp) lines of one codec on `pt`.
+fn codec_lines(s: &mut String, codec: Codec, pt: u8) {
+    match codec {
+        Codec::G711(law) => {
+            let _ = write!(s, "a=rtpmap:{pt} {}/8000\r\n", law.name());
+        }
+        Codec::Opus => {
+            let _ = write!(
+                s,
+                "a=rtpmap:{pt} opus/48000/2\r\na=fmtp:{pt} {OPUS_FMTP}\r\n"
+            );
+        }
+    }
+}
+
 /// Build our answer. `version` must grow with each new answer in the dialog (§8).
 pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) -> String {
     let mut s = session_header(local, session_id, version);
@@ -269,11 +344,13 @@ pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) 
     if let Some(d) = n.dtmf_pt {
         let _ = write!(s, " {d}");
     }
-    let _ = write!(s, "\r\na=rtpmap:{} {}/8000\r\n", n.pt, n.law.name());
+    s.push_str("\r\n");
+    codec_lines(&mut s, n.codec, n.pt);
     if let Some(d) = n.dtmf_pt {
         let _ = write!(
             s,
-            "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"
+            "a=rtpmap:{d} telephone-event/{}\r\na=fmtp:{d} 0-16\r\n",
+            n.dtmf_rate
         );
     }
     if let Some(c) = &n.srtp {
@@ -288,22 +365,57 @@ pub fn answer(n: &Negotiated, local: SocketAddr, session_id: u64, version: u64) 
     s
 }
 
-/// Our offer, for INVITEs that came without one (delayed offer): PCMU, PCMA and
-/// telephone-event on 101; with `srtp_key`, RTP/SAVP and one AES_CM_128_HMAC_SHA1_80
-/// crypto line keyed with its first 30 bytes.
-pub fn offer(local: SocketAddr, session_id: u64, version: u64, srtp_key: Option<&[u8]>) -> String {
+/// Dynamic payload types of our offers.
+pub const OPUS_PT: u8 = 96;
+pub const DTMF_PT_48K: u8 = 97;
+pub const DTMF_PT_8K: u8 = 101;
+
+/// Our offer, for INVITEs that came without one (delayed offer): the dial plan's
+/// codecs in its order (Opus on 96, PCMU 0, PCMA 8), telephone-event at each clock
+/// rate used (97 at 48 kHz, 101 at 8 kHz); with `srtp_key`, RTP/SAVP and one
+/// AES_CM_128_HMAC_SHA1_80 crypto line keyed with its first 30 bytes.
+pub fn offer(
+    local: SocketAddr,
+    session_id: u64,
+    version: u64,
+    srtp_key: Option<&[u8]>,
+    prefs: &[AudioCodec],
+) -> String {
     let proto = if srtp_key.is_some() {
         "RTP/SAVP"
     } else {
         "RTP/AVP"
     };
+    let pt = |c: AudioCodec| match c {
+        AudioCodec::Opus => OPUS_PT,
+        AudioCodec::Pcmu => 0,
+        AudioCodec::Pcma => 8,
+    };
+    let opus = prefs.contains(&AudioCodec::Opus);
+    let g711 = prefs.iter().any(|c| *c != AudioCodec::Opus);
     let mut s = session_header(local, session_id, version);
-    let _ = write!(
-        s,
-        "m=audio {} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
-        local.port()
-    );
+    let _ = write!(s, "m=audio {} {proto}", local.port());
+    for c in prefs {
+        let _ = write!(s, " {}", pt(*c));
+    }
+    for (on, d) in [(opus, DTMF_PT_48K), (g711, DTMF_PT_8K)] {
+        if on {
+            let _ = write!(s, " {d}");
+        }
+    }
+    s.push_str("\r\n");
+    for c in prefs {
+        codec_lines(&mut s, c.codec(), pt(*c));
+    }
+    for (on, d, rate) in [(opus, DTMF_PT_48K, 48000), (g711, DTMF_PT_8K, 8000)] {
+        if on {
+            let _ = write!(
+                s,
+                "a=rtpmap:{d} telephone-event/{rate}\r\na=fmtp:{d} 0-16\r\n"
+            );
+        }
+    }
+    s.push_str("a=ptime:20\r\na=sendrecv\r\n");
     if let Some(k) = srtp_key {
         let suite = crypto::SrtpSuite::AesCm128HmacSha1_80;
         let c = crypto::Crypto {
@@ -319,16 +431,25 @@ a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::g711::Law;
 
     const OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 10.0.0.5\r\ns=-\r\n\
 c=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 18 8 0 96\r\n\
 a=rtpmap:18 G729/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 telephone-event/8000\r\n\
 a=fmtp:96 0-15\r\na=ptime:30\r\n";
 
+    const D: &[AudioCodec] = &AudioCodec::DEFAULT;
+    const MU: Codec = Codec::G711(Law::Mu);
+    const A: Codec = Codec::G711(Law::A);
+
     #[test]
-    fn picks_first_supported_codec_in_offer_order_and_the_offered_dtmf_pt() {
-        let n = negotiate(&parse(OFFER.as_bytes()).unwrap(), None).unwrap();
-        assert_eq!(n.law, Law::A);
+    fn picks_the_dial_plans_first_offered_codec_and_the_offered_dtmf_pt() {
+        let o = parse(OFFER.as_bytes()).unwrap();
+        let n = negotiate(&o, None, D).unwrap();
+        assert_eq!((n.codec, n.pt, n.dtmf_pt), (MU, 0, Some(96)));
+        // A dial plan that prefers A-law gets it.
+        let n = negotiate(&o, None, &[AudioCodec::Pcma, AudioCodec::Pcmu]).unwrap();
+        assert_eq!(n.codec, A);
         assert_eq!(n.pt, 8);
         assert_eq!(n.dtmf_pt, Some(96));
         assert_eq!(n.remote, Some("10.0.0.5:6000".parse().unwrap()));
@@ -336,37 +457,98 @@ a=fmtp:96 0-15\r\na=ptime:30\r\n";
         assert!(a.contains("m=audio 20000 RTP/AVP 8 96\r\n"), "{a}");
         assert!(a.contains("a=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n"));
         // The answer parses back to the same choice.
-        let back = negotiate(&parse(a.as_bytes()).unwrap(), None).unwrap();
-        assert_eq!((back.law, back.pt, back.dtmf_pt), (Law::A, 8, Some(96)));
+        let back = negotiate(&parse(a.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!((back.codec, back.pt, back.dtmf_pt), (A, 8, Some(96)));
     }
 
     #[test]
-    fn static_payload_types_need_no_rtpmap_and_mu_law_wins_if_first() {
-        let o = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0 8\r\n";
-        let n = negotiate(&parse(o.as_bytes()).unwrap(), None).unwrap();
-        assert_eq!((n.law, n.pt, n.dtmf_pt), (Law::Mu, 0, None));
+    fn static_payload_types_need_no_rtpmap() {
+        let o = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 8 0\r\n";
+        let n = negotiate(&parse(o.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!((n.codec, n.pt, n.dtmf_pt), (MU, 0, None));
+        // Only PCMU allowed and only PCMA offered: 488's reason names ours.
+        let e = negotiate(
+            &parse(b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 8\r\n").unwrap(),
+            None,
+            &[AudioCodec::Pcmu],
+        );
+        assert_eq!(e, Err(SdpError::NoCommonCodec("PCMU".into())));
+    }
+
+    /// What baresip 1.x offers with its opus module.
+    const OPUS_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\n\
+t=0 0\r\nm=audio 7000 RTP/AVP 0 8 111 101 102\r\na=rtpmap:111 opus/48000/2\r\n\
+a=fmtp:111 stereo=1;sprop-stereo=1;maxaveragebitrate=12000;useinbandfec=1\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n\
+a=rtpmap:102 telephone-event/48000\r\na=fmtp:102 0-15\r\na=ptime:20\r\n";
+
+    #[test]
+    fn opus_is_preferred_wherever_offered_with_its_fmtp_and_48k_events() {
+        let o = parse(OPUS_OFFER.as_bytes()).unwrap();
+        let n = negotiate(&o, None, D).unwrap();
+        assert_eq!((n.codec, n.pt), (Codec::Opus, 111));
+        assert_eq!((n.dtmf_pt, n.dtmf_rate), (Some(102), 48000));
+        assert_eq!(
+            n.opus,
+            OpusFmtp {
+                fec: true,
+                max_average_bitrate: Some(12000)
+            }
+        );
+        let a = answer(&n, "127.0.0.1:20000".parse().unwrap(), 7, 1);
+        assert!(a.contains("m=audio 20000 RTP/AVP 111 102\r\n"), "{a}");
+        assert!(a.contains("a=rtpmap:111 opus/48000/2\r\n"), "{a}");
+        assert!(
+            a.contains(
+                "a=fmtp:111 useinbandfec=1;maxplaybackrate=16000;stereo=0;sprop-maxcapturerate=8000;sprop-stereo=0\r\n"
+            ),
+            "{a}"
+        );
+        assert!(a.contains("a=rtpmap:102 telephone-event/48000\r\n"), "{a}");
+        // The answer negotiates back to Opus on the same payload types.
+        let back = negotiate(&parse(a.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!(
+            (back.codec, back.pt, back.dtmf_pt),
+            (Codec::Opus, 111, Some(102))
+        );
+        // A dial plan without Opus takes G.711 from the same offer.
+        let n = negotiate(&o, None, &[AudioCodec::Pcma, AudioCodec::Pcmu]).unwrap();
+        assert_eq!((n.codec, n.dtmf_pt, n.dtmf_rate), (A, Some(101), 8000));
+        // Opus with only 8 kHz events still gets DTMF (as offered), and opus at
+        // another clock rate is not RFC 7587 Opus.
+        let only8 = OPUS_OFFER
+            .replace(" 101 102", " 101")
+            .replace("a=rtpmap:102 telephone-event/48000\r\n", "");
+        let n = negotiate(&parse(only8.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!(
+            (n.codec, n.dtmf_pt, n.dtmf_rate),
+            (Codec::Opus, Some(101), 8000)
+        );
+        let wrong = OPUS_OFFER.replace("opus/48000/2", "opus/16000");
+        let n = negotiate(&parse(wrong.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!(n.codec, MU);
     }
 
     #[test]
     fn refusals() {
         let g729 = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 18\r\n";
         assert_eq!(
-            negotiate(&parse(g729.as_bytes()).unwrap(), None),
-            Err(SdpError::NoCommonCodec)
+            negotiate(&parse(g729.as_bytes()).unwrap(), None, D),
+            Err(SdpError::NoCommonCodec("opus, PCMU, PCMA".into()))
         );
         let video = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=video 4000 RTP/AVP 96\r\n";
         assert_eq!(
-            negotiate(&parse(video.as_bytes()).unwrap(), None),
+            negotiate(&parse(video.as_bytes()).unwrap(), None, D),
             Err(SdpError::NoAudio)
         );
         let savp = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/SAVP 0\r\n";
         assert_eq!(
-            negotiate(&parse(savp.as_bytes()).unwrap(), None),
+            negotiate(&parse(savp.as_bytes()).unwrap(), None, D),
             Err(SdpError::Transport("RTP/SAVP".into()))
         );
         let noc = "v=0\r\nm=audio 4000 RTP/AVP 0\r\n";
         assert_eq!(
-            negotiate(&parse(noc.as_bytes()).unwrap(), None),
+            negotiate(&parse(noc.as_bytes()).unwrap(), None, D),
             Err(SdpError::NoConnection)
         );
         assert_eq!(parse(b"garbage"), Err(SdpError::Line(1)));
@@ -376,10 +558,17 @@ a=fmtp:96 0-15\r\na=ptime:30\r\n";
 
     #[test]
     fn our_offer_negotiates_like_any_offer() {
-        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1, None);
-        let n = negotiate(&parse(o.as_bytes()).unwrap(), None).unwrap();
-        assert_eq!((n.law, n.pt, n.dtmf_pt), (Law::Mu, 0, Some(101)));
+        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1, None, D);
+        assert!(o.contains("m=audio 20002 RTP/AVP 96 0 8 97 101\r\n"), "{o}");
+        let n = negotiate(&parse(o.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!((n.codec, n.pt, n.dtmf_pt), (Codec::Opus, 96, Some(97)));
         assert_eq!(n.remote, Some("127.0.0.1:20002".parse().unwrap()));
+        let g711 = [AudioCodec::Pcmu, AudioCodec::Pcma];
+        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1, None, &g711);
+        assert!(o.contains("m=audio 20002 RTP/AVP 0 8 101\r\n"), "{o}");
+        assert!(!o.contains("opus") && !o.contains("/48000"), "{o}");
+        let n = negotiate(&parse(o.as_bytes()).unwrap(), None, D).unwrap();
+        assert_eq!((n.codec, n.pt, n.dtmf_pt), (MU, 0, Some(101)));
     }
 
     const SAVP: &str = "v=0\r\nc=IN IP4 10.0.0.9\r\nm=audio 7000 RTP/SAVP 0 101\r\n\
@@ -391,7 +580,7 @@ a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJS
     #[test]
     fn secured_takes_the_first_usable_crypto_and_answers_with_our_key() {
         let key = [0x42u8; MAX_MASTER_LEN];
-        let n = negotiate(&parse(SAVP.as_bytes()).unwrap(), Some(&key)).unwrap();
+        let n = negotiate(&parse(SAVP.as_bytes()).unwrap(), Some(&key), D).unwrap();
         // Tag 1 carries an MKI (unsupported), so tag 2 (the _32 suite) wins.
         let c = n.srtp.clone().unwrap();
         assert_eq!(
@@ -413,20 +602,20 @@ a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJS
         let key = [1u8; MAX_MASTER_LEN];
         let avp = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\n";
         assert_eq!(
-            negotiate(&parse(avp.as_bytes()).unwrap(), Some(&key)),
+            negotiate(&parse(avp.as_bytes()).unwrap(), Some(&key), D),
             Err(SdpError::SrtpRequired)
         );
         let none = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/SAVP 0\r\n";
         assert_eq!(
-            negotiate(&parse(none.as_bytes()).unwrap(), Some(&key)),
+            negotiate(&parse(none.as_bytes()).unwrap(), Some(&key), D),
             Err(SdpError::NoUsableCrypto("the offer has none".into()))
         );
         let bad = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=\r\n";
-        let e = negotiate(&parse(bad.as_bytes()).unwrap(), Some(&key)).unwrap_err();
+        let e = negotiate(&parse(bad.as_bytes()).unwrap(), Some(&key), D).unwrap_err();
         assert!(e.to_string().contains("needs a 30-byte key"), "{e}");
         // And an Unsecured dial plan refuses SRTP.
         assert_eq!(
-            negotiate(&parse(SAVP.as_bytes()).unwrap(), None),
+            negotiate(&parse(SAVP.as_bytes()).unwrap(), None, D),
             Err(SdpError::Transport("RTP/SAVP".into()))
         );
     }
@@ -434,8 +623,8 @@ a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJS
     #[test]
     fn our_srtp_offer_negotiates_with_the_same_key() {
         let key = [9u8; MAX_MASTER_LEN];
-        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1, Some(&key));
-        let n = negotiate(&parse(o.as_bytes()).unwrap(), Some(&key)).unwrap();
+        let o = offer("127.0.0.1:20002".parse().unwrap(), 5, 1, Some(&key), D);
+        let n = negotiate(&parse(o.as_bytes()).unwrap(), Some(&key), D).unwrap();
         let c = n.srtp.unwrap();
         assert_eq!(c.suite, crypto::SrtpSuite::AesCm128HmacSha1_80);
         assert_eq!(c.remote_key, c.local_key);
@@ -444,7 +633,7 @@ a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJS
     #[test]
     fn hold_offer_mirrors_direction() {
         let o = "v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
-        let n = negotiate(&parse(o.as_bytes()).unwrap(), None).unwrap();
+        let n = negotiate(&parse(o.as_bytes()).unwrap(), None, D).unwrap();
         assert_eq!(n.remote, None);
         assert_eq!(n.direction, "recvonly");
     }

@@ -3,8 +3,9 @@
 //! versions. Encoding runs at commit on the store thread, never on a media
 //! worker; decoding serves playback by phone, export and forwarding.
 //!
-//! Opus is encoded from the call's 8 kHz audio (Opus takes 8 kHz input natively:
-//! no resampling) as mono VoIP at [`OPUS_BITRATE`] with complexity
+//! Opus is encoded from the call's audio at its own rate (8 kHz from G.711
+//! callers, 16 kHz from Opus callers; Opus takes both natively: no resampling)
+//! as mono VoIP at [`OPUS_BITRATE`] with complexity
 //! [`OPUS_COMPLEXITY`], 20 ms per packet. The complexity was chosen by
 //! measurement (`cargo bench --bench core -- ogg`, 2 cores): a 7 s message takes
 //! 7.1 ms to encode at 0, 15.4 at 3, 21.5 at 5 and 41 at 10 (105–122 KB a
@@ -25,7 +26,7 @@ pub enum Format {
     /// Raw G.711 bytes in the message's law (what versions before 0.3 stored).
     #[default]
     G711,
-    /// 8 kHz 16-bit PCM WAV.
+    /// 16-bit PCM WAV at the message's rate.
     Wav,
     /// Ogg/Opus.
     Ogg,
@@ -45,37 +46,85 @@ impl Format {
 
 pub const RATE: u32 = 8000;
 pub const OPUS_BITRATE: i32 = 16_000;
+/// Wideband speech needs a little more to sound as good.
+pub const OPUS_BITRATE_WIDEBAND: i32 = 24_000;
 pub const OPUS_COMPLEXITY: i32 = 0;
-/// 20 ms at 8 kHz.
-const FRAME: usize = 160;
 const SERIAL: u32 = 0x6f70_756d; // "opum"
+
+/// Mono 16-bit audio and its sample rate: what a call records and the store
+/// keeps, whatever the format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sound {
+    pub rate: u32,
+    pub samples: Vec<i16>,
+}
+
+impl Sound {
+    pub fn narrow(samples: Vec<i16>) -> Sound {
+        Sound {
+            rate: RATE,
+            samples,
+        }
+    }
+
+    /// G.711 bytes as the 8 kHz sound they carry.
+    pub fn from_g711(law: crate::media::g711::Law, bytes: &[u8]) -> Sound {
+        Sound::narrow(bytes.iter().map(|&b| law.decode(b)).collect())
+    }
+
+    pub fn duration_ms(&self) -> u64 {
+        self.samples.len() as u64 * 1000 / self.rate.max(1) as u64
+    }
+
+    /// The same sound at `rate` (rubato's windowed sinc; nothing to do when it
+    /// is there already). Costly for long sounds: store threads only.
+    pub fn at_rate(self, rate: u32) -> Sound {
+        if self.rate == rate {
+            return self;
+        }
+        Sound {
+            rate,
+            samples: crate::media::import::resample_i16(&self.samples, self.rate, rate),
+        }
+    }
+}
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// Encode 8 kHz mono PCM as an Ogg/Opus file.
-pub fn encode_ogg_opus(pcm: &[i16]) -> Result<Vec<u8>, String> {
-    encode_ogg_opus_with(pcm, OPUS_COMPLEXITY)
+/// Encode mono PCM (8 or 16 kHz) as an Ogg/Opus file.
+pub fn encode_ogg_opus(s: &Sound) -> Result<Vec<u8>, String> {
+    encode_ogg_opus_with(s, OPUS_COMPLEXITY)
 }
 
 /// As [`encode_ogg_opus`] at a given encoder complexity (0–10; the benchmark
 /// compares them).
-pub fn encode_ogg_opus_with(pcm: &[i16], complexity: i32) -> Result<Vec<u8>, String> {
+pub fn encode_ogg_opus_with(s: &Sound, complexity: i32) -> Result<Vec<u8>, String> {
     use ogg::writing::{PacketWriteEndInfo, PacketWriter};
+    let (pcm, rate) = (&s.samples[..], s.rate);
+    if ![8000, 12_000, 16_000, 24_000, 48_000].contains(&rate) {
+        return Err(format!("{rate} Hz is not an Opus input rate"));
+    }
+    let per48 = (48_000 / rate) as u64;
+    let frame_len = (rate / 50) as usize;
     let mut enc =
-        opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Voip).map_err(err)?;
-    enc.set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE))
-        .map_err(err)?;
+        opus::Encoder::new(rate, opus::Channels::Mono, opus::Application::Voip).map_err(err)?;
+    let bitrate = if rate > RATE {
+        OPUS_BITRATE_WIDEBAND
+    } else {
+        OPUS_BITRATE
+    };
+    enc.set_bitrate(opus::Bitrate::Bits(bitrate)).map_err(err)?;
     enc.set_complexity(complexity).map_err(err)?;
     // Lookahead in input samples; pre-skip is counted at 48 kHz.
-    let pre_skip = (enc.get_lookahead().map_err(err)? as u64) * 6;
+    let pre_skip = (enc.get_lookahead().map_err(err)? as u64) * per48;
     let mut head = Vec::with_capacity(19);
     head.extend_from_slice(b"OpusHead");
     head.push(1); // version
     head.push(1); // channels
     head.extend_from_slice(&(pre_skip as u16).to_le_bytes());
-    head.extend_from_slice(&RATE.to_le_bytes());
+    head.extend_from_slice(&rate.to_le_bytes());
     head.extend_from_slice(&0i16.to_le_bytes()); // output gain
     head.push(0); // mapping family: mono/stereo
     let vendor = concat!("openum ", env!("CARGO_PKG_VERSION"));
@@ -93,13 +142,13 @@ pub fn encode_ogg_opus_with(pcm: &[i16], complexity: i32) -> Result<Vec<u8>, Str
     let total = pcm.len() as u64;
     // Enough frames that the encoder's lookahead is flushed: the decoder then
     // gives back every input sample after the pre-skip.
-    let lookahead = (pre_skip / 6) as usize;
-    let frames = (pcm.len() + lookahead).div_ceil(FRAME).max(1);
+    let lookahead = (pre_skip / per48) as usize;
+    let frames = (pcm.len() + lookahead).div_ceil(frame_len).max(1);
     let mut buf = vec![0u8; 1500];
-    let mut frame = [0i16; FRAME];
+    let mut frame = vec![0i16; frame_len];
     for i in 0..frames {
-        let from = (i * FRAME).min(pcm.len());
-        let chunk = &pcm[from..((i + 1) * FRAME).min(pcm.len())];
+        let from = (i * frame_len).min(pcm.len());
+        let chunk = &pcm[from..((i + 1) * frame_len).min(pcm.len())];
         frame.fill(0);
         frame[..chunk.len()].copy_from_slice(chunk);
         let n = enc.encode(&frame, &mut buf).map_err(err)?;
@@ -108,9 +157,9 @@ pub fn encode_ogg_opus_with(pcm: &[i16], complexity: i32) -> Result<Vec<u8>, Str
         let done = if last {
             total
         } else {
-            ((i + 1) * FRAME) as u64
+            ((i + 1) * frame_len) as u64
         };
-        let gp = pre_skip + done * 6;
+        let gp = pre_skip + done * per48;
         let end = if last {
             PacketWriteEndInfo::EndStream
         } else if (i + 1) % 50 == 0 {
@@ -125,8 +174,9 @@ pub fn encode_ogg_opus_with(pcm: &[i16], complexity: i32) -> Result<Vec<u8>, Str
     Ok(w.into_inner())
 }
 
-/// Decode an Ogg/Opus file to 8 kHz mono PCM, pre-skip and end trimming applied.
-pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Vec<i16>, String> {
+/// Decode an Ogg/Opus file to mono PCM at the rate its OpusHead names (8 or 16
+/// kHz for what we store; 48 kHz for any other), pre-skip and end trimming applied.
+pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Sound, String> {
     let mut r = ogg::reading::PacketReader::new(std::io::Cursor::new(bytes));
     let head = r.read_packet().map_err(err)?.ok_or("empty Ogg stream")?;
     if head.data.len() < 19 || &head.data[..8] != b"OpusHead" {
@@ -137,11 +187,18 @@ pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Vec<i16>, String> {
         return Err(format!("{channels} channels: only mono is stored"));
     }
     let pre_skip = u16::from_le_bytes([head.data[10], head.data[11]]) as u64;
+    let input = u32::from_le_bytes([head.data[12], head.data[13], head.data[14], head.data[15]]);
+    let rate = if [8000, 12_000, 16_000, 24_000, 48_000].contains(&input) {
+        input
+    } else {
+        48_000
+    };
+    let per48 = (48_000 / rate) as u64;
     let tags = r.read_packet().map_err(err)?.ok_or("no OpusTags")?;
     if !tags.data.starts_with(b"OpusTags") {
         return Err("no OpusTags".into());
     }
-    let mut dec = opus::Decoder::new(RATE, opus::Channels::Mono).map_err(err)?;
+    let mut dec = opus::Decoder::new(rate, opus::Channels::Mono).map_err(err)?;
     let mut out: Vec<i16> = Vec::new();
     let mut frame = vec![0i16; 5760];
     let mut end_gp = None;
@@ -153,21 +210,22 @@ pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Vec<i16>, String> {
             break;
         }
     }
-    // Granules are 48 kHz; we decoded at 8 kHz (÷6).
-    let skip = ((pre_skip / 6) as usize).min(out.len());
+    // Granules are 48 kHz.
+    let skip = ((pre_skip / per48) as usize).min(out.len());
     out.drain(..skip);
     if let Some(gp) = end_gp {
-        let len = (gp.saturating_sub(pre_skip) / 6) as usize;
+        let len = (gp.saturating_sub(pre_skip) / per48) as usize;
         out.truncate(len);
     }
-    Ok(out)
+    Ok(Sound { rate, samples: out })
 }
 
-/// 8 kHz mono PCM as a 16-bit WAV file.
-pub fn wav(pcm: &[i16]) -> Result<Vec<u8>, String> {
+/// Mono PCM as a 16-bit WAV file.
+pub fn wav(s: &Sound) -> Result<Vec<u8>, String> {
+    let pcm = &s.samples;
     let spec = hound::WavSpec {
         channels: 1,
-        sample_rate: RATE,
+        sample_rate: s.rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
@@ -183,9 +241,11 @@ pub fn wav(pcm: &[i16]) -> Result<Vec<u8>, String> {
 }
 
 /// A stored WAV back to PCM.
-pub fn read_wav(bytes: &[u8]) -> Result<Vec<i16>, String> {
+pub fn read_wav(bytes: &[u8]) -> Result<Sound, String> {
     let mut r = hound::WavReader::new(std::io::Cursor::new(bytes)).map_err(err)?;
-    r.samples::<i16>().collect::<Result<_, _>>().map_err(err)
+    let rate = r.spec().sample_rate;
+    let samples = r.samples::<i16>().collect::<Result<_, _>>().map_err(err)?;
+    Ok(Sound { rate, samples })
 }
 
 #[cfg(test)]
@@ -194,9 +254,13 @@ mod tests {
 
     /// A 440 Hz tone with some 1 kHz, half scale.
     fn tone(ms: usize) -> Vec<i16> {
-        (0..ms * 8)
+        tone_at(8000, ms)
+    }
+
+    fn tone_at(rate: usize, ms: usize) -> Vec<i16> {
+        (0..ms * rate / 1000)
             .map(|i| {
-                let t = i as f64 / 8000.0;
+                let t = i as f64 / rate as f64;
                 ((2.0 * std::f64::consts::PI * 440.0 * t).sin() * 9000.0
                     + (2.0 * std::f64::consts::PI * 1000.0 * t).sin() * 4000.0)
                     as i16
@@ -228,10 +292,10 @@ mod tests {
     fn ogg_opus_round_trip_keeps_length_and_sound() {
         // Exactly 354 frames (no slack for the lookahead), and not whole frames.
         let pcm = tone(7080);
-        let back = decode_ogg_opus(&encode_ogg_opus(&pcm).unwrap()).unwrap();
-        assert_eq!(back.len(), pcm.len());
+        let back = decode_ogg_opus(&encode_ogg_opus(&Sound::narrow(pcm.clone())).unwrap()).unwrap();
+        assert_eq!((back.rate, back.samples.len()), (8000, pcm.len()));
         let pcm = tone(3010);
-        let ogg = encode_ogg_opus(&pcm).unwrap();
+        let ogg = encode_ogg_opus(&Sound::narrow(pcm.clone())).unwrap();
         assert!(ogg.starts_with(b"OggS"));
         // 16 kbit/s: about 2 KB a second, against 16 KB of G.711.
         assert!(
@@ -239,7 +303,7 @@ mod tests {
             "{} bytes",
             ogg.len()
         );
-        let back = decode_ogg_opus(&ogg).unwrap();
+        let back = decode_ogg_opus(&ogg).unwrap().samples;
         assert_eq!(
             back.len(),
             pcm.len(),
@@ -247,18 +311,45 @@ mod tests {
         );
         let s = snr(&pcm, &back);
         assert!(s > 10.0, "SNR {s:.1} dB");
+        // Wideband (Opus callers' messages) keeps its rate, length and sound.
+        let wide = Sound {
+            rate: 16_000,
+            samples: tone_at(16_000, 2010),
+        };
+        let back = decode_ogg_opus(&encode_ogg_opus(&wide).unwrap()).unwrap();
+        assert_eq!(
+            (back.rate, back.samples.len()),
+            (16_000, wide.samples.len())
+        );
+        let s = snr(&wide.samples, &back.samples);
+        assert!(s > 10.0, "wideband SNR {s:.1} dB");
+        assert!(
+            encode_ogg_opus(&Sound {
+                rate: 11_025,
+                samples: vec![0; 100]
+            })
+            .is_err()
+        );
         // Garbage is an error, never a panic.
         assert!(decode_ogg_opus(b"OggS not really").is_err());
         assert!(decode_ogg_opus(&[]).is_err());
         // A cut file: an error or a shorter sound, never a panic.
         let cut = decode_ogg_opus(&ogg[..ogg.len() / 2]);
-        assert!(cut.is_err() || cut.is_ok_and(|p| p.len() < pcm.len()));
+        assert!(cut.is_err() || cut.is_ok_and(|p| p.samples.len() < pcm.len()));
     }
 
     #[test]
     fn wav_round_trip_and_formats() {
-        let pcm = tone(100);
-        assert_eq!(read_wav(&wav(&pcm).unwrap()).unwrap(), pcm);
+        let s = Sound::narrow(tone(100));
+        assert_eq!(read_wav(&wav(&s).unwrap()).unwrap(), s);
+        let w = Sound {
+            rate: 16_000,
+            samples: tone_at(16_000, 100),
+        };
+        assert_eq!(read_wav(&wav(&w).unwrap()).unwrap(), w);
+        // Down to 8 kHz and back keeps the length and the tone's level.
+        let down = w.clone().at_rate(8000);
+        assert_eq!((down.rate, down.samples.len()), (8000, 800));
         assert_eq!(Format::parse("OGG"), Some(Format::Ogg));
         assert_eq!(Format::parse("wav"), Some(Format::Wav));
         assert_eq!(Format::parse("mp3"), None);

@@ -53,6 +53,13 @@ pub struct MessageMeta {
     /// versions, which have no such field).
     #[serde(default)]
     pub format: audio::Format,
+    /// The audio's sample rate: 8000, or 16000 for wideband (Opus callers).
+    #[serde(default = "narrow_rate")]
+    pub rate: u32,
+}
+
+fn narrow_rate() -> u32 {
+    audio::RATE
 }
 
 impl MessageMeta {
@@ -126,6 +133,8 @@ pub struct NewMessage {
     pub caller_name: Option<String>,
     pub received_at: std::time::SystemTime,
     pub duration_ms: u64,
+    /// The law to keep it in when `format` is G.711 (8 kHz audio only; wideband
+    /// audio is kept as WAV then).
     pub codec: Law,
     pub call_id: String,
     pub forwarded_by: Option<String>,
@@ -158,7 +167,7 @@ pub struct PinState {
 
 pub trait MailboxStore: Send + Sync {
     /// Store a message durably; returns only once it would survive a crash.
-    fn deposit(&self, msg: NewMessage, audio: &[u8]) -> Result<MessageMeta, StoreError>;
+    fn deposit(&self, msg: NewMessage, audio: &audio::Sound) -> Result<MessageMeta, StoreError>;
     /// Messages of a mailbox, oldest first.
     fn list(&self, mailbox: &str) -> Result<Vec<MessageMeta>, StoreError>;
     fn get(&self, id: &str) -> Result<MessageMeta, StoreError>;
@@ -262,8 +271,8 @@ pub trait MailboxStore: Send + Sync {
         Ok(c)
     }
     /// Forward a copy of message `id` to mailbox `to`, by `from`, with an optional
-    /// spoken introduction before it (converted to the message's law). The copy
-    /// is new in `to`, keeps the original caller and time, and is durable on return.
+    /// spoken introduction before it (at the message's rate). The copy is new in
+    /// `to`, keeps the original caller and time, and is durable on return.
     fn forward(
         &self,
         id: &str,
@@ -271,15 +280,16 @@ pub trait MailboxStore: Send + Sync {
         from: &str,
         intro: Option<(Law, &[u8])>,
     ) -> Result<MessageMeta, StoreError> {
-        let (m, pcm) = self.pcm(id)?;
-        // One µ-law stream (introduction, then the message), stored again in the
-        // original's format.
-        let mut all = Vec::with_capacity(pcm.len() + intro.map_or(0, |(_, a)| a.len()));
-        if let Some((law, a)) = intro {
-            all.extend(a.iter().map(|&b| Law::Mu.encode(law.decode(b))));
-        }
-        let intro_ms = (all.len() / 8) as u64;
-        all.extend(pcm.iter().map(|&s| Law::Mu.encode(s)));
+        let (m, sound) = self.pcm(id)?;
+        let mut all = match intro {
+            Some((law, a)) => audio::Sound::from_g711(law, a).at_rate(sound.rate),
+            None => audio::Sound {
+                rate: sound.rate,
+                samples: Vec::new(),
+            },
+        };
+        let intro_ms = all.duration_ms();
+        all.samples.extend_from_slice(&sound.samples);
         let received_at = humantime::parse_rfc3339(&m.received_at)
             .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?;
         self.deposit(
@@ -289,7 +299,7 @@ pub trait MailboxStore: Send + Sync {
                 caller_name: m.caller_name,
                 received_at,
                 duration_ms: m.duration_ms + intro_ms,
-                codec: Law::Mu,
+                codec: m.codec,
                 call_id: m.call_id,
                 forwarded_by: Some(from.to_string()),
                 format: m.format,
@@ -297,31 +307,35 @@ pub trait MailboxStore: Send + Sync {
             &all,
         )
     }
-    /// A message and its audio as 8 kHz PCM, whatever its stored format.
-    fn pcm(&self, id: &str) -> Result<(MessageMeta, Vec<i16>), StoreError> {
+    /// A message and its audio as PCM at its own rate, whatever its stored format.
+    fn pcm(&self, id: &str) -> Result<(MessageMeta, audio::Sound), StoreError> {
         let m = self.get(id)?;
         let bytes = self.audio(id)?;
-        let pcm = match m.format {
-            audio::Format::G711 => bytes.iter().map(|&b| m.codec.decode(b)).collect(),
-            audio::Format::Wav => audio::read_wav(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?,
-            audio::Format::Ogg => audio::decode_ogg_opus(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("message {id}: {e}")))?,
+        let corrupt = |e: String| StoreError::Corrupt(format!("message {id}: {e}"));
+        let sound = match m.format {
+            audio::Format::G711 => audio::Sound::from_g711(m.codec, &bytes),
+            audio::Format::Wav => audio::read_wav(&bytes).map_err(corrupt)?,
+            audio::Format::Ogg => audio::decode_ogg_opus(&bytes).map_err(corrupt)?,
         };
-        Ok((m, pcm))
+        Ok((m, sound))
     }
-    /// A message's audio as a file of `format` (WAV or Ogg/Opus; G.711 gives
-    /// the raw bytes in the message's law).
+    /// A message's audio as a file of `format`: WAV or Ogg/Opus at the message's
+    /// rate, or raw G.711 in the message's law (8 kHz).
     fn export(&self, id: &str, format: audio::Format) -> Result<Vec<u8>, StoreError> {
         let m = self.get(id)?;
         if m.format == format {
             return self.audio(id);
         }
-        let (m, pcm) = self.pcm(id)?;
+        let (m, sound) = self.pcm(id)?;
         match format {
-            audio::Format::Wav => audio::wav(&pcm),
-            audio::Format::Ogg => audio::encode_ogg_opus(&pcm),
-            audio::Format::G711 => Ok(pcm.iter().map(|&s| m.codec.encode(s)).collect()),
+            audio::Format::Wav => audio::wav(&sound),
+            audio::Format::Ogg => audio::encode_ogg_opus(&sound),
+            audio::Format::G711 => Ok(sound
+                .at_rate(audio::RATE)
+                .samples
+                .iter()
+                .map(|&s| m.codec.encode(s))
+                .collect()),
         }
         .map_err(StoreError::Io)
     }

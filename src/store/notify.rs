@@ -41,7 +41,11 @@ impl Notifying {
 }
 
 impl MailboxStore for Notifying {
-    fn deposit(&self, msg: NewMessage, audio: &[u8]) -> Result<MessageMeta, StoreError> {
+    fn deposit(
+        &self,
+        msg: NewMessage,
+        audio: &super::audio::Sound,
+    ) -> Result<MessageMeta, StoreError> {
         let m = self.inner.deposit(msg, audio)?;
         self.changed(&m.mailbox);
         Ok(m)
@@ -126,13 +130,16 @@ mod tests {
             format: crate::store::audio::Format::G711,
         };
         // Before a listener: nothing to tell, nothing fails.
-        let first = s.deposit(msg(), &[1]).unwrap();
+        let first = s
+            .deposit(msg(), &crate::store::audio::Sound::narrow(vec![1]))
+            .unwrap();
         let log = seen.clone();
         assert!(
             cell.set(Box::new(move |m| log.lock().unwrap().push(m.into())))
                 .is_ok()
         );
-        s.deposit(msg(), &[1]).unwrap();
+        s.deposit(msg(), &crate::store::audio::Sound::narrow(vec![1]))
+            .unwrap();
         s.set_status(
             &first.id,
             MessageStatus::Saved,

@@ -13,7 +13,7 @@
 //! Ids are `sled::Db::generate_id` values (monotonic across restarts) printed as 16
 //! hex digits, so key order is arrival order.
 
-use super::audio::Format;
+use super::audio::{Format, Sound};
 use super::{
     GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage, PinState,
     StoreError,
@@ -80,20 +80,17 @@ fn law_tag(l: Law) -> u8 {
 }
 
 impl MailboxStore for SledStore {
-    fn deposit(&self, msg: NewMessage, audio: &[u8]) -> Result<MessageMeta, StoreError> {
-        // Encode before anything is written: a failure leaves no trace.
-        let encoded;
-        let audio: &[u8] = match msg.format {
-            Format::G711 => audio,
-            Format::Wav | Format::Ogg => {
-                let pcm: Vec<i16> = audio.iter().map(|&b| msg.codec.decode(b)).collect();
-                encoded = match msg.format {
-                    Format::Wav => crate::store::audio::wav(&pcm),
-                    _ => crate::store::audio::encode_ogg_opus(&pcm),
-                }
-                .map_err(StoreError::Io)?;
-                &encoded
-            }
+    fn deposit(&self, msg: NewMessage, sound: &Sound) -> Result<MessageMeta, StoreError> {
+        // Encode before anything is written: a failure leaves no trace. Raw G.711
+        // holds 8 kHz only: wideband audio asked to be G.711 is kept as WAV.
+        let format = match msg.format {
+            Format::G711 if sound.rate != crate::store::audio::RATE => Format::Wav,
+            f => f,
+        };
+        let audio: Vec<u8> = match format {
+            Format::G711 => sound.samples.iter().map(|&s| msg.codec.encode(s)).collect(),
+            Format::Wav => crate::store::audio::wav(sound).map_err(StoreError::Io)?,
+            Format::Ogg => crate::store::audio::encode_ogg_opus(sound).map_err(StoreError::Io)?,
         };
         let id = format!("{:016x}", self.db.generate_id().map_err(io)?);
         let meta = MessageMeta {
@@ -109,7 +106,8 @@ impl MailboxStore for SledStore {
             call_id: msg.call_id,
             deleted_at: None,
             forwarded_by: msg.forwarded_by,
-            format: msg.format,
+            format,
+            rate: sound.rate,
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
@@ -320,6 +318,11 @@ mod tests {
     use crate::store::{Counts, Greetings, Usage};
     use std::time::{Duration, SystemTime};
 
+    /// A-law bytes (the test messages' law) as the sound a call would give.
+    fn g(bytes: &[u8]) -> Sound {
+        Sound::from_g711(Law::A, bytes)
+    }
+
     fn msg(mb: &str) -> NewMessage {
         NewMessage {
             mailbox: mb.into(),
@@ -354,9 +357,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ids: Vec<String> = {
             let s = SledStore::open(dir.path()).unwrap();
-            let a = s.deposit(msg("1001"), &[1, 2, 3]).unwrap();
-            let b = s.deposit(msg("1001"), &[4; 8000]).unwrap();
-            s.deposit(msg("1002"), &[5]).unwrap();
+            let a = s.deposit(msg("1001"), &g(&[1, 2, 3])).unwrap();
+            let b = s.deposit(msg("1001"), &g(&[4; 8000])).unwrap();
+            s.deposit(msg("1002"), &g(&[5])).unwrap();
             assert_eq!(a.received_at, "2023-11-14T22:13:20.000Z");
             assert!(a.id < b.id);
             vec![a.id, b.id]
@@ -418,8 +421,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let a = s.deposit(msg("1001"), &[0xD5; 80]).unwrap();
-        let b = s.deposit(msg("1001"), &[0xD5; 80]).unwrap();
+        let a = s.deposit(msg("1001"), &g(&[0xD5; 80])).unwrap();
+        let b = s.deposit(msg("1001"), &g(&[0xD5; 80])).unwrap();
         assert_eq!(s.counts("1001").unwrap(), Counts { new: 2, old: 0 });
         assert_eq!(
             s.set_status(&a.id, MessageStatus::Deleted, t)
@@ -436,20 +439,19 @@ mod tests {
             (MessageStatus::Saved, None)
         );
         assert!(s.set_status("nope", MessageStatus::Saved, t).is_err());
-        // Forward with an A-law introduction: one µ-law stream, intro first,
-        // kept in the original's format.
+        // Forward with an A-law introduction: one stream, intro first, kept in
+        // the original's format and law.
         let f = s
             .forward(&b.id, "1003", "1001", Some((Law::A, &[0xD5; 16])))
             .unwrap();
         assert_eq!((f.mailbox.as_str(), f.read), ("1003", false));
         assert_eq!(f.forwarded_by.as_deref(), Some("1001"));
-        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::Mu));
+        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::A));
         assert_eq!(f.format, Format::G711);
         assert_eq!(f.duration_ms, 1002);
         let audio = s.audio(&f.id).unwrap();
         assert_eq!(audio.len(), 96);
-        assert_eq!(audio[0], Law::Mu.encode(Law::A.decode(0xD5)));
-        assert_eq!(audio[16], Law::Mu.encode(Law::A.decode(0xD5)));
+        assert_eq!((audio[0], audio[16]), (0xD5, 0xD5));
         assert_eq!(s.counts("1003").unwrap(), Counts { new: 1, old: 0 });
         // Greetings: away wins only when turned on; the name comes along.
         assert_eq!(s.greetings("1002").unwrap(), Greetings::default());
@@ -489,9 +491,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let a = s.deposit(msg("1001"), &[1; 8]).unwrap();
-        let b = s.deposit(msg("1001"), &[2; 8]).unwrap();
-        let c = s.deposit(msg("1001"), &[3; 8]).unwrap();
+        let a = s.deposit(msg("1001"), &g(&[1; 8])).unwrap();
+        let b = s.deposit(msg("1001"), &g(&[2; 8])).unwrap();
+        let c = s.deposit(msg("1001"), &g(&[3; 8])).unwrap();
         assert_eq!(
             s.usage("1001").unwrap(),
             Usage {
@@ -527,38 +529,70 @@ mod tests {
             .collect();
         let mut m = msg("1001");
         m.format = Format::Ogg;
-        let ogg = s.deposit(m, &tone).unwrap();
+        let ogg = s.deposit(m, &g(&tone)).unwrap();
         assert_eq!(ogg.format, Format::Ogg);
         assert!(ogg.size < 16_000 / 3, "{} bytes", ogg.size);
         let (_, pcm) = s.pcm(&ogg.id).unwrap();
-        assert_eq!(pcm.len(), 16_000);
+        assert_eq!(pcm.samples.len(), 16_000);
         let wav = s.export(&ogg.id, Format::Wav).unwrap();
-        assert_eq!(crate::store::audio::read_wav(&wav).unwrap().len(), 16_000);
+        assert_eq!(
+            crate::store::audio::read_wav(&wav).unwrap().samples.len(),
+            16_000
+        );
         assert_eq!(
             s.export(&ogg.id, Format::Ogg).unwrap(),
             s.audio(&ogg.id).unwrap()
         );
         let mut m = msg("1001");
         m.format = Format::Wav;
-        let w = s.deposit(m, &tone).unwrap();
+        let w = s.deposit(m, &g(&tone)).unwrap();
         let (_, pcm) = s.pcm(&w.id).unwrap();
-        let exact: Vec<i16> = tone.iter().map(|&b| Law::A.decode(b)).collect();
+        let exact = g(&tone);
         assert_eq!(pcm, exact);
-        // A message of an earlier version (raw G.711, no format field) reads too.
-        let old = s.deposit(msg("1001"), &tone).unwrap();
+        // A message of an earlier version (raw G.711, no format or rate field)
+        // reads too.
+        let old = s.deposit(msg("1001"), &g(&tone)).unwrap();
+        assert_eq!(s.audio(&old.id).unwrap(), tone, "G.711 kept byte for byte");
         let mut json = serde_json::to_value(&old).unwrap();
         json.as_object_mut().unwrap().remove("format");
+        json.as_object_mut().unwrap().remove("rate");
         let back: MessageMeta = serde_json::from_value(json).unwrap();
-        assert_eq!(back.format, Format::G711);
+        assert_eq!((back.format, back.rate), (Format::G711, 8000));
         assert_eq!(s.pcm(&old.id).unwrap().1, exact);
     }
 
     #[test]
     fn wav_export_is_playable_pcm() {
-        let pcm: Vec<i16> = [0xD5u8; 800].iter().map(|&b| Law::A.decode(b)).collect();
-        let wav = crate::store::audio::wav(&pcm).unwrap();
+        let wav = crate::store::audio::wav(&g(&[0xD5u8; 800])).unwrap();
         let r = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
         assert_eq!(r.spec().sample_rate, 8000);
         assert_eq!(r.len(), 800);
+    }
+
+    #[test]
+    fn wideband_sound_is_kept_wideband_in_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let wide = Sound {
+            rate: 16_000,
+            samples: (0..32_000)
+                .map(|i| ((i as f64 * 0.2).sin() * 8000.0) as i16)
+                .collect(),
+        };
+        for (format, kept) in [
+            (Format::Ogg, Format::Ogg),
+            (Format::Wav, Format::Wav),
+            // Raw G.711 holds 8 kHz only: wideband becomes WAV, not lost quality.
+            (Format::G711, Format::Wav),
+        ] {
+            let mut m = msg("1001");
+            m.format = format;
+            let meta = s.deposit(m, &wide).unwrap();
+            assert_eq!((meta.format, meta.rate), (kept, 16_000));
+            let (_, back) = s.pcm(&meta.id).unwrap();
+            assert_eq!((back.rate, back.samples.len()), (16_000, 32_000));
+            // Exported for a G.711 system: 8 kHz, half the samples.
+            assert_eq!(s.export(&meta.id, Format::G711).unwrap().len(), 16_000);
+        }
     }
 }
