@@ -77,6 +77,11 @@ pub enum MailboxCmd {
         common: Common,
         extension: String,
     },
+    /// Greetings and the recorded name as files: import, export, remove.
+    Greeting {
+        #[command(subcommand)]
+        cmd: super::greeting_cli::GreetingCmd,
+    },
 }
 
 pub(crate) fn post(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
@@ -135,6 +140,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
             },
         ),
         MailboxCmd::Disable { common, extension } => admin::disable(&common, &extension),
+        MailboxCmd::Greeting { cmd } => super::greeting_cli::run(cmd),
         MailboxCmd::Get {
             common,
             extension,

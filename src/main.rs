@@ -3,6 +3,7 @@
 //! and go through the running server's admin API when it holds the store.
 
 mod aa_cli;
+mod greeting_cli;
 mod mailbox_admin;
 mod mailbox_cli;
 mod message_cli;

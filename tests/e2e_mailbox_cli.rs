@@ -1,5 +1,5 @@
 //! End to end: `openum mailbox enable|set|disable|get|set-pin|unlock` and `openum
-//! message delete|undelete` through a
+//! message delete|undelete` and `openum mailbox greeting import|export|remove` through a
 //! running server's admin API and straight on the store once it stopped; refusals
 //! cite the policy rule.
 
@@ -165,4 +165,145 @@ fn mailboxes_are_enabled_changed_and_disabled_live_and_messages_undeleted() {
     let (ok, _, err) = run(&server, &["mailbox", "disable", "1003"]);
     assert!(!ok && err.contains("no mailbox 1003"), "{err}");
     assert_eq!(status(&server, "1003")["display_name"], "Chloé Bernard");
+}
+
+#[test]
+fn greetings_are_imported_kept_as_given_played_exported_and_removed() {
+    let mut server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let tone = openum::store::audio::Sound {
+        rate: 16_000,
+        // 5 s: the deposit scenario waits 13 s for the greeting and beep before it
+        // speaks, and the silence limit is 10 s.
+        samples: (0..80_000)
+            .map(|i| ((i as f64 * 440.0 / 16_000.0 * std::f64::consts::TAU).sin() * 9000.0) as i16)
+            .collect(),
+    };
+    let ogg = openum::store::audio::encode_ogg_opus(&tone).unwrap();
+    let ogg_path = dir.path().join("welcome.ogg");
+    std::fs::write(&ogg_path, &ogg).unwrap();
+    let p = ogg_path.to_str().unwrap();
+    let (ok, out, err) = run(
+        &server,
+        &["mailbox", "greeting", "import", "1002", "--file", p],
+    );
+    assert!(ok && out.contains("kept as Ogg"), "{out}{err}");
+    server.wait_log(
+        &["event=\"greeting_imported\"", "mailbox=1002"],
+        1,
+        std::time::Duration::from_secs(2),
+    );
+    // The next caller hears it (the call's log says whose greeting played).
+    deposit(&server, "1002", "5551234");
+    let played = server.wait_log(
+        &["event=\"greeting_played\"", "mailbox=1002"],
+        1,
+        std::time::Duration::from_secs(2),
+    );
+    assert!(
+        played[0].contains("prompts=personal_greeting"),
+        "{played:?}"
+    );
+    // Exported byte for byte as it was given; asking for another format is refused.
+    let back = dir.path().join("back.ogg");
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "greeting",
+            "export",
+            "1002",
+            "--out",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&back).unwrap(), ogg);
+    let wav = dir.path().join("back.wav");
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "greeting",
+            "export",
+            "1002",
+            "--out",
+            wav.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && err.contains("kept as Ogg"), "{err}");
+    // Garbage is refused, naming the file; unknown mailboxes and kinds too.
+    let junk = dir.path().join("junk.wav");
+    std::fs::write(&junk, b"RIFF not really a wave file").unwrap();
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "greeting",
+            "import",
+            "1002",
+            "--kind",
+            "away",
+            "--file",
+            junk.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && err.contains("junk.wav"), "{err}");
+    let (ok, _, err) = run(
+        &server,
+        &["mailbox", "greeting", "import", "4242", "--file", p],
+    );
+    assert!(!ok && err.contains("4242"), "{err}");
+    let (ok, _, err) = run(
+        &server,
+        &["mailbox", "greeting", "remove", "1002", "--kind", "holiday"],
+    );
+    assert!(!ok && err.contains("personal, away or name"), "{err}");
+    // Removed: the system greeting plays again.
+    let (ok, _, err) = run(&server, &["mailbox", "greeting", "remove", "1002"]);
+    assert!(ok, "{err}");
+    deposit(&server, "1002", "5551235");
+    let played = server.wait_log(
+        &["event=\"greeting_played\"", "mailbox=1002"],
+        2,
+        std::time::Duration::from_secs(2),
+    );
+    assert!(
+        played[1].contains("prompts=the_person_at_extension"),
+        "{played:?}"
+    );
+    // Stopped: a WAV straight into the store, kept as WAV.
+    assert!(server.stop().success());
+    let w = openum::store::audio::wav(&tone).unwrap();
+    let wav_in = dir.path().join("name.wav");
+    std::fs::write(&wav_in, &w).unwrap();
+    let (ok, out, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "greeting",
+            "import",
+            "1002",
+            "--kind",
+            "name",
+            "--file",
+            wav_in.to_str().unwrap(),
+        ],
+    );
+    assert!(ok && out.contains("kept as Wav"), "{out}{err}");
+    let (ok, _, err) = run(
+        &server,
+        &[
+            "mailbox",
+            "greeting",
+            "export",
+            "1002",
+            "--kind",
+            "name",
+            "--out",
+            wav.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&wav).unwrap(), w);
 }

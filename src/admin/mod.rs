@@ -17,6 +17,9 @@
 //! - `GET /api/media/timing` — how late call timers fire (server-side send jitter)
 //! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
 //! - `GET /api/messages/{id}` — one message's metadata
+//! - `GET|PUT|DELETE /api/mailboxes/{ext}/greetings/{personal|away|name}` — a
+//!   greeting as a file (PUT `?file=NAME` with the file as body: WAV and
+//!   Ogg/Opus kept as given, other formats converted)
 //! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
 //! - `POST /api/certificate/reload` — serve the currently enabled certificate
 //! - `GET /metrics` — Prometheus text format
@@ -393,6 +396,103 @@ async fn audio_ogg(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRes
     audio_as(s, path.into_inner(), crate::store::audio::Format::Ogg).await
 }
 
+#[derive(serde::Deserialize)]
+struct GreetingQuery {
+    file: Option<String>,
+}
+
+/// The mailbox and the kind of greeting a path names; Err is the refusal.
+fn greeting_path(
+    path: web::Path<(String, String)>,
+) -> Result<(String, crate::store::GreetingKind), Box<HttpResponse>> {
+    let (ext, kind) = path.into_inner();
+    crate::store::greeting::parse_kind(&kind)
+        .map(|k| (ext, k))
+        .map_err(|e| Box::new(HttpResponse::NotFound().json(serde_json::json!({"error": e}))))
+}
+
+async fn get_greeting(s: web::Data<AdminState>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (ext, kind) = match greeting_path(path) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let dir = current_dir(&s).await;
+    match web::block(move || crate::store::greeting::get(store.as_ref(), &dir, &ext, kind)).await {
+        Ok(Ok(Some((format, bytes)))) => {
+            let ctype = match format {
+                crate::store::audio::Format::Ogg => "audio/ogg",
+                _ => "audio/wav",
+            };
+            HttpResponse::Ok().content_type(ctype).body(bytes)
+        }
+        Ok(Ok(None)) => {
+            HttpResponse::NotFound().json(serde_json::json!({"error": "no such recording"}))
+        }
+        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn put_greeting(
+    s: web::Data<AdminState>,
+    path: web::Path<(String, String)>,
+    q: web::Query<GreetingQuery>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (ext, kind) = match greeting_path(path) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let dir = current_dir(&s).await;
+    let file = q.into_inner().file.unwrap_or_else(|| "greeting".into());
+    let (e2, f2) = (ext.clone(), file.clone());
+    let r = web::block(move || {
+        crate::store::greeting::put(store.as_ref(), &dir, &e2, kind, &f2, body.to_vec())
+    })
+    .await;
+    match r {
+        Ok(Ok((format, size))) => {
+            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = ?kind, file = %file, format = ?format, bytes = size);
+            HttpResponse::Ok().json(serde_json::json!({"format": format, "bytes": size}))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = ?kind, file = %file, error = %e);
+            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn delete_greeting(
+    s: web::Data<AdminState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (ext, kind) = match greeting_path(path) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let dir = current_dir(&s).await;
+    let e2 = ext.clone();
+    match web::block(move || crate::store::greeting::remove(store.as_ref(), &dir, &e2, kind)).await
+    {
+        Ok(Ok(())) => {
+            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = ?kind);
+            HttpResponse::Ok().json(serde_json::json!({"removed": true}))
+        }
+        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
 async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
     match &s.metrics {
         Some(h) => HttpResponse::Ok()
@@ -414,6 +514,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/mailboxes/{ext}", web::get().to(mailbox_status))
         .route("/api/mailboxes/{ext}/pin", web::post().to(set_pin))
         .route("/api/mailboxes/{ext}/unlock", web::post().to(unlock))
+        .service(
+            web::resource("/api/mailboxes/{ext}/greetings/{kind}")
+                // A 10-minute 16 kHz WAV is 19 MB; actix's default limit is 256 KB.
+                .app_data(web::PayloadConfig::new(32 << 20))
+                .route(web::get().to(get_greeting))
+                .route(web::put().to(put_greeting))
+                .route(web::delete().to(delete_greeting)),
+        )
         .route("/api/messages/{id}", web::get().to(message))
         .route(
             "/api/messages/{id}/status",

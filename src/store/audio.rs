@@ -177,6 +177,12 @@ pub fn encode_ogg_opus_with(s: &Sound, complexity: i32) -> Result<Vec<u8>, Strin
 /// Decode an Ogg/Opus file to mono PCM at the rate its OpusHead names (8 or 16
 /// kHz for what we store; 48 kHz for any other), pre-skip and end trimming applied.
 pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Sound, String> {
+    decode_ogg_opus_at(bytes, None)
+}
+
+/// As [`decode_ogg_opus`], decoded at `rate` when given (Opus decodes at any of
+/// its rates directly: no resampling to play a greeting at 8 kHz).
+pub fn decode_ogg_opus_at(bytes: &[u8], rate: Option<u32>) -> Result<Sound, String> {
     let mut r = ogg::reading::PacketReader::new(std::io::Cursor::new(bytes));
     let head = r.read_packet().map_err(err)?.ok_or("empty Ogg stream")?;
     if head.data.len() < 19 || &head.data[..8] != b"OpusHead" {
@@ -188,10 +194,10 @@ pub fn decode_ogg_opus(bytes: &[u8]) -> Result<Sound, String> {
     }
     let pre_skip = u16::from_le_bytes([head.data[10], head.data[11]]) as u64;
     let input = u32::from_le_bytes([head.data[12], head.data[13], head.data[14], head.data[15]]);
-    let rate = if [8000, 12_000, 16_000, 24_000, 48_000].contains(&input) {
-        input
-    } else {
-        48_000
+    let rate = match rate {
+        Some(r) if [8000, 12_000, 16_000, 24_000, 48_000].contains(&r) => r,
+        _ if [8000, 12_000, 16_000, 24_000, 48_000].contains(&input) => input,
+        _ => 48_000,
     };
     let per48 = (48_000 / rate) as u64;
     let tags = r.read_packet().map_err(err)?.ok_or("no OpusTags")?;

@@ -7,6 +7,7 @@
 //! crash after leaves a whole message. Depends on `directory` types only (and sled).
 
 pub mod audio;
+pub mod greeting;
 pub mod notify;
 pub mod pins;
 pub mod sled;
@@ -184,6 +185,21 @@ pub trait MailboxStore: Send + Sync {
         mailbox: &str,
         kind: GreetingKind,
         audio: Option<(Law, &[u8])>,
+    ) -> Result<(), StoreError>;
+    /// One of the mailbox's recordings as a file: an imported one as it was
+    /// kept (WAV or Ogg/Opus), a phone recording as WAV.
+    fn recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<(audio::Format, Vec<u8>)>, StoreError>;
+    /// Keep an imported recording file (checked by [`greeting::import`]) durably.
+    fn set_recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+        format: audio::Format,
+        bytes: &[u8],
     ) -> Result<(), StoreError>;
     fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError>;
     fn set_settings(&self, mailbox: &str, s: &MailboxSettings) -> Result<(), StoreError>;

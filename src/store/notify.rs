@@ -74,6 +74,22 @@ impl MailboxStore for Notifying {
     ) -> Result<(), StoreError> {
         self.inner.set_recording(mailbox, kind, audio)
     }
+    fn recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<(super::audio::Format, Vec<u8>)>, StoreError> {
+        self.inner.recording_file(mailbox, kind)
+    }
+    fn set_recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+        format: super::audio::Format,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.inner.set_recording_file(mailbox, kind, format, bytes)
+    }
     fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError> {
         self.inner.settings(mailbox)
     }

@@ -72,6 +72,11 @@ impl SledStore {
     }
 }
 
+/// Recording tags: 0 and 8 are raw G.711 (phone recordings, by law); these
+/// mark an imported file kept as it was given.
+const FILE_WAV: u8 = b'W';
+const FILE_OGG: u8 = b'O';
+
 fn law_tag(l: Law) -> u8 {
     match l {
         Law::Mu => 0,
@@ -153,18 +158,26 @@ impl MailboxStore for SledStore {
         mailbox: &str,
         kind: GreetingKind,
     ) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
-        Ok(self
+        let Some(v) = self
             .db
             .get(recording_key(mailbox, kind).as_bytes())
             .map_err(io)?
-            .and_then(|v| {
-                let law = match v.first()? {
-                    0 => Law::Mu,
-                    8 => Law::A,
-                    _ => return None,
-                };
-                Some((law, v[1..].to_vec()))
-            }))
+        else {
+            return Ok(None);
+        };
+        let corrupt =
+            |e: String| StoreError::Corrupt(format!("{kind:?} greeting of {mailbox}: {e}"));
+        match v.first() {
+            Some(0) => Ok(Some((Law::Mu, v[1..].to_vec()))),
+            Some(8) => Ok(Some((Law::A, v[1..].to_vec()))),
+            Some(&FILE_WAV) => crate::store::greeting::for_phone(Format::Wav, &v[1..])
+                .map(Some)
+                .map_err(corrupt),
+            Some(&FILE_OGG) => crate::store::greeting::for_phone(Format::Ogg, &v[1..])
+                .map(Some)
+                .map_err(corrupt),
+            _ => Err(corrupt("unknown tag".into())),
+        }
     }
 
     fn set_recording(
@@ -185,6 +198,55 @@ impl MailboxStore for SledStore {
                 self.db.remove(key.as_bytes()).map_err(io)?;
             }
         }
+        self.flush()
+    }
+
+    fn recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<(Format, Vec<u8>)>, StoreError> {
+        let Some(v) = self
+            .db
+            .get(recording_key(mailbox, kind).as_bytes())
+            .map_err(io)?
+        else {
+            return Ok(None);
+        };
+        Ok(match v.first() {
+            Some(&FILE_WAV) => Some((Format::Wav, v[1..].to_vec())),
+            Some(&FILE_OGG) => Some((Format::Ogg, v[1..].to_vec())),
+            _ => match self.recording(mailbox, kind)? {
+                Some((law, g711)) => Some((
+                    Format::Wav,
+                    crate::store::audio::wav(&Sound::from_g711(law, &g711))
+                        .map_err(StoreError::Io)?,
+                )),
+                None => None,
+            },
+        })
+    }
+
+    fn set_recording_file(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+        format: Format,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let tag = match format {
+            Format::Wav => FILE_WAV,
+            Format::Ogg => FILE_OGG,
+            Format::G711 => {
+                return Err(StoreError::Io("a greeting file is WAV or Ogg/Opus".into()));
+            }
+        };
+        let mut v = Vec::with_capacity(bytes.len() + 1);
+        v.push(tag);
+        v.extend_from_slice(bytes);
+        self.db
+            .insert(recording_key(mailbox, kind).as_bytes(), v)
+            .map_err(io)?;
         self.flush()
     }
 
@@ -594,5 +656,46 @@ mod tests {
             // Exported for a G.711 system: 8 kHz, half the samples.
             assert_eq!(s.export(&meta.id, Format::G711).unwrap().len(), 16_000);
         }
+    }
+
+    #[test]
+    fn imported_greeting_files_are_kept_as_given_and_played_as_g711() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let tone = Sound {
+            rate: 16_000,
+            samples: (0..16_000)
+                .map(|i| ((i as f64 * 0.17).sin() * 9000.0) as i16)
+                .collect(),
+        };
+        let ogg = crate::store::audio::encode_ogg_opus(&tone).unwrap();
+        s.set_recording_file("1001", GreetingKind::Personal, Format::Ogg, &ogg)
+            .unwrap();
+        let back = s.recording_file("1001", GreetingKind::Personal).unwrap();
+        assert_eq!(back, Some((Format::Ogg, ogg)));
+        // A call gets one second of 8 kHz µ-law.
+        let (law, mu) = s.greetings("1001").unwrap().active.unwrap();
+        assert_eq!((law, mu.len()), (Law::Mu, 8000));
+        // A phone recording exports as WAV.
+        s.set_recording("1001", GreetingKind::Name, Some((Law::A, &[0xD5; 800])))
+            .unwrap();
+        let (f, wav) = s
+            .recording_file("1001", GreetingKind::Name)
+            .unwrap()
+            .unwrap();
+        assert_eq!(f, Format::Wav);
+        assert_eq!(
+            crate::store::audio::read_wav(&wav).unwrap().samples.len(),
+            800
+        );
+        assert!(
+            s.recording_file("1001", GreetingKind::Away)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.set_recording_file("1001", GreetingKind::Away, Format::G711, &[1])
+                .is_err()
+        );
     }
 }
