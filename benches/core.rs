@@ -8,7 +8,7 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use openum::media::codec::{AudioCodec, Codec, OpusFmtp};
 use openum::media::dtmf::DtmfDetector;
 use openum::media::g711::Law;
-use openum::media::recorder::Recorder;
+use openum::media::recorder::{Audio, Recorder};
 use openum::media::rtp::{Clip, RtpReceiver, RtpSender};
 use openum::media::srtp::SrtpSession;
 use openum::sdp::crypto::{SrtpKey, SrtpSuite};
@@ -190,10 +190,9 @@ fn media(c: &mut Criterion) {
     c.bench_function("rtp_receive_and_record_20ms", |b| {
         let t = Instant::now();
         let mut rx = RtpReceiver::new(MU, 0, Some(101));
-        let mut rec = Recorder::new(8000, Duration::from_secs(3600), t);
+        let mut rec = Recorder::g711(Law::Mu, Duration::from_secs(3600), t);
         let mut seq = 0u16;
         let mut p = pkt.clone();
-        let mut pcm = Vec::with_capacity(160);
         b.iter(|| {
             seq = seq.wrapping_add(1);
             p[2..4].copy_from_slice(&seq.to_be_bytes());
@@ -201,9 +200,7 @@ fn media(c: &mut Criterion) {
             if let Ok(openum::media::rtp::Received::Audio { index, payload }) =
                 rx.handle(t, black_box(&p))
             {
-                pcm.clear();
-                openum::media::g711::decode_into(Law::Mu, payload, &mut pcm);
-                rec.write(t, index, &pcm);
+                rec.write(t, index, Audio::G711(payload));
             }
         })
     });
@@ -216,7 +213,7 @@ fn media(c: &mut Criterion) {
         let t = Instant::now();
         let mut rx = RtpReceiver::new(Codec::Opus, 111, Some(101));
         let mut dec = openum::media::codec::OpusRx::new(16_000).unwrap();
-        let mut rec = Recorder::new(16_000, Duration::from_secs(3600), t);
+        let mut rec = Recorder::pcm(16_000, Duration::from_secs(3600), t);
         let mut pcm = Vec::with_capacity(320);
         let mut i = 0u32;
         let mut p = vec![0u8; 12 + 400];
@@ -233,7 +230,7 @@ fn media(c: &mut Criterion) {
                 rx.handle(t, black_box(&p))
                 && let Some(at) = dec.decode(index, payload, &mut pcm)
             {
-                rec.write(t, at, &pcm);
+                rec.write(t, at, Audio::Pcm(&pcm));
             }
             i += 1;
         })

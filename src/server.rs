@@ -283,6 +283,29 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
                 .map_err(|e| e.to_string())?,
         )),
     };
+    if let Some(lib) = prompts.clone().filter(|_| opus_warmup(&cfg)) {
+        // Opus callers must never wait for a prompt's first encoding; debug builds
+        // (the test suite's many short-lived servers) encode on first use instead.
+        let spawned = std::thread::Builder::new()
+            .name("opus-prompts".into())
+            .spawn(move || {
+                // SAFETY: lowers this thread's own priority; no memory is touched.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                }
+                let t = std::time::Instant::now();
+                let n = lib.warm_opus();
+                tracing::info!(
+                    event = "prompts_encoded",
+                    codec = "opus",
+                    prompts = n,
+                    ms = t.elapsed().as_millis() as u64
+                );
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(event = "prompts_encode_skipped", error = %e, "Opus prompts are encoded on first use");
+        }
+    }
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -669,4 +692,14 @@ fn print_banner(
         ));
     }
     print!("{out}");
+}
+
+/// Whether to encode every prompt as Opus at start: in release builds, when a
+/// dial plan takes Opus.
+fn opus_warmup(cfg: &crate::config::Config) -> bool {
+    !cfg!(debug_assertions)
+        && cfg.directory.dial_plans.iter().any(|d| {
+            d.audio_codecs
+                .contains(&crate::media::codec::AudioCodec::Opus)
+        })
 }

@@ -18,13 +18,14 @@ impl Actor for StoreActor {
 #[rtype(result = "Result<MessageMeta, StoreError>")]
 pub struct Deposit {
     pub msg: NewMessage,
-    pub audio: crate::store::audio::Sound,
+    pub audio: crate::store::audio::Captured,
 }
 
 impl Handler<Deposit> for StoreActor {
     type Result = Result<MessageMeta, StoreError>;
     fn handle(&mut self, m: Deposit, _: &mut SyncContext<Self>) -> Self::Result {
-        self.store.deposit(m.msg, &m.audio)
+        // Decoding G.711 to PCM happens here, off the media workers.
+        self.store.deposit(m.msg, &m.audio.into_sound())
     }
 }
 

@@ -13,10 +13,10 @@ use super::speech::Lang;
 use crate::media::codec::{Codec, OpusFmtp, OpusRx, WIDEBAND};
 use crate::media::g711::Law;
 use crate::media::inband::InbandDetector;
-use crate::media::recorder::Recorder;
+use crate::media::recorder::{Audio, Recorder};
 use crate::media::rtp::{Clip, Received, RtpReceiver, RtpSender};
 use crate::store::Greetings;
-use crate::store::audio::Sound;
+use crate::store::audio::Captured;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub enum CallEvent {
     Commit {
         /// The law to store it in when the policy keeps G.711.
         law: Law,
-        audio: Sound,
+        audio: Captured,
         duration: Duration,
         reason: EndReason,
         format: crate::store::audio::Format,
@@ -262,7 +262,7 @@ impl CallCore {
                 }
                 OvaAction::StartRecording { max } => {
                     // Greetings and introductions are played back by phone: 8 kHz.
-                    self.recorder = Some(Recorder::new(self.record_rate(8000), max, now));
+                    self.recorder = Some(self.recorder_for(8000, max, now));
                     self.events.push_back(CallEvent::RecordingStarted);
                 }
                 OvaAction::StopRecording => self.ova_recorded(now),
@@ -283,14 +283,12 @@ impl CallCore {
         };
         let duration = r.duration();
         let law = self.law();
-        // Recorded at 8 kHz (see `record_rate`), kept in the call's law (µ-law for
-        // Opus calls): G.711 in and out is lossless.
-        let audio: Arc<[u8]> = r
-            .into_sound()
-            .samples
-            .iter()
-            .map(|&s| law.encode(s))
-            .collect();
+        // Recorded at 8 kHz (see `recorder_for`), kept in the call's law (µ-law
+        // for Opus calls).
+        let audio: Arc<[u8]> = match r.into_captured() {
+            Captured::G711(_, a) => a.into(),
+            Captured::Pcm(s) => s.samples.iter().map(|&x| law.encode(x)).collect(),
+        };
         if let Some(o) = self.ova.as_mut() {
             o.handle_recorded(now, (law, audio), duration);
         }
@@ -305,18 +303,18 @@ impl CallCore {
         }
     }
 
-    /// The rate a recording starts at: G.711 gives 8 kHz; Opus is decoded at
-    /// `want` (16 kHz for voicemail), or at 8 kHz when in-band DTMF already needs
-    /// the decoder there. The decoder starts fresh for each recording.
-    fn record_rate(&mut self, want: u32) -> u32 {
-        if self.tx.codec() != Codec::Opus {
-            return 8000;
-        }
+    /// A recorder for this call: G.711 as it comes; Opus decoded at `want` Hz
+    /// (16 kHz for voicemail), or at 8 kHz when in-band DTMF already needs the
+    /// decoder there. The Opus decoder starts fresh for each recording.
+    fn recorder_for(&mut self, want: u32, max: Duration, now: Instant) -> Recorder {
+        let Codec::Opus = self.tx.codec() else {
+            return Recorder::g711(self.law(), max, now);
+        };
         let rate = if self.inband.is_some() { 8000 } else { want };
         if self.opus_rx.as_ref().is_none_or(|r| r.rate() != rate) {
             self.opus_rx = OpusRx::new(rate);
         }
-        rate
+        Recorder::pcm(rate, max, now)
     }
 
     fn begin_deposit(&mut self, now: Instant, greetings: Greetings) {
@@ -454,8 +452,7 @@ impl CallCore {
                     self.playing = false;
                 }
                 Action::StartRecording => {
-                    let rate = self.record_rate(WIDEBAND);
-                    self.recorder = Some(Recorder::new(rate, self.max_message, now));
+                    self.recorder = Some(self.recorder_for(WIDEBAND, self.max_message, now));
                     self.events.push_back(CallEvent::RecordingStarted);
                 }
                 Action::Commit { reason } => {
@@ -469,7 +466,7 @@ impl CallCore {
                             .unwrap_or_default();
                         self.events.push_back(CallEvent::Commit {
                             law,
-                            audio: r.into_sound(),
+                            audio: r.into_captured(),
                             duration,
                             reason,
                             format,
@@ -495,26 +492,33 @@ impl CallCore {
                 if self.inband.is_none() && self.recorder.is_none() {
                     return self.after_rtp(now); // nobody listens: no decoding
                 }
-                // Decoded audio and where it starts, in samples of its rate.
-                let at = match self.tx.codec() {
+                // G.711 is recorded as it comes and decoded only for in-band DTMF;
+                // Opus is decoded (at the recorder's rate) for either.
+                let (at, audio) = match self.tx.codec() {
                     Codec::G711(law) => {
-                        self.pcm.clear();
-                        crate::media::g711::decode_into(law, payload, &mut self.pcm);
-                        Some(index)
+                        if let Some(det) = self.inband.as_mut() {
+                            self.pcm.clear();
+                            crate::media::g711::decode_into(law, payload, &mut self.pcm);
+                            det.push(&self.pcm, &mut self.digits);
+                        }
+                        (index, Audio::G711(payload))
                     }
-                    Codec::Opus => self
-                        .opus_rx
-                        .as_mut()
-                        .and_then(|rx| rx.decode(index, payload, &mut self.pcm)),
+                    Codec::Opus => {
+                        let at = self
+                            .opus_rx
+                            .as_mut()
+                            .and_then(|rx| rx.decode(index, payload, &mut self.pcm));
+                        let Some(at) = at else {
+                            return self.after_rtp(now);
+                        };
+                        if let Some(det) = self.inband.as_mut() {
+                            det.push(&self.pcm, &mut self.digits);
+                        }
+                        (at, Audio::Pcm(&self.pcm))
+                    }
                 };
-                let Some(at) = at else {
-                    return self.after_rtp(now);
-                };
-                if let Some(det) = self.inband.as_mut() {
-                    det.push(&self.pcm, &mut self.digits);
-                }
                 if let Some(rec) = self.recorder.as_mut() {
-                    let full = rec.write(now, at, &self.pcm);
+                    let full = rec.write(now, at, audio);
                     if full && self.ova.is_some() {
                         self.ova_recorded(now);
                         return self.after_rtp(now);
@@ -766,8 +770,10 @@ mod tests {
             (2200..=2400).contains(&duration.as_millis()),
             "{duration:?}"
         );
-        assert_eq!(audio.samples.len() as u128, duration.as_millis() * 8);
-        assert_eq!(audio.rate, 8000);
+        let Captured::G711(Law::Mu, audio) = audio else {
+            panic!("G.711 expected")
+        };
+        assert_eq!(audio.len() as u128, duration.as_millis() * 8);
         // Goodbye plays only once the store has answered.
         let mut buf = [0u8; 200];
         assert!(c.poll_rtp(now, &mut buf).is_none());

@@ -326,15 +326,40 @@ impl PromptLibrary {
         Ok(self)
     }
 
-    /// The prompts compiled into the binary.
+    /// The prompts compiled into the binary. Built once per process and shared by
+    /// every library made from it (a reload of imported prompts keeps the Opus
+    /// packets already made).
     pub fn embedded() -> Result<Self, PromptError> {
-        let mut lib = PromptLibrary::default();
-        for (lang, set) in [(Lang::EnUs, EN_US), (Lang::FrFr, FR_FR)] {
-            for (name, bytes) in set {
-                lib.insert_in(lang, name, &read_wav(name, bytes)?);
+        static LIB: OnceLock<Result<PromptLibrary, String>> = OnceLock::new();
+        LIB.get_or_init(|| {
+            let mut lib = PromptLibrary::default();
+            for (lang, set) in [(Lang::EnUs, EN_US), (Lang::FrFr, FR_FR)] {
+                for (name, bytes) in set {
+                    let pcm = read_wav(name, bytes).map_err(|e| e.to_string())?;
+                    lib.insert_in(lang, name, &pcm);
+                }
             }
+            Ok(lib)
+        })
+        .clone()
+        .map_err(|e| PromptError::Wav("embedded".into(), e))
+    }
+
+    /// Make the Opus packets of every prompt now (a background thread at start:
+    /// about 2 s of one core for both languages in a release build), so that no
+    /// call waits for a first encoding. Returns how many prompts were encoded.
+    pub fn warm_opus(&self) -> usize {
+        let all = self
+            .sets
+            .values()
+            .flat_map(|s| s.values())
+            .chain(self.custom.values());
+        let mut n = 0;
+        for e in all {
+            e.clip(Codec::Opus);
+            n += 1;
         }
-        Ok(lib)
+        n
     }
 
     /// Add (or replace) an en-US prompt.

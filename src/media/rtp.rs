@@ -222,8 +222,10 @@ impl Clip {
 #[derive(Debug)]
 pub struct RtpSender {
     codec: Codec,
-    /// Opus calls: encodes [`Clip::Pcm`] audio.
+    /// Opus calls: encodes [`Clip::Pcm`] audio; made on first need (most calls
+    /// play prompts only, which come encoded).
     opus: Option<OpusTx>,
+    fmtp: OpusFmtp,
     pt: u8,
     ssrc: u32,
     seq: u16,
@@ -243,7 +245,8 @@ impl RtpSender {
     pub fn new(codec: Codec, pt: u8, ssrc: u32, seq: u16, ts: u32, fmtp: OpusFmtp) -> Self {
         RtpSender {
             codec,
-            opus: (codec == Codec::Opus).then(|| OpusTx::new(fmtp)).flatten(),
+            opus: None,
+            fmtp,
             pt,
             ssrc,
             seq,
@@ -352,6 +355,9 @@ impl RtpSender {
                 let take = (p.len() - pos).min(FRAME);
                 let mut frame = [0i16; FRAME];
                 frame[..take].copy_from_slice(&p[pos..pos + take]);
+                if self.opus.is_none() {
+                    self.opus = OpusTx::new(self.fmtp);
+                }
                 let n = self.opus.as_mut().map_or(0, |e| e.encode(&frame, body));
                 (n, take)
             }

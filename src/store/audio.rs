@@ -59,6 +59,23 @@ pub struct Sound {
     pub samples: Vec<i16>,
 }
 
+/// Audio as a call captured it: the G.711 bytes of a G.711 call (decoded on the
+/// store thread, never per packet), or the PCM an Opus call was decoded to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Captured {
+    G711(crate::media::g711::Law, Vec<u8>),
+    Pcm(Sound),
+}
+
+impl Captured {
+    pub fn into_sound(self) -> Sound {
+        match self {
+            Captured::G711(law, bytes) => Sound::from_g711(law, &bytes),
+            Captured::Pcm(s) => s,
+        }
+    }
+}
+
 impl Sound {
     pub fn narrow(samples: Vec<i16>) -> Sound {
         Sound {

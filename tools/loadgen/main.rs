@@ -3,7 +3,8 @@
 //! gateway client certificate), each INVITE → 200 → ACK, listen to the greeting,
 //! then stream a 440 Hz tone (RTP, or SRTP keyed by SDES) for `--talk` seconds,
 //! then BYE. Prints one JSON object: outcomes, INVITE→200 and first-prompt-packet
-//! latencies, and the server's RTP send jitter as seen by the receiver.
+//! latencies, and the server's RTP send jitter as seen by the receiver. `--codec
+//! opus` offers only Opus and sends a pre-encoded Opus tone (48 kHz RTP clock).
 //!
 //! Reuses openum's own SIP parser, SDP crypto and SRTP code (the peer is real: the
 //! server process; only the client side is ours).
@@ -20,49 +21,53 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-#[derive(Clone)]
+/// N recorded voicemail calls against an openum server (see tools/load).
+#[derive(Clone, clap::Parser)]
+#[command(name = "openum-loadgen", version)]
 struct Args {
+    /// The server's SIP address (UDP, or TLS with --tls).
+    #[arg(long, default_value = "127.0.0.1:5060")]
     server: SocketAddr,
-    tls: Option<(String, String, String)>, // ca, cert, key paths
+    /// Mutual TLS and SDES-SRTP: CA.pem,CERT.pem,KEY.pem of a gateway client.
+    #[arg(long, value_parser = parse_tls)]
+    tls: Option<(String, String, String)>,
+    /// The number called (a mailbox or pilot).
+    #[arg(long, default_value = "1001")]
     number: String,
+    #[arg(long, default_value_t = 10)]
     calls: usize,
+    /// New calls per second.
+    #[arg(long, default_value_t = 50.0)]
     rate: f64,
-    greeting: Duration,
-    talk: Duration,
+    /// How long to listen before talking (the greeting and beep), ms.
+    #[arg(long = "greeting-ms", default_value_t = 13_000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    greeting_ms: u64,
+    /// Seconds of caller audio.
+    #[arg(long, default_value_t = 7.0)]
+    talk: f64,
+    /// The codec offered and sent: pcmu (G.711 µ-law) or opus (RFC 7587).
+    #[arg(long, default_value = "pcmu", value_parser = ["pcmu", "opus"])]
+    codec: String,
 }
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        server: "127.0.0.1:5060".parse().unwrap(),
-        tls: None,
-        number: "1001".into(),
-        calls: 10,
-        rate: 50.0,
-        greeting: Duration::from_millis(13_000),
-        talk: Duration::from_secs(7),
-    };
-    let v: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < v.len() {
-        let val = v.get(i + 1).cloned().unwrap_or_default();
-        match v[i].as_str() {
-            "--server" => a.server = val.parse().expect("--server HOST:PORT"),
-            "--tls" => {
-                // --tls CA,CERT,KEY
-                let p: Vec<&str> = val.split(',').collect();
-                assert_eq!(p.len(), 3, "--tls CA.pem,CERT.pem,KEY.pem");
-                a.tls = Some((p[0].into(), p[1].into(), p[2].into()));
-            }
-            "--number" => a.number = val,
-            "--calls" => a.calls = val.parse().expect("--calls N"),
-            "--rate" => a.rate = val.parse().expect("--rate CPS"),
-            "--greeting-ms" => a.greeting = Duration::from_millis(val.parse().expect("ms")),
-            "--talk" => a.talk = Duration::from_secs_f64(val.parse().expect("seconds")),
-            other => panic!("unknown argument {other}"),
-        }
-        i += 2;
+fn parse_tls(v: &str) -> Result<(String, String, String), String> {
+    let p: Vec<&str> = v.split(',').collect();
+    match p[..] {
+        [ca, cert, key] => Ok((ca.into(), cert.into(), key.into())),
+        _ => Err("expected CA.pem,CERT.pem,KEY.pem".into()),
     }
-    a
+}
+
+impl Args {
+    fn greeting(&self) -> Duration {
+        Duration::from_millis(self.greeting_ms)
+    }
+    fn talk(&self) -> Duration {
+        Duration::from_secs_f64(self.talk.clamp(0.0, 3600.0))
+    }
+    fn opus(&self) -> bool {
+        self.codec == "opus"
+    }
 }
 
 /// The shared SIP transport: send bytes; responses are routed by Call-ID.
@@ -237,7 +242,7 @@ Max-Forwards: 70\r\n{ctype}Content-Length: {len}\r\n\r\n{body}",
     .into_bytes()
 }
 
-async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Vec<u8>>) -> CallResult {
+async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Tone>) -> CallResult {
     let mut res = CallResult::default();
     let call_id = format!("lg-{}-{idx}", std::process::id());
     let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -257,9 +262,20 @@ async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Vec<u8>>) -> CallResult {
         }
         None => ("RTP/AVP", String::new()),
     };
+    let (fmt, rtpmap) = if a.opus() {
+        (
+            111,
+            "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1;stereo=0\r\na=rtpmap:101 telephone-event/48000\r\n",
+        )
+    } else {
+        (
+            0,
+            "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+        )
+    };
     let sdp = format!(
-        "v=0\r\no=lg 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} {proto} 0 101\r\n\
-a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptime:20\r\n"
+        "v=0\r\no=lg 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} {proto} {fmt} 101\r\n\
+{rtpmap}{crypto_line}a=ptime:20\r\n"
     );
     let mut rx = sip.route(&call_id);
     let t0 = Instant::now();
@@ -313,8 +329,8 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
     };
 
     // Listen through the greeting, then talk while still listening.
-    let talk_at = answered + a.greeting;
-    let end_at = talk_at + a.talk;
+    let talk_at = answered + a.greeting();
+    let end_at = talk_at + a.talk();
     let mut buf = vec![0u8; 2048];
     let mut first: Option<Instant> = None;
     let mut in_spurt: u64 = 0;
@@ -324,7 +340,7 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
     let mut next_send = talk_at;
     // Halfway through the talk, press '5' (RFC 4733, PT 101 as offered): three end
     // packets with the event's own timestamp, as senders do (§2.5.1.4).
-    let dtmf_at = talk_at + a.talk / 2;
+    let dtmf_at = talk_at + a.talk() / 2;
     let mut dtmf_done = false;
     loop {
         let now = Instant::now();
@@ -364,12 +380,20 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
             }
             _ = tokio::time::sleep_until(wake.into()) => {
                 if Instant::now() >= talk_at {
-                    let mut pkt = vec![0x80u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34];
+                    let mut pkt = vec![0x80u8, fmt, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34];
                     pkt[2..4].copy_from_slice(&seq.to_be_bytes());
                     pkt[4..8].copy_from_slice(&ts.to_be_bytes());
                     pkt[8..12].copy_from_slice(&(idx as u32).to_be_bytes());
-                    pkt.extend_from_slice(&tone[pos..pos + 160]);
-                    pos = (pos + 160) % (tone.len() - 160);
+                    match tone.as_ref() {
+                        Tone::G711(t) => {
+                            pkt.extend_from_slice(&t[pos..pos + 160]);
+                            pos = (pos + 160) % (t.len() - 160);
+                        }
+                        Tone::Opus(p) => {
+                            pkt.extend_from_slice(&p[pos % p.len()]);
+                            pos += 1;
+                        }
+                    }
                     let out = match srtp.as_mut() {
                         Some(s) => s.protect(&pkt).map(|b| b.to_vec()).unwrap_or_default(),
                         None => pkt,
@@ -397,7 +421,7 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n{crypto_line}a=ptim
                         res.dtmf_sent += 1;
                     }
                     seq = seq.wrapping_add(1);
-                    ts = ts.wrapping_add(160);
+                    ts = ts.wrapping_add(if a.opus() { 960 } else { 160 });
                     next_send += Duration::from_millis(20);
                 }
             }
@@ -420,19 +444,23 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((p / 100.0) * (v.len() - 1) as f64).round() as usize]
 }
 
+/// The caller's audio, ready to send: a 440 Hz tone of one second.
+enum Tone {
+    G711(Vec<u8>),
+    Opus(Vec<Box<[u8]>>),
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let a = parse_args();
-    let tone: Arc<Vec<u8>> = Arc::new(
-        (0..8000)
-            .map(|i| {
-                Law::Mu.encode(
-                    ((2.0 * std::f64::consts::PI * 440.0 * i as f64 / 8000.0).sin() * 10000.0)
-                        as i16,
-                )
-            })
-            .collect(),
-    );
+    let a = <Args as clap::Parser>::parse();
+    let pcm: Vec<i16> = (0..8000)
+        .map(|i| ((2.0 * std::f64::consts::PI * 440.0 * i as f64 / 8000.0).sin() * 10000.0) as i16)
+        .collect();
+    let tone = Arc::new(if a.opus() {
+        Tone::Opus(openum::media::codec::encode_packets(&pcm))
+    } else {
+        Tone::G711(pcm.iter().map(|&s| Law::Mu.encode(s)).collect())
+    });
     let sip = connect(&a).await;
     let mut tasks = Vec::new();
     let gap = Duration::from_secs_f64(1.0 / a.rate);
@@ -460,6 +488,7 @@ async fn main() {
         .collect();
     let out = serde_json::json!({
         "mode": if a.tls.is_some() { "srtp" } else { "rtp" },
+        "codec": a.codec,
         "calls_attempted": a.calls,
         "calls_answered": by_status.get(&200).copied().unwrap_or(0),
         "calls_completed": results.iter().filter(|r| r.completed).count(),
