@@ -481,7 +481,10 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
                 .notify_directory_changes(m.clone().recipient());
         }
         let supervisor = sup_ctx.run(sup);
-        let sink = net::Sink::of(&endpoint);
+        let sink = net::Sink::of(&endpoint).with_limits(net::StreamLimits {
+            message: cfg.service.sip_message_timeout,
+            idle: cfg.service.sip_idle_timeout,
+        });
         if let Some(u) = udp {
             actix_rt::spawn(net::udp_loop(u, sink.clone()));
         }

@@ -148,3 +148,78 @@ fn a_bad_config_is_refused_with_the_object_and_field_named() {
         "{err}"
     );
 }
+
+/// Slow-loris connections: silent, stopped mid-message, or with a Content-Length
+/// larger than what follows. Each is closed at the configured limit with its
+/// reason logged, and the server serves normally throughout.
+#[test]
+fn silent_trickling_and_incomplete_connections_are_closed_at_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = openum::config::DEMO_TOML.replace(
+        "startup_mode = \"Dual\"",
+        "startup_mode = \"Dual\"\nsip_message_timeout_secs = 2\nsip_idle_timeout_secs = 3",
+    );
+    assert_ne!(text, openum::config::DEMO_TOML);
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let port = server.sip_port;
+    let open = || {
+        let t = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        t
+    };
+    let closed_within = |mut t: TcpStream, limit: Duration| {
+        let start = std::time::Instant::now();
+        let mut buf = [0u8; 1024];
+        loop {
+            match t.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue, // the answer to a whole request it sent
+                Err(e) => panic!("not closed: {e}"),
+            }
+        }
+        let took = start.elapsed();
+        assert!(took <= limit, "closed after {took:?}");
+    };
+    // Never speaks.
+    let silent = open();
+    // Half a request, then nothing: the message clock runs from its first byte,
+    // however slowly the rest would trickle.
+    let mut partial = open();
+    partial
+        .write_all(b"OPTIONS sip:4000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKp\r\n")
+        .unwrap();
+    // Content-Length promises more body than comes (RFC 4475 §3.1.2.7 over a
+    // stream: wait for the rest, never answer early).
+    let mut long = open();
+    let clerr = OPTIONS
+        .replace("UDP", "TCP")
+        .replace("Content-Length: 0", "Content-Length: 150");
+    long.write_all(clerr.as_bytes()).unwrap();
+    // A whole request, then nothing: answered, then closed at the idle limit.
+    let mut idle = open();
+    idle.write_all(OPTIONS.replace("UDP", "TCP").as_bytes())
+        .unwrap();
+    for t in [silent, partial, long] {
+        closed_within(t, Duration::from_secs(6));
+    }
+    closed_within(idle, Duration::from_secs(8));
+    for (reason, n) in [
+        ("no first message", 1),
+        ("message incomplete", 2),
+        ("idle", 1),
+    ] {
+        server.wait_log(
+            &[
+                "event=\"sip_conn_timeout\"",
+                &format!("reason=\"{reason}\""),
+            ],
+            n,
+            Duration::from_secs(2),
+        );
+    }
+    // Still serving.
+    let r = udp_exchange(port, OPTIONS.as_bytes()).expect("an answer over UDP");
+    assert!(r.starts_with("SIP/2.0 200"), "{r}");
+}

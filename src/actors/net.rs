@@ -2,6 +2,12 @@
 //! connection (RFC 3261 §18.3 framing by Content-Length). They move bytes only;
 //! parsing and everything after happen in the endpoint actor.
 //!
+//! Slow or silent peers cannot hold a connection (the slow-loris defence of
+//! RFC 5626-era servers): an inbound connection must bring its first message, and
+//! any message once begun must be complete, within [`StreamLimits::message`]; a
+//! connection with no bytes at all for [`StreamLimits::idle`] is closed; a TLS
+//! handshake has [`TLS_HANDSHAKE`]. Each closing is `event="sip_conn_timeout"`.
+//!
 //! TLS connections (RFC 3261 §26.3.1, mutual TLS): rustls has verified that the
 //! client certificate chains to a trust anchor during the handshake; here we also
 //! require it to name a configured IP gateway FQDN. Either failure is logged as
@@ -14,9 +20,34 @@ use actix::{Actor, Addr, Handler, Recipient};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long a TLS handshake may take.
+pub const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// Time limits of a SIP connection (service `sip_message_timeout_secs`,
+/// `sip_idle_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// A message, once begun (and an inbound connection's first), must be whole
+    /// within this.
+    pub message: Duration,
+    /// No bytes at all for this long: closed.
+    pub idle: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            message: Duration::from_secs(30),
+            idle: Duration::from_secs(900),
+        }
+    }
+}
 
 /// Where the loops deliver: the endpoint, as recipients (this module does not know
 /// the endpoint's type, so the two never import each other).
@@ -27,6 +58,7 @@ pub struct Sink {
     closed: Recipient<ConnClosed>,
     send: Recipient<SendOnConn>,
     failed: Recipient<ConnFailed>,
+    limits: StreamLimits,
 }
 
 impl Sink {
@@ -45,7 +77,13 @@ impl Sink {
             closed: a.clone().recipient(),
             send: a.clone().recipient(),
             failed: a.clone().recipient(),
+            limits: StreamLimits::default(),
         }
+    }
+
+    pub fn with_limits(mut self, limits: StreamLimits) -> Sink {
+        self.limits = limits;
+        self
     }
 }
 
@@ -73,9 +111,31 @@ pub async fn udp_loop(sock: Arc<UdpSocket>, ep: Sink) {
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// Which time limit ends a connection's wait for bytes now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// An inbound connection that has sent nothing yet.
+    FirstMessage,
+    /// Part of a message is buffered.
+    RestOfMessage,
+    /// Between messages.
+    Idle,
+}
+
+impl Waiting {
+    fn name(self) -> &'static str {
+        match self {
+            Waiting::FirstMessage => "no first message",
+            Waiting::RestOfMessage => "message incomplete",
+            Waiting::Idle => "idle",
+        }
+    }
+}
+
 /// Frame SIP messages off a byte stream and hand them to the endpoint; write what
-/// the endpoint sends on this connection.
-async fn serve_stream<S>(stream: S, peer: SocketAddr, transport: Transport, ep: Sink)
+/// the endpoint sends on this connection. `inbound`: the peer opened it (and must
+/// speak first).
+async fn serve_stream<S>(stream: S, peer: SocketAddr, transport: Transport, ep: Sink, inbound: bool)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -103,17 +163,41 @@ where
     };
     let mut buf = Vec::with_capacity(8192);
     let mut chunk = vec![0u8; 16384];
+    let limits = ep.limits;
+    let opened = Instant::now();
+    let mut last_bytes = opened;
+    // When the message now buffered began (the partial-message clock).
+    let mut message_began: Option<Instant> = None;
+    let mut seen_message = !inbound;
     'conn: loop {
-        match rd.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        let (waiting, deadline) = match message_began {
+            Some(t) => (Waiting::RestOfMessage, t + limits.message),
+            None if !seen_message => (Waiting::FirstMessage, opened + limits.message),
+            None => (Waiting::Idle, last_bytes + limits.idle),
+        };
+        match tokio::time::timeout_at(deadline, rd.read(&mut chunk)).await {
+            Err(_) => {
+                metrics::counter!("openum_sip_conn_timeouts_total", "reason" => waiting.name())
+                    .increment(1);
+                tracing::warn!(event = "sip_conn_timeout", %peer, transport = transport.via_name(), reason = waiting.name(), buffered = buf.len());
+                break;
+            }
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => {
+                last_bytes = Instant::now();
+                buf.extend_from_slice(&chunk[..n]);
+            }
         }
+        let mut framed = false;
         loop {
             match frame_stream(&buf) {
                 Ok(Some(len)) => {
                     let frame: Vec<u8> = buf.drain(..len).collect();
+                    framed = true;
+                    // A CRLF keep-alive (RFC 5626 §4.4.1) counts as speaking.
+                    seen_message = true;
                     if frame.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                        continue; // keep-alive
+                        continue;
                     }
                     ep.inbound.do_send(Inbound { bytes: frame, flow });
                 }
@@ -132,8 +216,22 @@ where
                 }
             }
         }
+        // What is left is the start of the next message: its clock starts now if
+        // a message was just framed, else it keeps running.
+        let began = if framed { None } else { message_began };
+        message_began = message_clock(&buf, began, last_bytes);
     }
     ep.closed.do_send(ConnClosed { id });
+}
+
+/// The partial-message clock: started when bytes of a message wait in `buf`,
+/// stopped when it is empty.
+fn message_clock(buf: &[u8], began: Option<Instant>, now: Instant) -> Option<Instant> {
+    match (buf.is_empty(), began) {
+        (true, _) => None,
+        (false, Some(t)) => Some(t),
+        (false, None) => Some(now),
+    }
 }
 
 /// Open an outbound connection (our requests to a gateway) and serve it like an
@@ -168,10 +266,10 @@ pub async fn connect(
     let _ = tcp.set_nodelay(true);
     match tls {
         Some((connector, name)) => match connector.connect(name, tcp).await {
-            Ok(s) => serve_stream(s, peer, Transport::Tls, ep).await,
+            Ok(s) => serve_stream(s, peer, Transport::Tls, ep, false).await,
             Err(e) => fail(format!("TLS: {e}")),
         },
-        None => serve_stream(tcp, peer, Transport::Tcp, ep).await,
+        None => serve_stream(tcp, peer, Transport::Tcp, ep, false).await,
     }
 }
 
@@ -180,7 +278,7 @@ pub async fn tcp_accept_loop(listener: TcpListener, ep: Sink) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                actix_rt::spawn(serve_stream(stream, peer, Transport::Tcp, ep.clone()));
+                actix_rt::spawn(serve_stream(stream, peer, Transport::Tcp, ep.clone(), true));
             }
             Err(e) => {
                 tracing::error!(event = "tcp_accept_failed", error = %e);
@@ -213,9 +311,7 @@ pub async fn tls_accept_loop(
         let _ = stream.set_nodelay(true);
         let (acceptor, fqdns, ep) = (acceptor.clone(), gateway_fqdns.clone(), ep.clone());
         actix_rt::spawn(async move {
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream))
-                    .await;
+            let handshake = tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await;
             let tls = match handshake {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => return untrusted(peer, &format!("TLS handshake refused: {e}")),
@@ -230,10 +326,26 @@ pub async fn tls_accept_loop(
             match crate::tls::gateway_name(&certs, &fqdns) {
                 Some(name) => {
                     tracing::debug!(event = "tls_connected", %peer, gateway_fqdn = %name);
-                    serve_stream(tls, peer, Transport::Tls, ep).await;
+                    serve_stream(tls, peer, Transport::Tls, ep, true).await;
                 }
                 None => untrusted(peer, "the certificate names no configured IP gateway FQDN"),
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_clock_runs_only_while_part_of_a_message_waits() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(5);
+        assert_eq!(message_clock(b"", Some(t0), t1), None);
+        assert_eq!(message_clock(b"INV", None, t1), Some(t1));
+        // Still the same message: the clock keeps its start (a slow sender cannot
+        // reset it by trickling bytes).
+        assert_eq!(message_clock(b"INVITE", Some(t0), t1), Some(t0));
     }
 }

@@ -127,6 +127,13 @@ struct RawService {
     workers: usize,
     #[serde(default = "default_drain_timeout")]
     drain_timeout_secs: u64,
+    /// A SIP message on TCP/TLS, once begun, must be whole within this (and an
+    /// inbound connection must send its first message within it).
+    #[serde(default = "default_message_timeout")]
+    sip_message_timeout_secs: u64,
+    /// A TCP/TLS connection that sends nothing for this long is closed.
+    #[serde(default = "default_idle_timeout")]
+    sip_idle_timeout_secs: u64,
     #[serde(default = "default_mailbox_port")]
     mailbox_sip_port: u16,
     #[serde(default = "default_mailbox_tls_port")]
@@ -171,6 +178,12 @@ fn default_t1() -> u64 {
 }
 fn default_options_interval() -> u64 {
     60
+}
+fn default_message_timeout() -> u64 {
+    30
+}
+fn default_idle_timeout() -> u64 {
+    900
 }
 fn default_drain_timeout() -> u64 {
     600
@@ -351,6 +364,9 @@ pub struct ServiceConfig {
     pub max_calls_allowed: usize,
     pub locale: String,
     pub store_cache_mb: u64,
+    /// Slow-loris limits of SIP connections.
+    pub sip_message_timeout: Duration,
+    pub sip_idle_timeout: Duration,
     pub startup_mode: StartupMode,
     pub sip_tls_port: u16,
     /// RFC 3261 T1; lowering it (tests) shortens every derived timer.
@@ -452,6 +468,22 @@ impl Config {
                 "cert and key go together",
             ));
         }
+        if !(1..=600).contains(&s.sip_message_timeout_secs) {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "sip_message_timeout_secs",
+                "must be 1..=600",
+            ));
+        }
+        if s.sip_idle_timeout_secs < s.sip_message_timeout_secs {
+            return Err(invalid(
+                "service",
+                &s.fqdn,
+                "sip_idle_timeout_secs",
+                "must be at least sip_message_timeout_secs",
+            ));
+        }
         if s.max_calls_allowed == 0 {
             return Err(invalid(
                 "service",
@@ -471,6 +503,8 @@ impl Config {
             max_calls_allowed: s.max_calls_allowed,
             locale: s.locale,
             store_cache_mb: s.store_cache_mb,
+            sip_message_timeout: Duration::from_secs(s.sip_message_timeout_secs),
+            sip_idle_timeout: Duration::from_secs(s.sip_idle_timeout_secs),
             startup_mode: s.startup_mode,
             sip_tls_port: s.sip_tls_port,
             sip_t1: Duration::from_millis(s.sip_t1_ms),

@@ -37,6 +37,15 @@ fn demo_config_has_the_promised_objects() {
     // DemoFR speaks French; the others the service's en-US.
     assert_eq!(d.dial_plan("DemoFR").unwrap().default_language, "fr-FR");
     assert_eq!(d.dial_plan("Demo").unwrap().default_language, "en-US");
+    use crate::media::codec::AudioCodec;
+    assert_eq!(
+        d.dial_plan("Demo").unwrap().audio_codecs,
+        AudioCodec::DEFAULT
+    );
+    assert_eq!(
+        d.dial_plan("DemoFR").unwrap().audio_codecs,
+        AudioCodec::DEFAULT
+    );
     assert_eq!(
         d.mailbox_language(d.mailbox("DemoFR", "3001").unwrap()),
         crate::ivr::speech::Lang::FrFr
@@ -389,4 +398,42 @@ fn languages_are_checked_and_inherited() {
         d.mailbox_language(d.mailbox("Demo", "1002").unwrap()),
         crate::ivr::speech::Lang::FrFr
     );
+}
+
+#[test]
+fn audio_codecs_are_checked_and_deduplicated() {
+    use crate::media::codec::AudioCodec;
+    let line = "audio_codecs = [\"opus\", \"PCMU\", \"PCMA\"]";
+    assert!(DEMO_TOML.contains(line));
+    let pcma = DEMO_TOML.replace(line, "audio_codecs = [\"pcma\", \"PCMA\", \"g711u\"]");
+    let c = Config::parse(&pcma, &|_| vec![]).unwrap();
+    assert_eq!(
+        c.directory.dial_plan("Demo").unwrap().audio_codecs,
+        [AudioCodec::Pcma, AudioCodec::Pcmu]
+    );
+    for bad in ["audio_codecs = [\"G729\"]", "audio_codecs = []"] {
+        let e = Config::parse(&DEMO_TOML.replace(line, bad), &|_| vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Demo") && e.contains("audio_codecs"), "{e}");
+    }
+}
+
+#[test]
+fn connection_time_limits_are_checked() {
+    let c = Config::parse(DEMO_TOML, &|_| vec![]).unwrap();
+    assert_eq!(c.service.sip_message_timeout, Duration::from_secs(30));
+    assert_eq!(c.service.sip_idle_timeout, Duration::from_secs(900));
+    let at = "startup_mode = \"Dual\"";
+    for (extra, field) in [
+        ("sip_message_timeout_secs = 0", "sip_message_timeout_secs"),
+        (
+            "sip_message_timeout_secs = 20\nsip_idle_timeout_secs = 10",
+            "sip_idle_timeout_secs",
+        ),
+    ] {
+        let text = DEMO_TOML.replace(at, &format!("{at}\n{extra}"));
+        let e = Config::parse(&text, &|_| vec![]).unwrap_err().to_string();
+        assert!(e.contains(field), "{e}");
+    }
 }
