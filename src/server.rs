@@ -410,7 +410,12 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
             service.sip_t1,
             udp.clone(),
             sup_addr.clone().recipient(),
-        );
+        )
+        .with_guard(crate::sip::guard::GuardConfig {
+            trusted_rate: service.sip_rate_limit_per_source,
+            untrusted_rate: service.sip_rate_limit_untrusted,
+            shed_delay: service.sip_shed_queue_delay,
+        });
         if let Some(setup) = &tls_setup {
             endpoint = endpoint.with_tls_client(tls::client_connector(setup)?);
         }

@@ -223,3 +223,64 @@ fn silent_trickling_and_incomplete_connections_are_closed_at_their_limits() {
     let r = udp_exchange(port, OPTIONS.as_bytes()).expect("an answer over UDP");
     assert!(r.starts_with("SIP/2.0 200"), "{r}");
 }
+
+/// A source over its message rate is blocked and its messages dropped unparsed
+/// (pike-style), a gateway at its own limit as much as a stranger at the lower
+/// one; the block is logged once and counted.
+#[test]
+fn sources_over_their_message_rate_are_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = openum::config::DEMO_TOML.replace(
+        "startup_mode = \"Dual\"",
+        "startup_mode = \"Dual\"\nsip_rate_limit_per_source = 20\nsip_rate_limit_untrusted = 5",
+    );
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let port = server.sip_port;
+    let blast = |from: &str, n: usize| -> usize {
+        let s = std::net::UdpSocket::bind((from, 0)).unwrap();
+        for i in 0..n {
+            let m = OPTIONS
+                .replace("opt-1", &format!("flood-{from}-{i}"))
+                .replace("z9hG4bKopt1", &format!("z9hG4bKflood{i}"));
+            s.send_to(m.as_bytes(), ("127.0.0.1", port)).unwrap();
+        }
+        s.set_read_timeout(Some(Duration::from_millis(800)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let mut answers = 0;
+        while s.recv_from(&mut buf).is_ok() {
+            answers += 1;
+        }
+        answers
+    };
+    // The demo gateway (127.0.0.1): 20 answered in the burst, the rest dropped.
+    let a = blast("127.0.0.1", 100);
+    assert!((20..=24).contains(&a), "{a} answers");
+    // A stranger (127.0.0.2): 5 get their 403, the rest nothing.
+    let b = blast("127.0.0.2", 50);
+    assert!((5..=7).contains(&b), "{b} answers");
+    let blocked = server.wait_log(&["event=\"source_blocked\""], 2, Duration::from_secs(2));
+    assert!(
+        blocked
+            .iter()
+            .any(|l| l.contains("peer=127.0.0.1") && l.contains("trusted=true")),
+        "{blocked:?}"
+    );
+    assert!(
+        blocked
+            .iter()
+            .any(|l| l.contains("peer=127.0.0.2") && l.contains("trusted=false")),
+        "{blocked:?}"
+    );
+    assert_eq!(
+        server
+            .log_text()
+            .matches("event=\"source_blocked\"")
+            .count(),
+        2,
+        "logged once per block"
+    );
+    assert!(server.metric("openum_sip_rate_limited_total") >= 110.0);
+}

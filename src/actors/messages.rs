@@ -17,6 +17,9 @@ use tokio::sync::mpsc::UnboundedSender;
 pub struct Inbound {
     pub bytes: Vec<u8>,
     pub flow: Flow,
+    /// When the socket loop read it (the SIP core's queue delay is measured from
+    /// here).
+    pub received: std::time::Instant,
 }
 
 /// A stream connection is up (socket loops → endpoint).

@@ -87,18 +87,46 @@ impl Sink {
     }
 }
 
+/// Messages read from sockets and not yet handled by the endpoint. The actor's
+/// mailbox is unbounded, so this count is the bound: past [`MAX_PENDING`] the
+/// socket loops drop datagrams (UDP: the sender retransmits) and pause stream
+/// reads, rather than let a flood grow memory without limit.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+pub const MAX_PENDING: u64 = 20_000;
+
+/// The endpoint took one inbound message off its queue.
+pub fn inbound_handled() {
+    PENDING.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn deliver(ep: &Sink, m: Inbound) -> bool {
+    if PENDING.load(Ordering::Relaxed) >= MAX_PENDING {
+        metrics::counter!("openum_sip_queue_full_total").increment(1);
+        return false;
+    }
+    PENDING.fetch_add(1, Ordering::Relaxed);
+    ep.inbound.do_send(m);
+    true
+}
+
 pub async fn udp_loop(sock: Arc<UdpSocket>, ep: Sink) {
     let mut buf = vec![0u8; 65536];
     loop {
         match sock.recv_from(&mut buf).await {
-            Ok((n, peer)) => ep.inbound.do_send(Inbound {
-                bytes: buf[..n].to_vec(),
-                flow: Flow {
-                    transport: Transport::Udp,
-                    peer,
-                    conn: None,
-                },
-            }),
+            Ok((n, peer)) => {
+                deliver(
+                    &ep,
+                    Inbound {
+                        bytes: buf[..n].to_vec(),
+                        flow: Flow {
+                            transport: Transport::Udp,
+                            peer,
+                            conn: None,
+                        },
+                        received: std::time::Instant::now(),
+                    },
+                );
+            }
             // ICMP port unreachable from an earlier send shows up here on Linux.
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
             Err(e) => {
@@ -199,7 +227,18 @@ where
                     if frame.iter().all(|b| *b == b'\r' || *b == b'\n') {
                         continue;
                     }
-                    ep.inbound.do_send(Inbound { bytes: frame, flow });
+                    let mut m = Inbound {
+                        bytes: frame,
+                        flow,
+                        received: std::time::Instant::now(),
+                    };
+                    // A stream is not dropped from: wait for room (TCP then pushes
+                    // back on the sender).
+                    while PENDING.load(Ordering::Relaxed) >= MAX_PENDING {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        m.received = std::time::Instant::now();
+                    }
+                    deliver(&ep, m);
                 }
                 Ok(None) => break,
                 Err(e) => {

@@ -134,6 +134,15 @@ struct RawService {
     /// A TCP/TLS connection that sends nothing for this long is closed.
     #[serde(default = "default_idle_timeout")]
     sip_idle_timeout_secs: u64,
+    /// SIP messages a second from one IP gateway before it is blocked for 10 s.
+    #[serde(default = "default_rate_trusted")]
+    sip_rate_limit_per_source: u32,
+    /// The same for any other address (refused 403 anyway).
+    #[serde(default = "default_rate_untrusted")]
+    sip_rate_limit_untrusted: u32,
+    /// SIP core queue delay above which new requests get 503 + Retry-After.
+    #[serde(default = "default_shed_delay")]
+    sip_shed_queue_delay_ms: u64,
     #[serde(default = "default_mailbox_port")]
     mailbox_sip_port: u16,
     #[serde(default = "default_mailbox_tls_port")]
@@ -178,6 +187,15 @@ fn default_t1() -> u64 {
 }
 fn default_options_interval() -> u64 {
     60
+}
+fn default_rate_trusted() -> u32 {
+    10_000
+}
+fn default_rate_untrusted() -> u32 {
+    20
+}
+fn default_shed_delay() -> u64 {
+    200
 }
 fn default_message_timeout() -> u64 {
     30
@@ -367,6 +385,10 @@ pub struct ServiceConfig {
     /// Slow-loris limits of SIP connections.
     pub sip_message_timeout: Duration,
     pub sip_idle_timeout: Duration,
+    /// Flood limits: messages a second per source, and the shedding threshold.
+    pub sip_rate_limit_per_source: u32,
+    pub sip_rate_limit_untrusted: u32,
+    pub sip_shed_queue_delay: Duration,
     pub startup_mode: StartupMode,
     pub sip_tls_port: u16,
     /// RFC 3261 T1; lowering it (tests) shortens every derived timer.
@@ -484,6 +506,21 @@ impl Config {
                 "must be at least sip_message_timeout_secs",
             ));
         }
+        for (field, v) in [
+            (
+                "sip_rate_limit_per_source",
+                s.sip_rate_limit_per_source as u64,
+            ),
+            (
+                "sip_rate_limit_untrusted",
+                s.sip_rate_limit_untrusted as u64,
+            ),
+            ("sip_shed_queue_delay_ms", s.sip_shed_queue_delay_ms),
+        ] {
+            if v == 0 {
+                return Err(invalid("service", &s.fqdn, field, "must be at least 1"));
+            }
+        }
         if s.max_calls_allowed == 0 {
             return Err(invalid(
                 "service",
@@ -505,6 +542,9 @@ impl Config {
             store_cache_mb: s.store_cache_mb,
             sip_message_timeout: Duration::from_secs(s.sip_message_timeout_secs),
             sip_idle_timeout: Duration::from_secs(s.sip_idle_timeout_secs),
+            sip_rate_limit_per_source: s.sip_rate_limit_per_source,
+            sip_rate_limit_untrusted: s.sip_rate_limit_untrusted,
+            sip_shed_queue_delay: Duration::from_millis(s.sip_shed_queue_delay_ms),
             startup_mode: s.startup_mode,
             sip_tls_port: s.sip_tls_port,
             sip_t1: Duration::from_millis(s.sip_t1_ms),

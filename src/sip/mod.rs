@@ -3,6 +3,7 @@
 //! sockets or the clock; the `actors::endpoint` shell does.
 
 pub mod dialog;
+pub mod guard;
 pub mod msg;
 pub mod transaction;
 

@@ -17,6 +17,7 @@ use super::messages::{
 };
 use crate::callctl::SERVER;
 use crate::directory::Directory;
+use crate::sip::guard::{self, Guard, Verdict};
 use crate::sip::msg::{self, Message, Method};
 use crate::sip::token;
 use crate::sip::transaction::{Event, Flow, TransactionLayer, Transport, TxId};
@@ -52,6 +53,8 @@ pub struct SipEndpoint {
     out_conns: HashMap<(Transport, SocketAddr), u64>,
     connecting: HashMap<(Transport, SocketAddr), Vec<Vec<u8>>>,
     tls_client: Option<tokio_rustls::TlsConnector>,
+    /// Per-source rate limits and load shedding, before parsing.
+    guard: Guard,
 }
 
 impl SipEndpoint {
@@ -73,7 +76,13 @@ impl SipEndpoint {
             out_conns: HashMap::new(),
             connecting: HashMap::new(),
             tls_client: None,
+            guard: Guard::new(guard::GuardConfig::default()),
         }
+    }
+
+    pub fn with_guard(mut self, cfg: guard::GuardConfig) -> Self {
+        self.guard = Guard::new(cfg);
+        self
     }
 
     /// Outbound TLS (probing gateways on 5061) with our certificate as client
@@ -158,8 +167,24 @@ impl Actor for SipEndpoint {
 impl Handler<Inbound> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: Inbound, ctx: &mut Context<Self>) {
+        crate::actors::net::inbound_handled();
         let now = Instant::now();
         let transport = m.flow.transport.via_name();
+        let ip = m.flow.peer.ip();
+        let trusted = self.dir.gateway_for(ip).is_some();
+        let verdict = self
+            .guard
+            .check(now, ip, trusted, now.saturating_duration_since(m.received));
+        match verdict {
+            Verdict::Drop { newly_blocked } => {
+                metrics::counter!("openum_sip_rate_limited_total").increment(1);
+                if newly_blocked {
+                    tracing::warn!(event = "source_blocked", peer = %ip, trusted, transport, seconds = guard::BLOCK.as_secs(), "over its message rate: dropped unparsed");
+                }
+                return;
+            }
+            Verdict::Pass | Verdict::Shed => {}
+        }
         match msg::parse(&m.bytes) {
             Err(e) => {
                 metrics::counter!("openum_sip_malformed_total", "transport" => transport)
@@ -194,6 +219,26 @@ impl Handler<Inbound> for SipEndpoint {
                         r.headers.push("Server", SERVER);
                         self.send(m.flow, r.to_bytes(), ctx);
                     }
+                    return;
+                }
+                if verdict == Verdict::Shed && is_new_request(&req) {
+                    // Behind: refuse new work statelessly, keep serving dialogs.
+                    self.guard.note_shed();
+                    metrics::counter!("openum_sip_shed_total").increment(1);
+                    if self.guard.shed.is_power_of_two() {
+                        tracing::warn!(
+                            event = "load_shed",
+                            method = req.method.as_str(),
+                            shed_total = self.guard.shed,
+                            "the SIP core is behind: 503"
+                        );
+                    }
+                    let mut r = msg::response_to(&req, 503, Some(&token(&mut self.rng)));
+                    r.reason = "Service Unavailable (overloaded)".into();
+                    r.headers
+                        .push("Retry-After", guard::RETRY_AFTER.to_string());
+                    r.headers.push("Server", SERVER);
+                    self.send(m.flow, r.to_bytes(), ctx);
                     return;
                 }
                 self.tl.handle_request(now, req, m.flow);
@@ -269,4 +314,19 @@ impl Handler<ConnFailed> for SipEndpoint {
         self.connecting.remove(&(m.transport, m.peer));
         tracing::warn!(event = "connect_failed", peer = %m.peer, transport = m.transport.via_name(), error = %m.error);
     }
+}
+
+/// A request that starts something (a call, a subscription, a probe) rather than
+/// continuing a dialog: what shedding refuses.
+fn is_new_request(req: &msg::Request) -> bool {
+    let in_dialog = req
+        .headers
+        .get("To")
+        .and_then(|t| msg::header_param(t, "tag"))
+        .is_some();
+    !in_dialog
+        && matches!(
+            req.method,
+            Method::Invite | Method::Options | Method::Subscribe
+        )
 }
