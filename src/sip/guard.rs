@@ -277,12 +277,14 @@ mod tests {
         // Delay back to normal: shedding stops once the average is below half.
         let mut passes = 0;
         for i in 0..200 {
-            if g.check(t + Duration::from_millis(100 + i), GW, true, FAST) == Verdict::Pass {
+            // 50 a second: within the gateway's rate.
+            if g.check(t + Duration::from_millis(100 + i * 20), GW, true, FAST) == Verdict::Pass {
                 passes += 1;
             }
         }
         assert!(!g.is_shedding());
-        assert!(passes > 100, "{passes}");
+        // About 50 messages bring the average under half the threshold.
+        assert!((120..=170).contains(&passes), "{passes}");
     }
 
     #[test]
