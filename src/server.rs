@@ -240,6 +240,7 @@ pub fn apply_gateway_settings(cfg: &mut Config, data: &Path) -> Result<(), Strin
 /// `base` is the configuration text, re-read with the data dir's objects when
 /// the CLI changes them (`POST /api/autoattendants/reload`).
 pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> {
+    install_panic_hook();
     let fd_limit = raise_fd_limit();
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
@@ -710,4 +711,35 @@ fn opus_warmup(cfg: &crate::config::Config) -> bool {
             d.audio_codecs
                 .contains(&crate::media::codec::AudioCodec::Opus)
         })
+}
+
+/// A panic (a call actor's bug) is one structured event, and costs microseconds:
+/// the default hook resolves a backtrace when `RUST_BACKTRACE` is set, which took
+/// over a second of the panicking worker's thread in a debug build, stalling
+/// every other call on that worker (their greetings ran late and their messages
+/// lost their first half second). A backtrace is captured only with
+/// `OPENUM_PANIC_BACKTRACE=1`.
+fn install_panic_hook() {
+    let backtrace = std::env::var_os("OPENUM_PANIC_BACKTRACE").is_some_and(|v| v == "1");
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let location = info
+            .location()
+            .map_or_else(String::new, |l| format!("{}:{}", l.file(), l.line()));
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        if backtrace {
+            let bt = std::backtrace::Backtrace::force_capture();
+            tracing::error!(event = "panic", %thread, %location, %message, backtrace = %bt);
+        } else {
+            tracing::error!(event = "panic", %thread, %location, %message);
+        }
+    }));
 }
