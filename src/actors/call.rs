@@ -293,6 +293,9 @@ impl CallActor {
             CallEvent::Greeting { lang, prompts } => {
                 tracing::info!(event = "greeting_played", call_id = %i.call_id, mailbox = %i.mailbox, language = %lang.code(), prompts = %prompts.join(","));
             }
+            CallEvent::Goodbye { prompts } => {
+                tracing::info!(event = "deposit_goodbye", call_id = %i.call_id, mailbox = %i.mailbox, prompts = %prompts.join(","));
+            }
             CallEvent::MailboxFull { usage } => {
                 metrics::counter!("openum_mailbox_full_total").increment(1);
                 tracing::warn!(event = "mailbox_full", call_id = %i.call_id, mailbox = %i.mailbox, messages = usage.messages, stored_ms = usage.stored_ms, "at the policy's quota: nothing recorded");

@@ -53,6 +53,8 @@ pub enum CallEvent {
     NeedGreeting { extension: String },
     /// The deposit's greeting starts (for the `greeting_played` event).
     Greeting { lang: Lang, prompts: Vec<String> },
+    /// What the caller hears once the store answered (saved, or not saved).
+    Goodbye { prompts: Vec<String> },
     /// The mailbox is at a quota: the caller hears so, nothing is recorded.
     MailboxFull { usage: crate::store::Usage },
     /// The attendant handed the caller to subscriber access (of this dial plan,
@@ -440,6 +442,15 @@ impl CallCore {
                             prompts: list.iter().map(Prompt::log_name).collect(),
                         });
                     }
+                    if self
+                        .deposit
+                        .as_ref()
+                        .is_some_and(|d| d.phase() == super::deposit::Phase::Goodbye)
+                    {
+                        self.events.push_back(CallEvent::Goodbye {
+                            prompts: list.iter().map(Prompt::log_name).collect(),
+                        });
+                    }
                     if !self.start_play(now, &list)
                         && let Some(d) = self.deposit.as_mut()
                     {
@@ -781,6 +792,9 @@ mod tests {
         let until = now + Duration::from_secs(1);
         let sent = run(&mut c, &mut now, until, &mut seq);
         assert_eq!(sent, 5);
+        assert!(
+            matches!(c.poll_event(), Some(CallEvent::Goodbye { prompts }) if prompts == ["message_saved_goodbye"])
+        );
         assert!(matches!(c.poll_event(), Some(CallEvent::Hangup)));
         assert!(c.is_done());
     }

@@ -25,6 +25,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no such message {0}")]
     NotFound(String),
+    #[error("the disk is full: {free} bytes free, {need} needed to store this safely")]
+    DiskFull { free: u64, need: u64 },
 }
 
 /// A stored voicemail's metadata, as listed by the CLI and the admin API.

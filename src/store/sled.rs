@@ -19,14 +19,41 @@ use super::{
     StoreError,
 };
 use crate::media::g711::Law;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// The page cache when the configuration does not say (`store_cache_mb`).
 pub const DEFAULT_CACHE_MB: u64 = 64;
 
+/// Room kept free on the store's disk beyond a message's own size (sled writes
+/// in segments of 512 KiB and rewrites them as it compacts).
+pub const DISK_RESERVE: u64 = 4 * 1024 * 1024;
+
+/// Free bytes on the filesystem of `dir` for an unprivileged writer (None when it
+/// cannot be asked).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a writable statvfs.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// The store. After an I/O error (a full disk) sled refuses every later write
+/// until it is opened again, and may still show what it could not make durable;
+/// so the failed instance is dropped and the store is reopened from disk (at the
+/// next operation, retried until the disk allows it): what a caller was told is
+/// not saved is not listed, and deposits work again once space is freed.
 #[derive(Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: RwLock<Option<sled::Db>>,
+    dir: PathBuf,
+    cache_mb: u64,
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -49,7 +76,13 @@ impl SledStore {
             .path(dir)
             .cache_capacity(cache_mb.max(1) * 1024 * 1024);
         match cfg.open() {
-            Ok(db) => Ok(SledStore { db }),
+            Ok(db) => Ok(SledStore {
+                inner: Arc::new(Inner {
+                    db: RwLock::new(Some(db)),
+                    dir: dir.to_path_buf(),
+                    cache_mb,
+                }),
+            }),
             Err(sled::Error::Io(e))
                 if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
             {
@@ -59,14 +92,62 @@ impl SledStore {
         }
     }
 
+    /// The open database, reopened first if an I/O error closed it.
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        if let Some(db) = self
+            .inner
+            .db
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(db.clone());
+        }
+        let mut slot = self.inner.db.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        // sled releases the failed instance's file lock once its last handle
+        // drops (a background thread): wait for it, briefly.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            match Self::open_with_cache(&self.inner.dir, self.inner.cache_mb) {
+                Ok(fresh) => {
+                    let db = fresh.db()?;
+                    *slot = Some(db.clone());
+                    tracing::warn!(event = "store_reopened", dir = %self.inner.dir.display());
+                    return Ok(db);
+                }
+                Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(e) => {
+                    tracing::error!(event = "store_reopen_failed", error = %e);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Map a sled error; an I/O error closes this instance (see [`SledStore`]).
+    fn failed(&self, e: sled::Error) -> StoreError {
+        if let sled::Error::Io(io_err) = &e {
+            let mut slot = self.inner.db.write().unwrap_or_else(|p| p.into_inner());
+            if slot.take().is_some() {
+                tracing::error!(event = "store_io_error", error = %io_err, "closing the store; it is reopened at the next operation");
+            }
+        }
+        io(e)
+    }
+
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(io)
+        self.db()?.flush().map(|_| ()).map_err(|e| self.failed(e))
     }
 
     fn meta_at(&self, key: &[u8]) -> Result<Option<MessageMeta>, StoreError> {
-        self.db
+        self.db()?
             .get(key)
-            .map_err(io)?
+            .map_err(|e| self.failed(e))?
             .map(|v| serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
     }
@@ -97,7 +178,17 @@ impl MailboxStore for SledStore {
             Format::Wav => crate::store::audio::wav(sound).map_err(StoreError::Io)?,
             Format::Ogg => crate::store::audio::encode_ogg_opus(sound).map_err(StoreError::Io)?,
         };
-        let id = format!("{:016x}", self.db.generate_id().map_err(io)?);
+        // Refuse before writing when the disk cannot take it: sled, once a write
+        // failed for space, refuses everything until reopened (and cannot reopen
+        // on a full disk), so the store would stop serving reads too.
+        let need = audio.len() as u64 * 2 + DISK_RESERVE;
+        if let Some(free) = free_bytes(&self.inner.dir)
+            && free < need
+        {
+            return Err(StoreError::DiskFull { free, need });
+        }
+        let db = self.db()?;
+        let id = format!("{:016x}", db.generate_id().map_err(|e| self.failed(e))?);
         let meta = MessageMeta {
             id: id.clone(),
             mailbox: msg.mailbox.clone(),
@@ -119,16 +210,29 @@ impl MailboxStore for SledStore {
         batch.insert(format!("a/{id}").as_bytes(), audio);
         batch.insert(format!("i/{id}").as_bytes(), msg.mailbox.as_bytes());
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
-        self.db.apply_batch(batch).map_err(io)?;
-        self.db.flush().map_err(io)?;
+        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        if let Err(e) = db.flush() {
+            // Not durable (a full disk): take the batch back, so that no one lists
+            // a message its caller was told was not saved. sled usually refuses
+            // this too after an I/O error; then closing the instance does it (the
+            // reopened store has only what reached the disk whole).
+            let mut undo = sled::Batch::default();
+            undo.remove(format!("a/{id}").as_bytes());
+            undo.remove(format!("i/{id}").as_bytes());
+            undo.remove(format!("m/{}/{id}", msg.mailbox).as_bytes());
+            if let Err(u) = db.apply_batch(undo) {
+                tracing::warn!(event = "store_undo_failed", id = %id, error = %u);
+            }
+            return Err(self.failed(e));
+        }
         Ok(meta)
     }
 
     fn list(&self, mailbox: &str) -> Result<Vec<MessageMeta>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(format!("m/{mailbox}/").as_bytes())
             .map(|kv| {
-                let (_, v) = kv.map_err(io)?;
+                let (_, v) = kv.map_err(|e| self.failed(e))?;
                 serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect()
@@ -136,9 +240,9 @@ impl MailboxStore for SledStore {
 
     fn get(&self, id: &str) -> Result<MessageMeta, StoreError> {
         let mailbox = self
-            .db
+            .db()?
             .get(format!("i/{id}").as_bytes())
-            .map_err(io)?
+            .map_err(|e| self.failed(e))?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         let mailbox = String::from_utf8_lossy(&mailbox).to_string();
         self.meta_at(format!("m/{mailbox}/{id}").as_bytes())?
@@ -146,9 +250,9 @@ impl MailboxStore for SledStore {
     }
 
     fn audio(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        self.db
+        self.db()?
             .get(format!("a/{id}").as_bytes())
-            .map_err(io)?
+            .map_err(|e| self.failed(e))?
             .map(|v| v.to_vec())
             .ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
@@ -159,9 +263,9 @@ impl MailboxStore for SledStore {
         kind: GreetingKind,
     ) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
         let Some(v) = self
-            .db
+            .db()?
             .get(recording_key(mailbox, kind).as_bytes())
-            .map_err(io)?
+            .map_err(|e| self.failed(e))?
         else {
             return Ok(None);
         };
@@ -192,10 +296,14 @@ impl MailboxStore for SledStore {
                 let mut v = Vec::with_capacity(audio.len() + 1);
                 v.push(law_tag(law));
                 v.extend_from_slice(audio);
-                self.db.insert(key.as_bytes(), v).map_err(io)?;
+                self.db()?
+                    .insert(key.as_bytes(), v)
+                    .map_err(|e| self.failed(e))?;
             }
             None => {
-                self.db.remove(key.as_bytes()).map_err(io)?;
+                self.db()?
+                    .remove(key.as_bytes())
+                    .map_err(|e| self.failed(e))?;
             }
         }
         self.flush()
@@ -207,9 +315,9 @@ impl MailboxStore for SledStore {
         kind: GreetingKind,
     ) -> Result<Option<(Format, Vec<u8>)>, StoreError> {
         let Some(v) = self
-            .db
+            .db()?
             .get(recording_key(mailbox, kind).as_bytes())
-            .map_err(io)?
+            .map_err(|e| self.failed(e))?
         else {
             return Ok(None);
         };
@@ -244,14 +352,18 @@ impl MailboxStore for SledStore {
         let mut v = Vec::with_capacity(bytes.len() + 1);
         v.push(tag);
         v.extend_from_slice(bytes);
-        self.db
+        self.db()?
             .insert(recording_key(mailbox, kind).as_bytes(), v)
-            .map_err(io)?;
+            .map_err(|e| self.failed(e))?;
         self.flush()
     }
 
     fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError> {
-        match self.db.get(format!("s/{mailbox}").as_bytes()).map_err(io)? {
+        match self
+            .db()?
+            .get(format!("s/{mailbox}").as_bytes())
+            .map_err(|e| self.failed(e))?
+        {
             None => Ok(MailboxSettings::default()),
             Some(v) => serde_json::from_slice(&v)
                 .map_err(|e| StoreError::Corrupt(format!("settings of {mailbox}: {e}"))),
@@ -260,9 +372,9 @@ impl MailboxStore for SledStore {
 
     fn set_settings(&self, mailbox: &str, st: &MailboxSettings) -> Result<(), StoreError> {
         let v = serde_json::to_vec(st).map_err(|e| StoreError::Io(e.to_string()))?;
-        self.db
+        self.db()?
             .insert(format!("s/{mailbox}").as_bytes(), v)
-            .map_err(io)?;
+            .map_err(|e| self.failed(e))?;
         self.flush()
     }
 
@@ -289,9 +401,9 @@ impl MailboxStore for SledStore {
             }
         }
         let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
-        self.db
+        self.db()?
             .insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json)
-            .map_err(io)?;
+            .map_err(|e| self.failed(e))?;
         self.flush()?;
         Ok(m)
     }
@@ -302,16 +414,16 @@ impl MailboxStore for SledStore {
         batch.remove(format!("a/{id}").as_bytes());
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
-        self.db.apply_batch(batch).map_err(io)?;
+        self.db()?.apply_batch(batch).map_err(|e| self.failed(e))?;
         self.flush()
     }
 
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let prefix = format!("r/{kind}/");
-        self.db
+        self.db()?
             .scan_prefix(prefix.as_bytes())
             .map(|kv| {
-                let (k, v) = kv.map_err(io)?;
+                let (k, v) = kv.map_err(|e| self.failed(e))?;
                 let key = String::from_utf8_lossy(&k[prefix.len()..]).to_string();
                 Ok((key, v.to_vec()))
             })
@@ -321,15 +433,19 @@ impl MailboxStore for SledStore {
     fn set_record(&self, kind: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
         let k = format!("r/{kind}/{key}");
         match value {
-            Some(v) => self.db.insert(k.as_bytes(), v).map(|_| ()),
-            None => self.db.remove(k.as_bytes()).map(|_| ()),
+            Some(v) => self.db()?.insert(k.as_bytes(), v).map(|_| ()),
+            None => self.db()?.remove(k.as_bytes()).map(|_| ()),
         }
-        .map_err(io)?;
+        .map_err(|e| self.failed(e))?;
         self.flush()
     }
 
     fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError> {
-        let Some(v) = self.db.get(format!("p/{mailbox}").as_bytes()).map_err(io)? else {
+        let Some(v) = self
+            .db()?
+            .get(format!("p/{mailbox}").as_bytes())
+            .map_err(|e| self.failed(e))?
+        else {
             return Ok(None);
         };
         // Before PIN state existed the value was the bare PHC string.
@@ -346,9 +462,9 @@ impl MailboxStore for SledStore {
 
     fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError> {
         let v = serde_json::to_vec(state).map_err(|e| StoreError::Io(e.to_string()))?;
-        self.db
+        self.db()?
             .insert(format!("p/{mailbox}").as_bytes(), v)
-            .map_err(io)?;
+            .map_err(|e| self.failed(e))?;
         self.flush()
     }
 }
@@ -357,7 +473,9 @@ impl SledStore {
     /// Write a raw value (tests: data as an earlier version left it).
     #[cfg(test)]
     pub fn db_insert_raw(&self, key: &str, value: &[u8]) {
-        let _ = self.db.insert(key.as_bytes(), value);
+        if let Ok(db) = self.db() {
+            let _ = db.insert(key.as_bytes(), value);
+        }
     }
 
     /// Store a personal greeting.

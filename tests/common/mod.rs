@@ -87,6 +87,22 @@ impl Server {
         Self::spawn(tempfile::tempdir().unwrap(), extra, &[])
     }
 
+    /// As [`Server::start`], with the data directory `data/d` (which the caller
+    /// may have prepared, e.g. mounted a small filesystem on).
+    pub fn start_at(data: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::spawn(data, extra, &[])
+    }
+
+    /// Kill -9 (no shutdown at all) and hand back the data directory.
+    pub fn crash(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // A killed server leaves its runtime file: the next start is awaited by
+        // that file, so it must not be the dead one's.
+        let _ = std::fs::remove_file(self.data_dir().join("runtime.json"));
+        std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
+    }
+
     /// As [`Server::start`], with environment variables (e.g. fault injection).
     pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
         Self::spawn(tempfile::tempdir().unwrap(), extra, env)
