@@ -410,6 +410,7 @@ impl CallControl {
                 negotiated: a.negotiated.clone(),
                 srtp_key: a.srtp_key,
                 bye_sent: false,
+                bye_received: false,
                 pending: None,
                 transfer: None,
             },

@@ -173,6 +173,9 @@ pub struct Call {
     negotiated: Option<sdp::Negotiated>,
     srtp_key: Option<[u8; sdp::MAX_MASTER_LEN]>,
     bye_sent: bool,
+    /// The peer's BYE was accepted: the dialog is over for every later request
+    /// (481), while the call actor still finishes (RFC 3261 §15.1.2).
+    bye_received: bool,
     /// What the call actor needs when delayed offer completes at the ACK.
     pending: Option<Box<CallSetup>>,
     /// The extension a REFER of ours is transferring the caller to.
@@ -331,7 +334,7 @@ impl CallControl {
     fn in_dialog(&self, req: &Request) -> Option<&Call> {
         self.calls
             .get(req.call_id())
-            .filter(|c| c.dialog.matches(req))
+            .filter(|c| c.dialog.matches(req) && !c.bye_received)
     }
 
     /// INFO in a dialog (RFC 6086): DTMF relay bodies become digits of the call;
@@ -393,6 +396,11 @@ impl CallControl {
         let r = msg::response_to(&req, 200, None);
         self.respond(tx, r);
         let call_id = req.call_id().to_string();
+        if let Some(c) = self.calls.get_mut(&call_id) {
+            c.bye_received = true;
+            // Never a BYE of ours on a dialog the peer ended.
+            c.bye_sent = true;
+        }
         match phase {
             Phase::Running => self.out.push_back(Output::RemoteHangup { call_id }),
             Phase::AwaitingAnswer => {
@@ -409,7 +417,7 @@ impl CallControl {
         let Some(c) = self
             .calls
             .get(req.call_id())
-            .filter(|c| c.dialog.matches(&req))
+            .filter(|c| c.dialog.matches(&req) && !c.bye_received)
         else {
             return self.reject(tx, &req, 481, "no such dialog", None);
         };

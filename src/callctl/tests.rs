@@ -457,6 +457,15 @@ fn early_offer_call_bye_from_the_caller_and_from_us() {
     let out = drain(&mut c);
     assert_eq!(status(&out), 200);
     assert!(matches!(&out[1], Output::RemoteHangup { call_id } if call_id == "e"));
+    // While the call actor still finishes, the dialog is over: a second BYE (a
+    // new transaction) and a re-INVITE get 481, and we owe no BYE.
+    let again = in_dialog(&c, "e", "BYE", 3, "");
+    c.handle_request(now, TxId(52), again);
+    assert_eq!(status(&drain(&mut c)), 481);
+    let re = in_dialog(&c, "e", "INVITE", 4, "");
+    c.handle_request(now, TxId(53), re);
+    assert_eq!(status(&drain(&mut c)), 481);
+    assert!(!c.hang_up(now, "e"));
     c.handle_call_finished("e");
     assert_eq!(c.active_calls(), 0);
     assert_eq!(c.worker_loads(), [0, 0]);
