@@ -42,6 +42,38 @@ fn unreadable(file: &str, why: impl ToString) -> ImportError {
 /// Decode `bytes` (named `file`, whose extension is a hint) to mono f32 at its own
 /// rate.
 fn decode(file: &str, bytes: Vec<u8>) -> Result<(Vec<f32>, u32), ImportError> {
+    if let Some(why) = wav_header_fault(&bytes) {
+        return Err(unreadable(file, why));
+    }
+    // symphonia 0.5 panics on some malformed headers (a WAV declaring 0 Hz was
+    // found by `tools/fuzz greeting_import`); whatever else it may panic on is
+    // an unreadable file too, never a dead admin thread or CLI.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_inner(file, bytes)))
+        .unwrap_or_else(|_| Err(unreadable(file, "the decoder failed on this file")))
+}
+
+/// A RIFF/WAVE whose `fmt ` chunk declares 0 channels or 0 Hz (symphonia panics
+/// on it).
+fn wav_header_fault(b: &[u8]) -> Option<&'static str> {
+    if b.len() < 12 || &b[..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12;
+    while at + 8 <= b.len() {
+        let size = u32::from_le_bytes([b[at + 4], b[at + 5], b[at + 6], b[at + 7]]) as usize;
+        if &b[at..at + 4] == b"fmt " {
+            let f = b.get(at + 8..at + 16)?;
+            let channels = u16::from_le_bytes([f[2], f[3]]);
+            let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+            return (channels == 0 || rate == 0)
+                .then_some("its format chunk declares 0 channels or 0 Hz");
+        }
+        at = at.checked_add(8 + size + (size & 1))?;
+    }
+    None
+}
+
+fn decode_inner(file: &str, bytes: Vec<u8>) -> Result<(Vec<f32>, u32), ImportError> {
     let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = std::path::Path::new(file)
