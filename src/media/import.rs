@@ -53,24 +53,39 @@ fn decode(file: &str, bytes: Vec<u8>) -> Result<(Vec<f32>, u32), ImportError> {
 }
 
 /// A RIFF/WAVE whose `fmt ` chunk declares 0 channels or 0 Hz (symphonia panics
-/// on it).
+/// on it). symphonia's probe finds a RIFF marker anywhere in the first bytes, so
+/// every one of them is checked.
 fn wav_header_fault(b: &[u8]) -> Option<&'static str> {
-    if b.len() < 12 || &b[..4] != b"RIFF" || &b[8..12] != b"WAVE" {
-        return None;
+    let head = &b[..b.len().min(1 << 20)];
+    let faulty = head
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"RIFF")
+        .any(|(i, _)| riff_fmt_is_zero(&b[i..]));
+    faulty.then_some("its format chunk declares 0 channels or 0 Hz")
+}
+
+fn riff_fmt_is_zero(b: &[u8]) -> bool {
+    if b.len() < 12 || &b[8..12] != b"WAVE" {
+        return false;
     }
-    let mut at = 12;
+    let mut at = 12usize;
     while at + 8 <= b.len() {
         let size = u32::from_le_bytes([b[at + 4], b[at + 5], b[at + 6], b[at + 7]]) as usize;
         if &b[at..at + 4] == b"fmt " {
-            let f = b.get(at + 8..at + 16)?;
+            let Some(f) = b.get(at + 8..at + 16) else {
+                return false;
+            };
             let channels = u16::from_le_bytes([f[2], f[3]]);
             let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
-            return (channels == 0 || rate == 0)
-                .then_some("its format chunk declares 0 channels or 0 Hz");
+            return channels == 0 || rate == 0;
         }
-        at = at.checked_add(8 + size + (size & 1))?;
+        match at.checked_add(8 + size + (size & 1)) {
+            Some(n) => at = n,
+            None => return false,
+        }
     }
-    None
+    false
 }
 
 fn decode_inner(file: &str, bytes: Vec<u8>) -> Result<(Vec<f32>, u32), ImportError> {

@@ -190,6 +190,11 @@ mod tests {
         ];
         let e = import("zero.wav", zero_hz.to_vec()).unwrap_err();
         assert!(e.contains("zero.wav") && e.contains("0 Hz"), "{e}");
+        // The same behind two stray bytes (symphonia's probe looks past them).
+        let mut shifted = vec![0x52, 0x1c];
+        shifted.extend_from_slice(&zero_hz);
+        let e = import("shifted.wav", shifted).unwrap_err();
+        assert!(e.contains("0 Hz"), "{e}");
         let long = Sound::narrow(vec![100; 8000 * (MAX_SECONDS as usize + 1)]);
         let e = import("long.wav", audio::wav(&long).unwrap()).unwrap_err();
         assert!(e.contains("longer than"), "{e}");
