@@ -235,40 +235,32 @@ fn media(c: &mut Criterion) {
             i += 1;
         })
     });
-    c.bench_function("opus_send_prompt_20ms", |b| {
-        let t = Instant::now();
-        let clip = Clip::Opus(opus_packets.clone().into());
-        let mut s = RtpSender::new(Codec::Opus, 111, 1, 1, 1, OpusFmtp::default());
+    send_bench(
+        c,
+        "opus_send_prompt_20ms",
+        Codec::Opus,
+        Clip::Opus(opus_packets.clone().into()),
+    );
+    send_bench(
+        c,
+        "opus_send_live_encode_20ms",
+        Codec::Opus,
+        Clip::Pcm(speech.clone().into()),
+    );
+    send_bench(
+        c,
+        "rtp_send_prompt_20ms",
+        MU,
+        Clip::G711(vec![0x55u8; 160 * 1000].into()),
+    );
+}
+
+/// One packet of `clip` a 20 ms step (replayed when it ends).
+fn send_bench(c: &mut Criterion, name: &str, codec: Codec, clip: Clip) {
+    c.bench_function(name, |b| {
+        let mut s = RtpSender::new(codec, 111, 1, 1, 1, OpusFmtp::default());
         let mut buf = [0u8; openum::media::rtp::MAX_PACKET];
-        let mut now = t;
-        b.iter(|| {
-            if s.is_idle() {
-                s.play(now, [clip.clone()]);
-            }
-            now += Duration::from_millis(20);
-            s.poll_packet(now, &mut buf)
-        })
-    });
-    c.bench_function("opus_send_live_encode_20ms", |b| {
-        let t = Instant::now();
-        let clip = Clip::Pcm(speech.clone().into());
-        let mut s = RtpSender::new(Codec::Opus, 111, 1, 1, 1, OpusFmtp::default());
-        let mut buf = [0u8; openum::media::rtp::MAX_PACKET];
-        let mut now = t;
-        b.iter(|| {
-            if s.is_idle() {
-                s.play(now, [clip.clone()]);
-            }
-            now += Duration::from_millis(20);
-            s.poll_packet(now, &mut buf)
-        })
-    });
-    c.bench_function("rtp_send_prompt_20ms", |b| {
-        let t = Instant::now();
-        let clip = Clip::G711(vec![0x55u8; 160 * 1000].into());
-        let mut s = RtpSender::new(MU, 0, 1, 1, 1, OpusFmtp::default());
-        let mut buf = [0u8; 200];
-        let mut now = t;
+        let mut now = Instant::now();
         b.iter(|| {
             if s.is_idle() {
                 s.play(now, [clip.clone()]);

@@ -61,7 +61,7 @@ fn kill_9_during_deposits_loses_no_acknowledged_message_and_leaves_none_partial(
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lg = scopeguard(child);
+        let mut lg = Guard(child);
         let first_bye = Duration::from_millis(12_500 + 3_000);
         let window = Duration::from_secs_f64(calls as f64 / 5.0);
         // A different point of the commit window each round.
@@ -139,8 +139,4 @@ impl Drop for Guard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn scopeguard(c: std::process::Child) -> Guard {
-    Guard(c)
 }

@@ -77,25 +77,24 @@ pub fn remove(
 /// The longest greeting accepted (Exchange allows 10 minutes).
 pub const MAX_SECONDS: u64 = crate::media::import::MAX_SECONDS as u64;
 
-/// Check an imported greeting file (named `file`: its extension is a hint) and
+/// Check an imported greeting file (named `file`, which errors name and the
+/// converter takes as a format hint) and
 /// say how it is kept: (format, bytes).
 pub fn import(file: &str, bytes: Vec<u8>) -> Result<(Format, Vec<u8>), String> {
-    let ext = std::path::Path::new(file)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let too_long = |s: &Sound| s.duration_ms() > MAX_SECONDS * 1000;
+    // A file kept as given must be playable, not empty and not too long.
+    let keep = |s: &Sound, format: Format, bytes: Vec<u8>| {
+        if s.duration_ms() > MAX_SECONDS * 1000 {
+            Err(format!("{file}: longer than {MAX_SECONDS} s"))
+        } else if s.samples.is_empty() {
+            Err(format!("{file}: contains no audio"))
+        } else {
+            Ok((format, bytes))
+        }
+    };
     if bytes.starts_with(b"OggS")
         && let Ok(s) = audio::decode_ogg_opus(&bytes)
     {
-        if too_long(&s) {
-            return Err(format!("{file}: longer than {MAX_SECONDS} s"));
-        }
-        if s.samples.is_empty() {
-            return Err(format!("{file}: contains no audio"));
-        }
-        return Ok((Format::Ogg, bytes));
+        return keep(&s, Format::Ogg, bytes);
     }
     if bytes.starts_with(b"RIFF")
         && let Ok(r) = hound::WavReader::new(std::io::Cursor::new(&bytes))
@@ -107,17 +106,10 @@ pub fn import(file: &str, bytes: Vec<u8>) -> Result<(Format, Vec<u8>), String> {
             && [8000, 16_000].contains(&spec.sample_rate);
         if plain {
             let s = audio::read_wav(&bytes).map_err(|e| format!("{file}: {e}"))?;
-            if too_long(&s) {
-                return Err(format!("{file}: longer than {MAX_SECONDS} s"));
-            }
-            if s.samples.is_empty() {
-                return Err(format!("{file}: contains no audio"));
-            }
-            return Ok((Format::Wav, bytes));
+            return keep(&s, Format::Wav, bytes);
         }
     }
     // Anything else readable: converted once, to 8 kHz WAV.
-    let _ = ext;
     let pcm = crate::media::import::to_prompt(file, bytes).map_err(|e| e.to_string())?;
     Ok((Format::Wav, audio::wav(&Sound::narrow(pcm))?))
 }

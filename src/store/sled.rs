@@ -158,6 +158,42 @@ impl SledStore {
 const FILE_WAV: u8 = b'W';
 const FILE_OGG: u8 = b'O';
 
+/// A recording as kept: raw G.711 (a phone recording) or an imported file.
+enum Stored {
+    G711(Law, Vec<u8>),
+    File(Format, Vec<u8>),
+}
+
+impl SledStore {
+    /// One read of a recording's key, its tag decoded (shared by the phone's and
+    /// the file's view of it).
+    fn stored_recording(
+        &self,
+        mailbox: &str,
+        kind: GreetingKind,
+    ) -> Result<Option<Stored>, StoreError> {
+        let Some(v) = self
+            .db()?
+            .get(recording_key(mailbox, kind).as_bytes())
+            .map_err(|e| self.failed(e))?
+        else {
+            return Ok(None);
+        };
+        let body = v.get(1..).map(<[u8]>::to_vec).unwrap_or_default();
+        Ok(Some(match v.first() {
+            Some(0) => Stored::G711(Law::Mu, body),
+            Some(8) => Stored::G711(Law::A, body),
+            Some(&FILE_WAV) => Stored::File(Format::Wav, body),
+            Some(&FILE_OGG) => Stored::File(Format::Ogg, body),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{kind:?} greeting of {mailbox}: unknown tag"
+                )));
+            }
+        }))
+    }
+}
+
 fn law_tag(l: Law) -> u8 {
     match l {
         Law::Mu => 0,
@@ -262,25 +298,14 @@ impl MailboxStore for SledStore {
         mailbox: &str,
         kind: GreetingKind,
     ) -> Result<Option<(Law, Vec<u8>)>, StoreError> {
-        let Some(v) = self
-            .db()?
-            .get(recording_key(mailbox, kind).as_bytes())
-            .map_err(|e| self.failed(e))?
-        else {
-            return Ok(None);
-        };
         let corrupt =
             |e: String| StoreError::Corrupt(format!("{kind:?} greeting of {mailbox}: {e}"));
-        match v.first() {
-            Some(0) => Ok(Some((Law::Mu, v[1..].to_vec()))),
-            Some(8) => Ok(Some((Law::A, v[1..].to_vec()))),
-            Some(&FILE_WAV) => crate::store::greeting::for_phone(Format::Wav, &v[1..])
+        match self.stored_recording(mailbox, kind)? {
+            None => Ok(None),
+            Some(Stored::G711(law, a)) => Ok(Some((law, a))),
+            Some(Stored::File(format, bytes)) => crate::store::greeting::for_phone(format, &bytes)
                 .map(Some)
                 .map_err(corrupt),
-            Some(&FILE_OGG) => crate::store::greeting::for_phone(Format::Ogg, &v[1..])
-                .map(Some)
-                .map_err(corrupt),
-            _ => Err(corrupt("unknown tag".into())),
         }
     }
 
@@ -314,24 +339,13 @@ impl MailboxStore for SledStore {
         mailbox: &str,
         kind: GreetingKind,
     ) -> Result<Option<(Format, Vec<u8>)>, StoreError> {
-        let Some(v) = self
-            .db()?
-            .get(recording_key(mailbox, kind).as_bytes())
-            .map_err(|e| self.failed(e))?
-        else {
-            return Ok(None);
-        };
-        Ok(match v.first() {
-            Some(&FILE_WAV) => Some((Format::Wav, v[1..].to_vec())),
-            Some(&FILE_OGG) => Some((Format::Ogg, v[1..].to_vec())),
-            _ => match self.recording(mailbox, kind)? {
-                Some((law, g711)) => Some((
-                    Format::Wav,
-                    crate::store::audio::wav(&Sound::from_g711(law, &g711))
-                        .map_err(StoreError::Io)?,
-                )),
-                None => None,
-            },
+        Ok(match self.stored_recording(mailbox, kind)? {
+            None => None,
+            Some(Stored::File(format, bytes)) => Some((format, bytes)),
+            Some(Stored::G711(law, a)) => Some((
+                Format::Wav,
+                crate::store::audio::wav(&Sound::from_g711(law, &a)).map_err(StoreError::Io)?,
+            )),
         })
     }
 
