@@ -377,10 +377,15 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
                 let deposits = SyncArbiter::start(n, move || StoreActor {
                     store: store_for_deposits.clone(),
                 });
+                let store_for_reads = store.clone();
+                let reads = SyncArbiter::start(2, move || StoreActor {
+                    store: store_for_reads.clone(),
+                });
                 let workers: Vec<_> = (0..n).map(|_| Arbiter::new().handle()).collect();
                 Some(Media {
                     store: store_addr,
                     deposits,
+                    reads,
                     prompts,
                     workers,
                 })

@@ -39,6 +39,9 @@ pub struct CallInfo {
     /// For a subscriber access call: the directory it was routed with, and its
     /// dial plan.
     pub ova: Option<(Arc<crate::directory::Directory>, String)>,
+    /// When the call was answered: the caller's clock starts here, so a greeting
+    /// that starts later is a slip its recording takes back.
+    pub answered_at: Instant,
 }
 
 /// How a call reaches call control (recipients: no import of the supervisor).
@@ -98,6 +101,9 @@ pub struct CallActor {
     pub(super) store: Addr<StoreActor>,
     /// Where deposits go (a pool: encoding runs there).
     deposits: Addr<StoreActor>,
+    /// Where greetings are read (a pool of its own: a call's start never waits
+    /// behind other store work).
+    reads: Addr<StoreActor>,
     /// The pacing timer: this worker's media clock; `timer` (tokio, 1 ms
     /// granularity) only if the clock's timerfd could not be made.
     clock: Option<(ClockSlot, Recipient<Tick>)>,
@@ -123,7 +129,7 @@ impl CallActor {
         socket: std::net::UdpSocket,
         control: Control,
         lifeline: Lifeline,
-        (store, deposits): (Addr<StoreActor>, Addr<StoreActor>),
+        (store, deposits, reads): (Addr<StoreActor>, Addr<StoreActor>, Addr<StoreActor>),
         srtp: Option<SrtpParams>,
     ) -> Self {
         CallActor {
@@ -135,6 +141,7 @@ impl CallActor {
             lifeline,
             store,
             deposits,
+            reads,
             clock: None,
             timer: Wakeup::default(),
             answered: false,
@@ -326,7 +333,7 @@ impl CallActor {
         then: WithGreeting,
     ) {
         let f = self
-            .store
+            .reads
             .send(GetGreeting(mailbox))
             .into_actor(self)
             .then(move |res, act, ctx| {
@@ -441,7 +448,8 @@ impl Actor for CallActor {
         self.fetch_greeting(mailbox, true, ctx, |act, greeting, ctx| {
             if !act.answered {
                 act.answered = true;
-                act.core.answer(Instant::now(), greeting);
+                act.core
+                    .answer(Instant::now(), greeting, act.info.answered_at);
                 act.drive(ctx);
             }
         });

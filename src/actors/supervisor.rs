@@ -93,6 +93,10 @@ pub struct Media {
     /// Deposits (encoding then the durable write), one thread per core, so that
     /// many calls ending at once do not wait for each other's encoding.
     pub deposits: Addr<StoreActor>,
+    /// Greetings for calls starting, on threads of their own: a call's greeting
+    /// must not wait behind a retention sweep, a subscriber's listing or a
+    /// deposit's encoding (sled reads run alongside its writes).
+    pub reads: Addr<StoreActor>,
     pub prompts: Arc<PromptLibrary>,
     pub workers: Vec<ArbiterHandle>,
 }
@@ -399,10 +403,15 @@ impl Supervisor {
                 }
                 _ => None,
             },
+            answered_at: Instant::now(),
         };
         let me = ctx.address();
         let (store, srtp) = (
-            (media.store.clone(), media.deposits.clone()),
+            (
+                media.store.clone(),
+                media.deposits.clone(),
+                media.reads.clone(),
+            ),
             n.srtp.clone(),
         );
         let lifeline = Lifeline::new(call_id.clone(), me.clone().recipient());

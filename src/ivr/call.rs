@@ -8,6 +8,7 @@
 use super::attendant::{AaAction, Attendant, AttendantParams, Step};
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::ova::{Ova, OvaAction, OvaParams, OvaStep};
+use super::preroll::{Kept, PreRoll};
 use super::prompts::PromptLibrary;
 use super::speech::Lang;
 use crate::media::codec::{Codec, OpusFmtp, OpusRx, WIDEBAND};
@@ -122,6 +123,8 @@ pub struct CallCore {
     pcm: Vec<i16>,
     digits: Vec<char>,
     lang: Lang,
+    /// The caller's audio kept while a deposit's greeting runs late.
+    pre_roll: PreRoll,
 }
 
 impl CallCore {
@@ -156,6 +159,7 @@ impl CallCore {
             pcm: Vec::with_capacity(960),
             digits: Vec::new(),
             lang: p.lang,
+            pre_roll: PreRoll::default(),
         }
     }
 
@@ -186,9 +190,10 @@ impl CallCore {
             .map_or(Duration::ZERO, |r| r.duration())
     }
 
-    /// The 200 OK went out: start the greeting (the mailbox's own, if it has one,
-    /// given in any law), or the attendant.
-    pub fn answer(&mut self, now: Instant, greetings: Greetings) {
+    /// The 200 OK went out at `since`: start the greeting (the mailbox's own, if
+    /// it has one, given in any law), or the attendant. A greeting that starts
+    /// late (the store was slow to give it) is a slip the recording takes back.
+    pub fn answer(&mut self, now: Instant, greetings: Greetings, since: Instant) {
         if let Some(a) = self.attendant.as_mut() {
             a.start(now);
             return self.run_actions(now);
@@ -197,6 +202,7 @@ impl CallCore {
             o.start(now);
             return self.run_actions(now);
         }
+        self.pre_roll.add_slip(now.saturating_duration_since(since));
         self.begin_deposit(now, greetings);
     }
 
@@ -463,7 +469,9 @@ impl CallCore {
                     self.playing = false;
                 }
                 Action::StartRecording => {
+                    let rate = self.pre_roll_rate();
                     self.recorder = Some(self.recorder_for(WIDEBAND, self.max_message, now));
+                    self.replay_pre_roll(now, rate);
                     self.events.push_back(CallEvent::RecordingStarted);
                 }
                 Action::Commit { reason } => {
@@ -500,7 +508,12 @@ impl CallCore {
     pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) {
         match self.rx.handle(now, packet) {
             Ok(Received::Audio { index, payload }) => {
+                let keep = self.awaiting_recording() && self.pre_roll.wants_audio();
+                let rate = self.pre_roll_rate();
                 if self.inband.is_none() && self.recorder.is_none() {
+                    if keep {
+                        self.pre_roll.keep(rate, index, Kept::Raw(payload.to_vec()));
+                    }
                     return self.after_rtp(now); // nobody listens: no decoding
                 }
                 // G.711 is recorded as it comes and decoded only for in-band DTMF;
@@ -528,18 +541,26 @@ impl CallCore {
                         (at, Audio::Pcm(&self.pcm))
                     }
                 };
-                if let Some(rec) = self.recorder.as_mut() {
-                    let full = rec.write(now, at, audio);
-                    if full && self.ova.is_some() {
-                        self.ova_recorded(now);
-                        return self.after_rtp(now);
+                let Some(rec) = self.recorder.as_mut() else {
+                    if keep {
+                        let kept = match audio {
+                            Audio::G711(a) => Kept::Raw(a.to_vec()),
+                            Audio::Pcm(p) => Kept::Pcm(p.to_vec()),
+                        };
+                        self.pre_roll.keep(rate, at, kept);
                     }
-                    let (voice, recorded) = (rec.last_voice, rec.duration());
-                    if let Some(d) = self.deposit.as_mut() {
-                        d.handle_voice(voice);
-                        if full {
-                            d.handle_recording_full(now, recorded);
-                        }
+                    return self.after_rtp(now);
+                };
+                let full = rec.write(now, at, audio);
+                if full && self.ova.is_some() {
+                    self.ova_recorded(now);
+                    return self.after_rtp(now);
+                }
+                let (voice, recorded) = (rec.last_voice, rec.duration());
+                if let Some(d) = self.deposit.as_mut() {
+                    d.handle_voice(voice);
+                    if full {
+                        d.handle_recording_full(now, recorded);
                     }
                 }
             }
@@ -547,6 +568,50 @@ impl CallCore {
             Ok(Received::Nothing) | Err(_) => {}
         }
         self.after_rtp(now);
+    }
+
+    /// A deposit's greeting or beep is playing: what the caller sends may belong
+    /// to the message if the greeting ends late (see [`super::preroll`]).
+    fn awaiting_recording(&self) -> bool {
+        use super::deposit::Phase;
+        self.recorder.is_none()
+            && self
+                .deposit
+                .as_ref()
+                .is_some_and(|d| matches!(d.phase(), Phase::Greeting | Phase::Beep))
+    }
+
+    /// Units a second of the indices the pre-roll keeps: the RTP clock for
+    /// packets kept as received, the live decoder's rate for decoded audio (an
+    /// Opus call with in-band DTMF).
+    fn pre_roll_rate(&self) -> u32 {
+        match (self.tx.codec(), &self.opus_rx, &self.inband) {
+            (Codec::Opus, Some(rx), Some(_)) => rx.rate(),
+            (codec, _, _) => codec.clock_rate(),
+        }
+    }
+
+    /// Recording has just started: place the audio of the greeting's slip first.
+    fn replay_pre_roll(&mut self, now: Instant, rate: u32) {
+        for (index, kept) in self.pre_roll.take(rate) {
+            let Some(rec) = self.recorder.as_mut() else {
+                return;
+            };
+            match (kept, self.tx.codec()) {
+                (Kept::Pcm(p), _) => rec.write(now, index, Audio::Pcm(&p)),
+                (Kept::Raw(a), Codec::G711(_)) => rec.write(now, index, Audio::G711(&a)),
+                (Kept::Raw(a), Codec::Opus) => {
+                    let at = self
+                        .opus_rx
+                        .as_mut()
+                        .and_then(|rx| rx.decode(index, &a, &mut self.pcm));
+                    match at {
+                        Some(at) => rec.write(now, at, Audio::Pcm(&self.pcm)),
+                        None => false,
+                    }
+                }
+            };
+        }
     }
 
     fn after_rtp(&mut self, now: Instant) {
@@ -588,6 +653,7 @@ impl CallCore {
             self.recorder = None;
         }
         self.pending_deposit = None;
+        self.pre_roll.clear();
         if let Some(d) = self.deposit.as_mut() {
             d.handle_hangup(now, reason, recorded);
         }
@@ -641,7 +707,12 @@ impl CallCore {
     /// send it. Packets for a held stream (no remote) are paced but not returned.
     pub fn poll_rtp(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
         loop {
-            let n = self.tx.poll_packet(now, buf)?;
+            let n = self.tx.poll_packet(now, buf);
+            let slip = self.tx.take_slip();
+            if !slip.is_zero() && self.awaiting_recording() {
+                self.pre_roll.add_slip(slip);
+            }
+            let n = n?;
             if self.playing && self.tx.is_idle() {
                 self.playing = false;
                 match (self.deposit.as_mut(), self.attendant.as_mut()) {
@@ -681,121 +752,5 @@ impl CallCore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::media::rtp::PTIME;
-    use webrtc_util::Marshal;
-
-    fn core(prompts: Arc<PromptLibrary>) -> CallCore {
-        CallCore::new(
-            CallParams {
-                codec: Codec::G711(Law::Mu),
-                opus: OpusFmtp::default(),
-                pt: 0,
-                dtmf_pt: Some(101),
-                remote: Some("127.0.0.1:4000".parse().unwrap()),
-                ssrc: 1,
-                seq: 1,
-                ts: 0,
-                mode: CallMode::Deposit(DepositParams {
-                    extension: "1001".into(),
-                    has_personal_greeting: false,
-                    max_message: Duration::from_secs(300),
-                    silence_timeout: Duration::from_secs(10),
-                    min_message: Duration::from_millis(500),
-                    ..Default::default()
-                }),
-                lang: Lang::EnUs,
-            },
-            prompts,
-        )
-    }
-
-    fn pkt(pt: u8, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
-        let h = rtp::header::Header {
-            version: 2,
-            payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc: 9,
-            ..Default::default()
-        };
-        let mut v = vec![0u8; 12];
-        h.marshal_to(&mut v).unwrap();
-        v.extend_from_slice(payload);
-        v
-    }
-
-    /// Drive the call in virtual time until `until`, feeding caller audio every 20 ms
-    /// once recording is possible. Returns packets sent.
-    fn run(c: &mut CallCore, now: &mut Instant, until: Instant, seq: &mut u16) -> usize {
-        let mut sent = 0;
-        let mut buf = [0u8; 200];
-        let loud = [Law::Mu.encode(6000); 160];
-        while *now < until {
-            while c.poll_rtp(*now, &mut buf).is_some() {
-                sent += 1;
-            }
-            c.handle_timeout(*now);
-            *seq += 1;
-            c.handle_rtp(*now, &pkt(0, *seq, *seq as u32 * 160, &loud));
-            *now += PTIME;
-        }
-        sent
-    }
-
-    #[test]
-    fn a_whole_deposit_in_virtual_time() {
-        let mut lib = PromptLibrary::default();
-        for n in super::super::prompts::names() {
-            lib.insert(n, &[1000i16; 800]); // 100 ms each
-        }
-        let mut c = core(Arc::new(lib));
-        let t0 = Instant::now();
-        let mut now = t0;
-        let mut seq = 0;
-        c.answer(now, Greetings::default());
-        // Greeting (6 prompts) + beep = 700 ms = 35 packets, then recording starts.
-        let sent = run(&mut c, &mut now, t0 + Duration::from_secs(3), &mut seq);
-        assert_eq!(sent, 35);
-        // '#' ends the recording: about 2.3 s of caller audio was recorded.
-        for _ in 0..3 {
-            c.handle_rtp(now, &pkt(101, 999, 777, &[11, 0x8a, 0x03, 0x20]));
-        }
-        let mut events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
-        assert!(matches!(events.remove(0), CallEvent::Greeting { .. }));
-        assert!(matches!(events.remove(0), CallEvent::RecordingStarted));
-        assert!(matches!(events.remove(0), CallEvent::Dtmf('#')));
-        let Some(CallEvent::Commit {
-            law,
-            audio,
-            duration,
-            reason,
-            ..
-        }) = events.pop()
-        else {
-            panic!("commit expected")
-        };
-        assert_eq!((law, reason), (Law::Mu, EndReason::Pound));
-        assert!(
-            (2200..=2400).contains(&duration.as_millis()),
-            "{duration:?}"
-        );
-        let Captured::G711(Law::Mu, audio) = audio else {
-            panic!("G.711 expected")
-        };
-        assert_eq!(audio.len() as u128, duration.as_millis() * 8);
-        // Goodbye plays only once the store has answered.
-        let mut buf = [0u8; 200];
-        assert!(c.poll_rtp(now, &mut buf).is_none());
-        c.handle_committed(now, true);
-        let until = now + Duration::from_secs(1);
-        let sent = run(&mut c, &mut now, until, &mut seq);
-        assert_eq!(sent, 5);
-        assert!(
-            matches!(c.poll_event(), Some(CallEvent::Goodbye { prompts }) if prompts == ["message_saved_goodbye"])
-        );
-        assert!(matches!(c.poll_event(), Some(CallEvent::Hangup)));
-        assert!(c.is_done());
-    }
-}
+#[path = "call_tests.rs"]
+mod tests;

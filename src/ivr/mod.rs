@@ -8,5 +8,6 @@ pub mod attendant;
 pub mod call;
 pub mod deposit;
 pub mod ova;
+pub mod preroll;
 pub mod prompts;
 pub mod speech;

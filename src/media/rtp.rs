@@ -235,6 +235,9 @@ pub struct RtpSender {
     /// Grid origin and packet count since: packet k goes at `origin + k * PTIME`.
     origin: Option<Instant>,
     sent_on_grid: u32,
+    /// How much later than planned the grid now runs (stalls it was restarted
+    /// after), until taken by [`RtpSender::take_slip`].
+    slip: Duration,
     /// When the last packet was sent, to advance the timestamp across idle gaps.
     last_sent: Option<Instant>,
     marker: bool,
@@ -255,6 +258,7 @@ impl RtpSender {
             pos: 0,
             origin: None,
             sent_on_grid: 0,
+            slip: Duration::ZERO,
             last_sent: None,
             marker: true,
             packets_sent: 0,
@@ -295,6 +299,13 @@ impl RtpSender {
 
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
+    }
+
+    /// How much later than planned what is playing now ends, because of stalls
+    /// since the last call (the grid restarts rather than bursts): the caller heard
+    /// a pause of that length.
+    pub fn take_slip(&mut self) -> Duration {
+        std::mem::take(&mut self.slip)
     }
 
     /// When the next packet is due.
@@ -377,6 +388,7 @@ impl RtpSender {
         }
         // After a stall (e.g. a suspended process) don't burst: restart the grid.
         if now.saturating_duration_since(due) > 5 * PTIME {
+            self.slip += now - due;
             self.origin = Some(now);
             self.sent_on_grid = 0;
         }
@@ -583,6 +595,13 @@ mod tests {
         let late = t0 + Duration::from_millis(500);
         s.poll_packet(late, &mut out).unwrap();
         assert_eq!(s.poll_timeout(), Some(late + PTIME));
+        // The second packet was due at t0 + 20 ms: the clip now ends 480 ms late.
+        assert_eq!(s.take_slip(), Duration::from_millis(480));
+        assert_eq!(s.take_slip(), Duration::ZERO);
+        // A small lateness is caught up on the grid, not counted.
+        let slightly = late + PTIME + 3 * PTIME;
+        s.poll_packet(slightly, &mut out).unwrap();
+        assert_eq!(s.take_slip(), Duration::ZERO);
     }
 
     #[test]
