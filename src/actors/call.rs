@@ -256,8 +256,8 @@ impl CallActor {
             CallEvent::Discarded { duration, reason } => {
                 tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, end = ?reason, "shorter than the policy minimum");
             }
-            CallEvent::RecordingStarted => {
-                tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox);
+            CallEvent::RecordingStarted { late } => {
+                tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox, greeting_late_ms = late.as_millis() as u64);
             }
             CallEvent::Dtmf(c) => {
                 metrics::counter!("openum_dtmf_digits_total").increment(1);

@@ -41,8 +41,10 @@ pub enum CallEvent {
     },
     /// A digit was received (for logs/metrics).
     Dtmf(char),
-    /// The beep is over; what the caller says from now on is recorded.
-    RecordingStarted,
+    /// The beep is over; what the caller says from now on is recorded. `late`:
+    /// how much later than planned the greeting ended (stalls, a slow store);
+    /// the recording starts that much earlier, from the pre-roll.
+    RecordingStarted { late: Duration },
     /// We hang up: send BYE.
     Hangup,
     /// An auto-attendant menu step (the `aa_menu` event).
@@ -271,7 +273,9 @@ impl CallCore {
                 OvaAction::StartRecording { max } => {
                     // Greetings and introductions are played back by phone: 8 kHz.
                     self.recorder = Some(self.recorder_for(8000, max, now));
-                    self.events.push_back(CallEvent::RecordingStarted);
+                    self.events.push_back(CallEvent::RecordingStarted {
+                        late: Duration::ZERO,
+                    });
                 }
                 OvaAction::StopRecording => self.ova_recorded(now),
                 OvaAction::Callback { number } => self
@@ -471,8 +475,9 @@ impl CallCore {
                 Action::StartRecording => {
                     let rate = self.pre_roll_rate();
                     self.recorder = Some(self.recorder_for(WIDEBAND, self.max_message, now));
+                    let late = self.pre_roll.slip();
                     self.replay_pre_roll(now, rate);
-                    self.events.push_back(CallEvent::RecordingStarted);
+                    self.events.push_back(CallEvent::RecordingStarted { late });
                 }
                 Action::Commit { reason } => {
                     if let Some(r) = self.recorder.take() {
