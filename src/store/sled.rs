@@ -570,6 +570,33 @@ mod tests {
     }
 
     #[test]
+    fn an_io_error_closes_the_instance_and_the_next_operation_reopens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let a = s.deposit(msg("1001"), &g(&[1, 2, 3])).unwrap();
+        // Other errors leave the instance alone.
+        let _ = s.failed(sled::Error::Unsupported("x".into()));
+        assert!(s.inner.db.read().unwrap().is_some());
+        // What a full disk gives sled's flush: the instance is dropped...
+        let e = s.failed(sled::Error::Io(std::io::Error::other(
+            "No space left on device",
+        )));
+        assert!(matches!(e, StoreError::Io(m) if m.contains("No space")));
+        assert!(s.inner.db.read().unwrap().is_none());
+        // ...and the next operation opens the store again from disk (once sled's
+        // background thread has let the old instance's file lock go).
+        let ids: Vec<String> = s.list("1001").unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, std::slice::from_ref(&a.id));
+        assert!(s.inner.db.read().unwrap().is_some());
+        assert_eq!(s.audio(&a.id).unwrap(), [1, 2, 3]);
+        let b = s.deposit(msg("1001"), &g(&[4, 5])).unwrap();
+        assert_eq!(s.list("1001").unwrap().len(), 2);
+        drop(s);
+        let s = reopen(dir.path());
+        assert_eq!(s.audio(&b.id).unwrap(), [4, 5]);
+    }
+
+    #[test]
     fn a_second_opener_is_told_the_store_is_locked() {
         let dir = tempfile::tempdir().unwrap();
         let _held = SledStore::open(dir.path()).unwrap();
