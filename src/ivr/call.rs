@@ -43,7 +43,8 @@ pub enum CallEvent {
     Dtmf(char),
     /// The beep is over; what the caller says from now on is recorded. `late`:
     /// how much later than planned the greeting ended (stalls, a slow store);
-    /// the recording starts that much earlier, from the pre-roll.
+    /// from [`super::preroll::MIN_SLIP`] on, the recording starts that much
+    /// earlier, from the pre-roll.
     RecordingStarted { late: Duration },
     /// We hang up: send BYE.
     Hangup,
