@@ -11,6 +11,7 @@ pub mod greeting;
 pub mod notify;
 pub mod pins;
 pub mod sled;
+pub mod stats;
 
 use crate::media::g711::Law;
 use serde::{Deserialize, Serialize};

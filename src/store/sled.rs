@@ -7,6 +7,9 @@
 //! - `g/<mailbox>` → personal greeting (1 byte law tag + audio); `ga/<mailbox>`
 //!   the away greeting, `gn/<mailbox>` the recorded name, the same way
 //! - `s/<mailbox>` → mailbox settings (JSON)
+//! - `n/<mailbox>` → the mailbox's [`Stats`] (new, saved, kept length), written
+//!   in the same batch as every message change, under one lock so concurrent
+//!   deposits do not lose counts
 //! - `p/<mailbox>` → PIN state (JSON; a bare argon2 PHC string before 0.3)
 //! - `r/<kind>/<key>` → other modules' durable records (MWI subscriptions)
 //!
@@ -14,13 +17,14 @@
 //! hex digits, so key order is arrival order.
 
 use super::audio::{Format, Sound};
+use super::stats::Stats;
 use super::{
-    GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage, PinState,
-    StoreError,
+    Counts, GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage,
+    PinState, StoreError, Usage,
 };
 use crate::media::g711::Law;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The page cache when the configuration does not say (`store_cache_mb`).
 pub const DEFAULT_CACHE_MB: u64 = 64;
@@ -54,6 +58,8 @@ struct Inner {
     db: RwLock<Option<sled::Db>>,
     dir: PathBuf,
     cache_mb: u64,
+    /// Held from reading a mailbox's statistics to writing them back.
+    stats: Mutex<()>,
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -81,6 +87,7 @@ impl SledStore {
                     db: RwLock::new(Some(db)),
                     dir: dir.to_path_buf(),
                     cache_mb,
+                    stats: Mutex::new(()),
                 }),
             }),
             Err(sled::Error::Io(e))
@@ -142,6 +149,22 @@ impl SledStore {
 
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db()?.flush().map(|_| ()).map_err(|e| self.failed(e))
+    }
+
+    fn stats_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A mailbox's statistics as kept, or counted from its messages (a store
+    /// written before they were kept, or a mailbox never written to).
+    fn stats(&self, db: &sled::Db, mailbox: &str) -> Result<Stats, StoreError> {
+        let kept = db
+            .get(stats_key(mailbox).as_bytes())
+            .map_err(|e| self.failed(e))?;
+        match kept.and_then(|v| Stats::from_bytes(&v)) {
+            Some(s) => Ok(s),
+            None => Ok(Stats::of(&self.list(mailbox)?)),
+        }
     }
 
     fn meta_at(&self, key: &[u8]) -> Result<Option<MessageMeta>, StoreError> {
@@ -246,7 +269,13 @@ impl MailboxStore for SledStore {
         batch.insert(format!("a/{id}").as_bytes(), audio);
         batch.insert(format!("i/{id}").as_bytes(), msg.mailbox.as_bytes());
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
-        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        {
+            let _counting = self.stats_lock();
+            let mut stats = self.stats(&db, &msg.mailbox)?;
+            stats.add(&meta);
+            batch.insert(stats_key(&msg.mailbox).as_bytes(), &stats.to_bytes());
+            db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        }
         if let Err(e) = db.flush() {
             // Not durable (a full disk): take the batch back, so that no one lists
             // a message its caller was told was not saved. sled usually refuses
@@ -256,6 +285,11 @@ impl MailboxStore for SledStore {
             undo.remove(format!("a/{id}").as_bytes());
             undo.remove(format!("i/{id}").as_bytes());
             undo.remove(format!("m/{}/{id}", msg.mailbox).as_bytes());
+            let _counting = self.stats_lock();
+            if let Ok(mut stats) = self.stats(&db, &msg.mailbox) {
+                stats.remove(&meta);
+                undo.insert(stats_key(&msg.mailbox).as_bytes(), &stats.to_bytes());
+            }
             if let Err(u) = db.apply_batch(undo) {
                 tracing::warn!(event = "store_undo_failed", id = %id, error = %u);
             }
@@ -398,7 +432,9 @@ impl MailboxStore for SledStore {
         status: MessageStatus,
         now: std::time::SystemTime,
     ) -> Result<MessageMeta, StoreError> {
+        let counting = self.stats_lock();
         let mut m = self.get(id)?;
+        let before = m.clone();
         match status {
             MessageStatus::New => {
                 m.read = false;
@@ -415,21 +451,42 @@ impl MailboxStore for SledStore {
             }
         }
         let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
-        self.db()?
-            .insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json)
-            .map_err(|e| self.failed(e))?;
+        let db = self.db()?;
+        let mut stats = self.stats(&db, &m.mailbox)?;
+        stats.remove(&before);
+        stats.add(&m);
+        let mut batch = sled::Batch::default();
+        batch.insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json);
+        batch.insert(stats_key(&m.mailbox).as_bytes(), &stats.to_bytes());
+        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        drop(counting);
         self.flush()?;
         Ok(m)
     }
 
     fn remove(&self, id: &str) -> Result<(), StoreError> {
+        let counting = self.stats_lock();
         let m = self.get(id)?;
+        let db = self.db()?;
+        let mut stats = self.stats(&db, &m.mailbox)?;
+        stats.remove(&m);
         let mut batch = sled::Batch::default();
         batch.remove(format!("a/{id}").as_bytes());
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
-        self.db()?.apply_batch(batch).map_err(|e| self.failed(e))?;
+        batch.insert(stats_key(&m.mailbox).as_bytes(), &stats.to_bytes());
+        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        drop(counting);
         self.flush()
+    }
+
+    /// From the kept statistics: one key, whatever the mailbox holds.
+    fn usage(&self, mailbox: &str) -> Result<Usage, StoreError> {
+        Ok(self.stats(&self.db()?, mailbox)?.usage())
+    }
+
+    fn counts(&self, mailbox: &str) -> Result<Counts, StoreError> {
+        Ok(self.stats(&self.db()?, mailbox)?.counts())
     }
 
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -498,6 +555,10 @@ impl SledStore {
     }
 }
 
+fn stats_key(mailbox: &str) -> String {
+    format!("n/{mailbox}")
+}
+
 fn recording_key(mailbox: &str, kind: GreetingKind) -> String {
     match kind {
         GreetingKind::Personal => format!("g/{mailbox}"),
@@ -507,354 +568,5 @@ fn recording_key(mailbox: &str, kind: GreetingKind) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{Counts, Greetings, Usage};
-    use std::time::{Duration, SystemTime};
-
-    /// A-law bytes (the test messages' law) as the sound a call would give.
-    fn g(bytes: &[u8]) -> Sound {
-        Sound::from_g711(Law::A, bytes)
-    }
-
-    fn msg(mb: &str) -> NewMessage {
-        NewMessage {
-            mailbox: mb.into(),
-            caller_id: "5551234".into(),
-            caller_name: Some("Caller".into()),
-            received_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            duration_ms: 1000,
-            codec: Law::A,
-            call_id: "c1".into(),
-            forwarded_by: None,
-            format: Format::G711,
-        }
-    }
-
-    /// sled releases its file lock from a background thread shortly after the last
-    /// handle drops, so a same-process reopen must wait for it (with a deadline).
-    fn reopen(dir: &std::path::Path) -> SledStore {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match SledStore::open(dir) {
-                Ok(s) => return s,
-                Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                Err(e) => panic!("reopen: {e}"),
-            }
-        }
-    }
-
-    #[test]
-    fn deposit_list_get_audio_and_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let ids: Vec<String> = {
-            let s = SledStore::open(dir.path()).unwrap();
-            let a = s.deposit(msg("1001"), &g(&[1, 2, 3])).unwrap();
-            let b = s.deposit(msg("1001"), &g(&[4; 8000])).unwrap();
-            s.deposit(msg("1002"), &g(&[5])).unwrap();
-            assert_eq!(a.received_at, "2023-11-14T22:13:20.000Z");
-            assert!(a.id < b.id);
-            vec![a.id, b.id]
-        };
-        let s = reopen(dir.path());
-        let list = s.list("1001").unwrap();
-        assert_eq!(list.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), ids);
-        assert_eq!(list[1].size, 8000);
-        assert_eq!(s.get(&ids[0]).unwrap().mailbox, "1001");
-        assert_eq!(s.audio(&ids[0]).unwrap(), [1, 2, 3]);
-        assert!(matches!(s.get("nope"), Err(StoreError::NotFound(_))));
-        assert_eq!(s.list("1002").unwrap().len(), 1);
-        assert_eq!(s.list("1003").unwrap().len(), 0);
-    }
-
-    #[test]
-    fn an_io_error_closes_the_instance_and_the_next_operation_reopens_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let a = s.deposit(msg("1001"), &g(&[1, 2, 3])).unwrap();
-        // Other errors leave the instance alone.
-        let _ = s.failed(sled::Error::Unsupported("x".into()));
-        assert!(s.inner.db.read().unwrap().is_some());
-        // What a full disk gives sled's flush: the instance is dropped...
-        let e = s.failed(sled::Error::Io(std::io::Error::other(
-            "No space left on device",
-        )));
-        assert!(matches!(e, StoreError::Io(m) if m.contains("No space")));
-        assert!(s.inner.db.read().unwrap().is_none());
-        // ...and the next operation opens the store again from disk (once sled's
-        // background thread has let the old instance's file lock go).
-        let ids: Vec<String> = s.list("1001").unwrap().into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, std::slice::from_ref(&a.id));
-        assert!(s.inner.db.read().unwrap().is_some());
-        assert_eq!(s.audio(&a.id).unwrap(), [1, 2, 3]);
-        let b = s.deposit(msg("1001"), &g(&[4, 5])).unwrap();
-        assert_eq!(s.list("1001").unwrap().len(), 2);
-        drop(s);
-        let s = reopen(dir.path());
-        assert_eq!(s.audio(&b.id).unwrap(), [4, 5]);
-    }
-
-    #[test]
-    fn a_second_opener_is_told_the_store_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let _held = SledStore::open(dir.path()).unwrap();
-        // Within one process sled shares the handle, so test the lock from a child.
-        let st = std::process::Command::new("flock")
-            .args(["-n", "-x"])
-            .arg(dir.path().join("db"))
-            .arg("true")
-            .status()
-            .expect("flock (util-linux) is needed; tools/test installs it");
-        assert!(
-            !st.success(),
-            "sled must hold an exclusive lock on its db file"
-        );
-    }
-
-    #[test]
-    fn greeting_and_pin_state_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        assert_eq!(s.greeting("1001").unwrap(), None);
-        s.set_greeting("1001", Law::Mu, &[9, 9]).unwrap();
-        assert_eq!(s.greeting("1001").unwrap(), Some((Law::Mu, vec![9, 9])));
-        let st = PinState {
-            hash: "$argon2id$x".into(),
-            set_at: "2026-11-23T10:00:00Z".into(),
-            history: vec!["$argon2id$old".into()],
-            failures: 2,
-            locked: false,
-            expired: true,
-        };
-        s.set_pin_state("1001", &st).unwrap();
-        assert_eq!(s.pin_hash("1001").unwrap().as_deref(), Some("$argon2id$x"));
-        assert_eq!(s.pin_state("1001").unwrap(), Some(st));
-        // Garbage is reported as corruption, naming the mailbox.
-        s.db_insert_raw("p/1002", b"{not json");
-        let e = s.pin_state("1002").unwrap_err().to_string();
-        assert!(e.contains("PIN state of 1002"), "{e}");
-    }
-
-    #[test]
-    fn statuses_counts_forward_recordings_and_records() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let a = s.deposit(msg("1001"), &g(&[0xD5; 80])).unwrap();
-        let b = s.deposit(msg("1001"), &g(&[0xD5; 80])).unwrap();
-        assert_eq!(s.counts("1001").unwrap(), Counts { new: 2, old: 0 });
-        assert_eq!(
-            s.set_status(&a.id, MessageStatus::Deleted, t)
-                .unwrap()
-                .status(),
-            MessageStatus::Deleted
-        );
-        s.set_status(&b.id, MessageStatus::Saved, t).unwrap();
-        assert_eq!(s.counts("1001").unwrap(), Counts { new: 0, old: 1 });
-        // Undelete: back to saved; the deletion time is kept only while deleted.
-        let back = s.set_status(&a.id, MessageStatus::Saved, t).unwrap();
-        assert_eq!(
-            (back.status(), back.deleted_at),
-            (MessageStatus::Saved, None)
-        );
-        assert!(s.set_status("nope", MessageStatus::Saved, t).is_err());
-        // Forward with an A-law introduction: one stream, intro first, kept in
-        // the original's format and law.
-        let f = s
-            .forward(&b.id, "1003", "1001", Some((Law::A, &[0xD5; 16])))
-            .unwrap();
-        assert_eq!((f.mailbox.as_str(), f.read), ("1003", false));
-        assert_eq!(f.forwarded_by.as_deref(), Some("1001"));
-        assert_eq!((f.caller_id.as_str(), f.codec), ("5551234", Law::A));
-        assert_eq!(f.format, Format::G711);
-        assert_eq!(f.duration_ms, 1002);
-        let audio = s.audio(&f.id).unwrap();
-        assert_eq!(audio.len(), 96);
-        assert_eq!((audio[0], audio[16]), (0xD5, 0xD5));
-        assert_eq!(s.counts("1003").unwrap(), Counts { new: 1, old: 0 });
-        // Greetings: away wins only when turned on; the name comes along.
-        assert_eq!(s.greetings("1002").unwrap(), Greetings::default());
-        s.set_recording("1002", GreetingKind::Personal, Some((Law::Mu, &[1])))
-            .unwrap();
-        s.set_recording("1002", GreetingKind::Away, Some((Law::Mu, &[2])))
-            .unwrap();
-        s.set_recording("1002", GreetingKind::Name, Some((Law::A, &[3])))
-            .unwrap();
-        let g = s.greetings("1002").unwrap();
-        assert_eq!(g.active, Some((Law::Mu, vec![1])));
-        assert_eq!(g.name, Some((Law::A, vec![3])));
-        s.set_settings("1002", &MailboxSettings { away: true })
-            .unwrap();
-        assert_eq!(
-            s.greetings("1002").unwrap().active,
-            Some((Law::Mu, vec![2]))
-        );
-        s.set_recording("1002", GreetingKind::Away, None).unwrap();
-        assert_eq!(
-            s.greetings("1002").unwrap().active,
-            Some((Law::Mu, vec![1]))
-        );
-        // Opaque records, by kind.
-        s.set_record("mwi", "k1", Some(b"v1")).unwrap();
-        s.set_record("mwi", "k2", Some(b"v2")).unwrap();
-        s.set_record("other", "k1", Some(b"x")).unwrap();
-        s.set_record("mwi", "k1", None).unwrap();
-        assert_eq!(
-            s.records("mwi").unwrap(),
-            vec![("k2".into(), b"v2".to_vec())]
-        );
-    }
-
-    #[test]
-    fn usage_and_the_retention_purge() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let a = s.deposit(msg("1001"), &g(&[1; 8])).unwrap();
-        let b = s.deposit(msg("1001"), &g(&[2; 8])).unwrap();
-        let c = s.deposit(msg("1001"), &g(&[3; 8])).unwrap();
-        assert_eq!(
-            s.usage("1001").unwrap(),
-            Usage {
-                messages: 3,
-                stored_ms: 3000
-            }
-        );
-        s.set_status(&a.id, MessageStatus::Deleted, t0).unwrap();
-        s.set_status(
-            &b.id,
-            MessageStatus::Deleted,
-            t0 + Duration::from_secs(86_400),
-        )
-        .unwrap();
-        assert_eq!(s.usage("1001").unwrap().messages, 1);
-        // Retention: what was deleted up to `before` goes, with its audio.
-        let gone = s
-            .purge_deleted("1001", t0 + Duration::from_secs(3600))
-            .unwrap();
-        assert_eq!(gone, std::slice::from_ref(&a.id));
-        assert!(s.get(&a.id).is_err() && s.audio(&a.id).is_err());
-        assert!(s.get(&b.id).is_ok() && s.get(&c.id).is_ok());
-        assert_eq!(s.list("1001").unwrap().len(), 2);
-        assert!(s.remove("nope").is_err());
-    }
-
-    #[test]
-    fn ogg_and_wav_deposits_read_back_and_export() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let tone: Vec<u8> = (0..16_000)
-            .map(|i| Law::A.encode(((i as f64 * 0.3).sin() * 8000.0) as i16))
-            .collect();
-        let mut m = msg("1001");
-        m.format = Format::Ogg;
-        let ogg = s.deposit(m, &g(&tone)).unwrap();
-        assert_eq!(ogg.format, Format::Ogg);
-        assert!(ogg.size < 16_000 / 3, "{} bytes", ogg.size);
-        let (_, pcm) = s.pcm(&ogg.id).unwrap();
-        assert_eq!(pcm.samples.len(), 16_000);
-        let wav = s.export(&ogg.id, Format::Wav).unwrap();
-        assert_eq!(
-            crate::store::audio::read_wav(&wav).unwrap().samples.len(),
-            16_000
-        );
-        assert_eq!(
-            s.export(&ogg.id, Format::Ogg).unwrap(),
-            s.audio(&ogg.id).unwrap()
-        );
-        let mut m = msg("1001");
-        m.format = Format::Wav;
-        let w = s.deposit(m, &g(&tone)).unwrap();
-        let (_, pcm) = s.pcm(&w.id).unwrap();
-        let exact = g(&tone);
-        assert_eq!(pcm, exact);
-        // A message of an earlier version (raw G.711, no format or rate field)
-        // reads too.
-        let old = s.deposit(msg("1001"), &g(&tone)).unwrap();
-        assert_eq!(s.audio(&old.id).unwrap(), tone, "G.711 kept byte for byte");
-        let mut json = serde_json::to_value(&old).unwrap();
-        json.as_object_mut().unwrap().remove("format");
-        json.as_object_mut().unwrap().remove("rate");
-        let back: MessageMeta = serde_json::from_value(json).unwrap();
-        assert_eq!((back.format, back.rate), (Format::G711, 8000));
-        assert_eq!(s.pcm(&old.id).unwrap().1, exact);
-    }
-
-    #[test]
-    fn wav_export_is_playable_pcm() {
-        let wav = crate::store::audio::wav(&g(&[0xD5u8; 800])).unwrap();
-        let r = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
-        assert_eq!(r.spec().sample_rate, 8000);
-        assert_eq!(r.len(), 800);
-    }
-
-    #[test]
-    fn wideband_sound_is_kept_wideband_in_every_format() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let wide = Sound {
-            rate: 16_000,
-            samples: (0..32_000)
-                .map(|i| ((i as f64 * 0.2).sin() * 8000.0) as i16)
-                .collect(),
-        };
-        for (format, kept) in [
-            (Format::Ogg, Format::Ogg),
-            (Format::Wav, Format::Wav),
-            // Raw G.711 holds 8 kHz only: wideband becomes WAV, not lost quality.
-            (Format::G711, Format::Wav),
-        ] {
-            let mut m = msg("1001");
-            m.format = format;
-            let meta = s.deposit(m, &wide).unwrap();
-            assert_eq!((meta.format, meta.rate), (kept, 16_000));
-            let (_, back) = s.pcm(&meta.id).unwrap();
-            assert_eq!((back.rate, back.samples.len()), (16_000, 32_000));
-            // Exported for a G.711 system: 8 kHz, half the samples.
-            assert_eq!(s.export(&meta.id, Format::G711).unwrap().len(), 16_000);
-        }
-    }
-
-    #[test]
-    fn imported_greeting_files_are_kept_as_given_and_played_as_g711() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
-        let tone = Sound {
-            rate: 16_000,
-            samples: (0..16_000)
-                .map(|i| ((i as f64 * 0.17).sin() * 9000.0) as i16)
-                .collect(),
-        };
-        let ogg = crate::store::audio::encode_ogg_opus(&tone).unwrap();
-        s.set_recording_file("1001", GreetingKind::Personal, Format::Ogg, &ogg)
-            .unwrap();
-        let back = s.recording_file("1001", GreetingKind::Personal).unwrap();
-        assert_eq!(back, Some((Format::Ogg, ogg)));
-        // A call gets one second of 8 kHz µ-law.
-        let (law, mu) = s.greetings("1001").unwrap().active.unwrap();
-        assert_eq!((law, mu.len()), (Law::Mu, 8000));
-        // A phone recording exports as WAV.
-        s.set_recording("1001", GreetingKind::Name, Some((Law::A, &[0xD5; 800])))
-            .unwrap();
-        let (f, wav) = s
-            .recording_file("1001", GreetingKind::Name)
-            .unwrap()
-            .unwrap();
-        assert_eq!(f, Format::Wav);
-        assert_eq!(
-            crate::store::audio::read_wav(&wav).unwrap().samples.len(),
-            800
-        );
-        assert!(
-            s.recording_file("1001", GreetingKind::Away)
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            s.set_recording_file("1001", GreetingKind::Away, Format::G711, &[1])
-                .is_err()
-        );
-    }
-}
+#[path = "sled_tests.rs"]
+mod tests;
