@@ -72,6 +72,7 @@ pub mod callctl;
 pub mod config;
 pub mod directory;
 pub mod ivr;
+pub mod logging;
 pub mod media;
 pub mod mwi;
 pub mod sdp;

@@ -620,20 +620,6 @@ mod admin_cli {
     }
 }
 
-fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if json {
-        b.json().init();
-    } else {
-        b.init();
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
@@ -648,7 +634,7 @@ fn main() -> ExitCode {
             log_json,
             role,
         } => (|| {
-            init_logs(log_json);
+            let logs = openum::logging::init(log_json);
             let mut cfg = load_config(&common)?;
             let role = openum::config::Role::parse(&role)
                 .ok_or_else(|| format!("--role {role:?}: use router, mailbox or combined"))?;
@@ -692,7 +678,10 @@ fn main() -> ExitCode {
                 cfg.service.workers = w;
             }
             let (base, _) = config_text(&common)?;
-            server::run(cfg, common.data, base).map(|code| {
+            let code = server::run(cfg, common.data, base);
+            // What is still buffered is written before the process goes.
+            drop(logs);
+            code.map(|code| {
                 if code != 0 {
                     std::process::exit(code);
                 }

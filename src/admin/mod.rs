@@ -494,6 +494,7 @@ async fn delete_greeting(
 }
 
 async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
+    metrics::counter!("openum_log_lines_dropped_total").absolute(crate::logging::dropped_lines());
     match &s.metrics {
         Some(h) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4")

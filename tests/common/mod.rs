@@ -116,10 +116,26 @@ impl Server {
     }
 
     fn spawn(data: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn_logging_to(data, extra, env, None)
+    }
+
+    /// As [`Server::start`], with the server's stderr (its log) going to `stderr`
+    /// instead of the log file (which then stays empty).
+    pub fn start_logging_to(extra: &[&str], stderr: Stdio) -> Server {
+        Self::spawn_logging_to(tempfile::tempdir().unwrap(), extra, &[], Some(stderr))
+    }
+
+    fn spawn_logging_to(
+        data: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Option<Stdio>,
+    ) -> Server {
         static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = data.path().join(format!("server-{n}.log"));
         let logf = std::fs::File::create(&log).unwrap();
+        let stderr = stderr.unwrap_or_else(|| logf.into());
         // A wide RTP range started at a random place per server; the allocator skips
         // ports another test's server holds.
         let child = Command::new(env!("CARGO_BIN_EXE_openum"))
@@ -140,7 +156,7 @@ impl Server {
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(logf)
+            .stderr(stderr)
             .spawn()
             .expect("start openum");
         let mut s = Server {
