@@ -244,17 +244,10 @@ pub trait MailboxStore: Send + Sync {
             usage,
         })
     }
-    /// Messages kept (not deleted) and their total length.
-    fn usage(&self, mailbox: &str) -> Result<Usage, StoreError> {
-        let mut u = Usage::default();
-        for m in self.list(mailbox)? {
-            if m.deleted_at.is_none() {
-                u.messages += 1;
-                u.stored_ms += m.duration_ms;
-            }
-        }
-        Ok(u)
-    }
+    /// Messages kept (not deleted) and their total length. Read at every call's
+    /// start (the quotas): a store answers it without reading every message
+    /// (see [`stats`]), and a wrapper must pass it on, so it has no default.
+    fn usage(&self, mailbox: &str) -> Result<Usage, StoreError>;
     /// Remove for good the messages deleted before `before` (the deleted-item
     /// retention): metadata, audio and index in one batch each. Returns their ids.
     fn purge_deleted(
@@ -277,18 +270,8 @@ pub trait MailboxStore: Send + Sync {
         }
         Ok(gone)
     }
-    /// New and saved messages (never negative: counted, not kept as counters).
-    fn counts(&self, mailbox: &str) -> Result<Counts, StoreError> {
-        let mut c = Counts::default();
-        for m in self.list(mailbox)? {
-            match m.status() {
-                MessageStatus::New => c.new += 1,
-                MessageStatus::Saved => c.old += 1,
-                MessageStatus::Deleted => {}
-            }
-        }
-        Ok(c)
-    }
+    /// New and saved messages (message waiting), likewise without a default.
+    fn counts(&self, mailbox: &str) -> Result<Counts, StoreError>;
     /// Forward a copy of message `id` to mailbox `to`, by `from`, with an optional
     /// spoken introduction before it (at the message's rate). The copy is new in
     /// `to`, keeps the original caller and time, and is durable on return.

@@ -109,6 +109,12 @@ impl MailboxStore for Notifying {
     fn remove(&self, id: &str) -> Result<(), StoreError> {
         self.inner.remove(id)
     }
+    fn usage(&self, mailbox: &str) -> Result<super::Usage, StoreError> {
+        self.inner.usage(mailbox)
+    }
+    fn counts(&self, mailbox: &str) -> Result<super::Counts, StoreError> {
+        self.inner.counts(mailbox)
+    }
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.inner.records(kind)
     }
@@ -127,6 +133,27 @@ impl MailboxStore for Notifying {
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    /// The wrapper answers usage and counts from the store's kept statistics, not
+    /// by counting every message (the trait's old default did, at every call).
+    #[test]
+    fn usage_and_counts_come_from_the_inner_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let sled = Arc::new(crate::store::sled::SledStore::open(dir.path()).unwrap());
+        let kept = crate::store::stats::Stats {
+            new: 7,
+            saved: 2,
+            kept_ms: 9000,
+        };
+        // Statistics that counting the (absent) messages could not give.
+        sled.db_insert_raw("n/1001", &kept.to_bytes());
+        let (s, _) = Notifying::new(sled);
+        let c = s.counts("1001").unwrap();
+        assert_eq!((c.new, c.old), (7, 2));
+        let u = s.usage("1001").unwrap();
+        assert_eq!((u.messages, u.stored_ms), (9, 9000));
+        assert!(s.list("1001").unwrap().is_empty());
+    }
 
     #[test]
     fn deposits_forwards_and_status_changes_are_reported() {
