@@ -514,10 +514,12 @@ impl CallCore {
     pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) {
         match self.rx.handle(now, packet) {
             Ok(Received::Audio { index, payload }) => {
-                let keep = self.awaiting_recording() && self.pre_roll.wants_audio();
-                let rate = self.pre_roll_rate();
+                // The rate of what the pre-roll keeps, when it keeps anything (rarely:
+                // only while a greeting runs late), checked cheapest first.
+                let keep = (self.pre_roll.wants_audio() && self.awaiting_recording())
+                    .then(|| self.pre_roll_rate());
                 if self.inband.is_none() && self.recorder.is_none() {
-                    if keep {
+                    if let Some(rate) = keep {
                         self.pre_roll.keep(rate, index, Kept::Raw(payload.to_vec()));
                     }
                     return self.after_rtp(now); // nobody listens: no decoding
@@ -548,7 +550,7 @@ impl CallCore {
                     }
                 };
                 let Some(rec) = self.recorder.as_mut() else {
-                    if keep {
+                    if let Some(rate) = keep {
                         let kept = match audio {
                             Audio::G711(a) => Kept::Raw(a.to_vec()),
                             Audio::Pcm(p) => Kept::Pcm(p.to_vec()),
