@@ -167,6 +167,22 @@ impl SledStore {
         }
     }
 
+    /// Apply `batch` with the mailbox's statistics changed by `change`, in the
+    /// same atomic write. The caller holds [`SledStore::stats_lock`] from before
+    /// it read the message state it changes.
+    fn apply_counted(
+        &self,
+        db: &sled::Db,
+        mailbox: &str,
+        mut batch: sled::Batch,
+        change: impl FnOnce(&mut Stats),
+    ) -> Result<(), StoreError> {
+        let mut stats = self.stats(db, mailbox)?;
+        change(&mut stats);
+        batch.insert(stats_key(mailbox).as_bytes(), &stats.to_bytes());
+        db.apply_batch(batch).map_err(|e| self.failed(e))
+    }
+
     fn meta_at(&self, key: &[u8]) -> Result<Option<MessageMeta>, StoreError> {
         self.db()?
             .get(key)
@@ -271,10 +287,7 @@ impl MailboxStore for SledStore {
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
         {
             let _counting = self.stats_lock();
-            let mut stats = self.stats(&db, &msg.mailbox)?;
-            stats.add(&meta);
-            batch.insert(stats_key(&msg.mailbox).as_bytes(), &stats.to_bytes());
-            db.apply_batch(batch).map_err(|e| self.failed(e))?;
+            self.apply_counted(&db, &msg.mailbox, batch, |s| s.add(&meta))?;
         }
         if let Err(e) = db.flush() {
             // Not durable (a full disk): take the batch back, so that no one lists
@@ -451,14 +464,12 @@ impl MailboxStore for SledStore {
             }
         }
         let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
-        let db = self.db()?;
-        let mut stats = self.stats(&db, &m.mailbox)?;
-        stats.remove(&before);
-        stats.add(&m);
         let mut batch = sled::Batch::default();
         batch.insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json);
-        batch.insert(stats_key(&m.mailbox).as_bytes(), &stats.to_bytes());
-        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        self.apply_counted(&self.db()?, &m.mailbox, batch, |s| {
+            s.remove(&before);
+            s.add(&m);
+        })?;
         drop(counting);
         self.flush()?;
         Ok(m)
@@ -467,15 +478,11 @@ impl MailboxStore for SledStore {
     fn remove(&self, id: &str) -> Result<(), StoreError> {
         let counting = self.stats_lock();
         let m = self.get(id)?;
-        let db = self.db()?;
-        let mut stats = self.stats(&db, &m.mailbox)?;
-        stats.remove(&m);
         let mut batch = sled::Batch::default();
         batch.remove(format!("a/{id}").as_bytes());
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
-        batch.insert(stats_key(&m.mailbox).as_bytes(), &stats.to_bytes());
-        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        self.apply_counted(&self.db()?, &m.mailbox, batch, |s| s.remove(&m))?;
         drop(counting);
         self.flush()
     }
