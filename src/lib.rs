@@ -31,6 +31,7 @@
 //!   per call on worker arbiters, the gateway monitor, the MWI notifier, the store
 //!   on a sync thread.
 //! - [`admin`] — HTTP admin API and Prometheus metrics.
+//! - [`alloc`] — the allocator (jemalloc) and its figures.
 //! - [`server`] — process wiring for `openum serve`.
 //!
 //! # The rule: protocol and call logic do no IO
@@ -68,6 +69,7 @@
 
 pub mod actors;
 pub mod admin;
+pub mod alloc;
 pub mod callctl;
 pub mod config;
 pub mod directory;

@@ -241,7 +241,6 @@ pub fn apply_gateway_settings(cfg: &mut Config, data: &Path) -> Result<(), Strin
 /// the CLI changes them (`POST /api/autoattendants/reload`).
 pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> {
     install_panic_hook();
-    fix_malloc_mmap_threshold();
     let fd_limit = raise_fd_limit();
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
@@ -717,23 +716,6 @@ fn opus_warmup(cfg: &crate::config::Config) -> bool {
             d.audio_codecs
                 .contains(&crate::media::codec::AudioCodec::Opus)
         })
-}
-
-/// Large blocks (recording buffers reserve up to a minute of audio, message
-/// listings, encoded messages) always get their own mapping, returned to the
-/// system when freed. glibc otherwise raises its mmap threshold after the first
-/// such block is freed and serves later ones from its per-thread arenas. Measured
-/// with 1,000 recorded calls: peak RSS 113 MB with glibc's default, 85.5 MB with
-/// this. (RSS still grows by about 6 KB per stored message either way; see
-/// issue 11.) `OPENUM_MALLOC_DEFAULT=1` keeps glibc's behaviour (to compare).
-fn fix_malloc_mmap_threshold() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("OPENUM_MALLOC_DEFAULT").is_none_or(|v| v != "1") {
-        // SAFETY: mallopt only sets allocator parameters, under glibc's own lock.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
-        }
-    }
 }
 
 /// A panic (a call actor's bug) is one structured event, and costs microseconds:

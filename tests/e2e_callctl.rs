@@ -378,3 +378,17 @@ fn startup_mode_is_set_per_role_like_set_umcallroutersettings() {
     assert_eq!(rt["role"], "router");
     assert_eq!(router.sip_port, 0);
 }
+
+#[test]
+fn the_server_allocates_with_jemalloc_and_reports_its_heap() {
+    let server = Server::start(&[]);
+    // The prompt library alone is megabytes; were glibc the allocator, jemalloc
+    // (linked for its statistics) would have served next to nothing.
+    let allocated = server.metric("openum_heap_allocated_bytes");
+    let resident = server.metric("openum_heap_resident_bytes");
+    assert!(allocated > 4e6, "allocated {allocated}");
+    assert!(
+        resident >= allocated,
+        "resident {resident} < allocated {allocated}"
+    );
+}

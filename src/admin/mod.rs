@@ -495,6 +495,10 @@ async fn delete_greeting(
 
 async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
     metrics::counter!("openum_log_lines_dropped_total").absolute(crate::logging::dropped_lines());
+    if let Some(h) = crate::alloc::heap_stats() {
+        metrics::gauge!("openum_heap_allocated_bytes").set(h.allocated as f64);
+        metrics::gauge!("openum_heap_resident_bytes").set(h.resident as f64);
+    }
     match &s.metrics {
         Some(h) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4")
