@@ -397,12 +397,19 @@ impl CallActor {
         let Some(sock) = self.socket.clone() else {
             return;
         };
+        // Straight from the socket: tokio's `try_recv_from` answers WouldBlock
+        // without reading while its reactor has not seen the socket readable, and
+        // a starved worker's reactor has not run since the packets came.
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*sock);
         let mut buf = [0u8; 2048];
         for _ in 0..MAX_DRAINED {
-            match sock.try_recv_from(&mut buf) {
-                Ok((n, _)) => self.on_packet(now, &buf[..n]),
-                Err(_) => break,
+            // SAFETY: recv writes at most buf.len() bytes into buf, which we own.
+            let n =
+                unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+            if n < 0 {
+                break;
             }
+            self.on_packet(now, &buf[..n as usize]);
         }
     }
 

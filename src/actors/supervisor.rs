@@ -214,6 +214,7 @@ impl Supervisor {
                 }),
                 Output::Start(s) => self.start_call(*s, ctx),
                 Output::RemoteHangup { call_id } => {
+                    tracing::info!(event = "remote_hangup", call_id = %call_id, "BYE from the caller");
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(RemoteHangup);
                     }
