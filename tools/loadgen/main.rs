@@ -344,7 +344,12 @@ async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Tone>) -> CallResult {
     let mut dtmf_done = false;
     loop {
         let now = Instant::now();
-        if now >= end_at {
+        // The talk is a fixed amount of audio: a generator that fell behind (its
+        // own process starved) still sends every packet, late, before its BYE, so
+        // a short message is the server's doing, never the caller's. Ending at the
+        // wall-clock end instead cut the calls of one soak wave by up to 1.5 s,
+        // each by how far its end fell into the generator's stall.
+        if now >= talk_at && next_send >= end_at {
             break;
         }
         let wake = if now >= talk_at { next_send } else { talk_at };
