@@ -31,19 +31,53 @@ fn voice_ms(samples: &[i16], rate: usize) -> usize {
         * 10
 }
 
-#[test]
-fn a_server_stopped_during_greetings_still_records_every_message_whole() {
-    let calls = 4;
-    let server = Server::start(&[]);
+/// `calls` load-generator callers into mailbox 1001 at `rate` a second, each
+/// listening through a 12.5 s greeting then talking (a tone) for 3 s.
+fn callers(server: &Server, calls: usize, rate: u32) -> Guard {
     let child = Command::new(env!("CARGO_BIN_EXE_openum-loadgen"))
         .args(["--server", &format!("127.0.0.1:{}", server.sip_port)])
         .args(["--number", "1001", "--calls", &calls.to_string()])
-        .args(["--rate", "10", "--greeting-ms", "12500", "--talk", "3"])
+        .args([
+            "--rate",
+            &rate.to_string(),
+            "--greeting-ms",
+            "12500",
+            "--talk",
+            "3",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _lg = Guard(child);
+    Guard(child)
+}
+
+/// Mailbox 1001 holds `calls` messages, each with at least 2900 ms of the
+/// callers' 3000 ms of tone.
+fn assert_every_message_whole(server: &Server, calls: usize) {
+    let listed = server.messages("1001");
+    assert_eq!(listed.len(), calls);
+    for m in &listed {
+        let id = m["id"].as_str().unwrap();
+        let r = server.get(&format!("/api/messages/{id}/audio.wav"));
+        let mut wav = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut wav).unwrap();
+        let rd = hound::WavReader::new(std::io::Cursor::new(&wav)).expect("valid WAV");
+        let rate = rd.spec().sample_rate as usize;
+        let voice = voice_ms(&wav_samples(&wav), rate);
+        assert!(
+            voice >= 2900,
+            "message {id} holds {voice} ms of the caller's 3000 ms (duration {} ms)",
+            m["duration_ms"]
+        );
+    }
+}
+
+#[test]
+fn a_server_stopped_during_greetings_still_records_every_message_whole() {
+    let calls = 4;
+    let server = Server::start(&[]);
+    let _lg = callers(&server, calls, 10);
     // Every greeting has started (about 12 s of prompts each): stall them all.
     server.wait_log(
         &["event=\"greeting_played\""],
@@ -59,25 +93,9 @@ fn a_server_stopped_during_greetings_still_records_every_message_whole() {
         calls,
         Duration::from_secs(60),
     );
-    let listed = server.messages("1001");
-    assert_eq!(listed.len(), calls);
-    for m in &listed {
-        let id = m["id"].as_str().unwrap();
-        let r = server.get(&format!("/api/messages/{id}/audio.wav"));
-        let mut wav = Vec::new();
-        std::io::Read::read_to_end(&mut r.into_reader(), &mut wav).unwrap();
-        let rd = hound::WavReader::new(std::io::Cursor::new(&wav)).expect("valid WAV");
-        let rate = rd.spec().sample_rate as usize;
-        let samples = wav_samples(&wav);
-        let voice = voice_ms(&samples, rate);
-        // 3 s of tone were sent; a message that lost its start to the stall
-        // would hold about 1.7 s.
-        assert!(
-            voice >= 2900,
-            "message {id} holds {voice} ms of the caller's 3000 ms (duration {} ms)",
-            m["duration_ms"]
-        );
-    }
+    // 3 s of tone were sent; a message that lost its start to the stall
+    // would hold about 1.7 s.
+    assert_every_message_whole(&server, calls);
     // Each recording says how late its greeting ended: about the stall.
     let started = server.wait_log(&["event=\"recording_started\""], calls, Duration::ZERO);
     for l in started {
@@ -143,15 +161,7 @@ impl Drop for StoppedWorkers {
 fn a_hangup_that_reaches_a_starved_call_keeps_the_end_of_its_message() {
     let calls = 4;
     let server = Server::start(&[]);
-    let child = Command::new(env!("CARGO_BIN_EXE_openum-loadgen"))
-        .args(["--server", &format!("127.0.0.1:{}", server.sip_port)])
-        .args(["--number", "1001", "--calls", &calls.to_string()])
-        .args(["--rate", "50", "--greeting-ms", "12500", "--talk", "3"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _lg = Guard(child);
+    let _lg = callers(&server, calls, 50);
     server.wait_log(
         &["event=\"recording_started\""],
         calls,
@@ -174,21 +184,6 @@ fn a_hangup_that_reaches_a_starved_call_keeps_the_end_of_its_message() {
         stored.iter().all(|l| l.contains("end=RemoteHangup")),
         "every message ends with its caller's BYE: {stored:?}"
     );
-    let listed = server.messages("1001");
-    assert_eq!(listed.len(), calls);
-    for m in &listed {
-        let id = m["id"].as_str().unwrap();
-        let r = server.get(&format!("/api/messages/{id}/audio.wav"));
-        let mut wav = Vec::new();
-        std::io::Read::read_to_end(&mut r.into_reader(), &mut wav).unwrap();
-        let rd = hound::WavReader::new(std::io::Cursor::new(&wav)).expect("valid WAV");
-        let rate = rd.spec().sample_rate as usize;
-        let voice = voice_ms(&wav_samples(&wav), rate);
-        // A hangup taken before the queued packets cuts the last 0.7 s of tone.
-        assert!(
-            voice >= 2900,
-            "message {id} holds {voice} ms of the caller's 3000 ms (duration {} ms)",
-            m["duration_ms"]
-        );
-    }
+    // A hangup taken before the queued packets cuts the last 0.7 s of tone.
+    assert_every_message_whole(&server, calls);
 }

@@ -242,9 +242,14 @@ pub fn to_prompt(file: &str, bytes: Vec<u8>) -> Result<Vec<i16>, ImportError> {
 
 /// Samples as a prompt WAV file.
 pub fn wav_bytes(samples: &[i16]) -> Vec<u8> {
+    wav_at(RATE, samples)
+}
+
+/// Samples as a 16-bit mono WAV file at `rate`.
+fn wav_at(rate: u32, samples: &[i16]) -> Vec<u8> {
     let spec = hound::WavSpec {
         channels: 1,
-        sample_rate: RATE,
+        sample_rate: rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
@@ -265,20 +270,6 @@ pub fn wav_bytes(samples: &[i16]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn wav_at(rate: u32, samples: &[i16]) -> Vec<u8> {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut cur = std::io::Cursor::new(Vec::new());
-        let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
-        samples.iter().for_each(|&s| w.write_sample(s).unwrap());
-        w.finalize().unwrap();
-        cur.into_inner()
-    }
 
     #[test]
     fn a_file_at_an_impossible_sample_rate_is_refused_not_resampled() {
