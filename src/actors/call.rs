@@ -395,13 +395,12 @@ impl CallActor {
     /// Bounded, so a peer flooding the port cannot hold the worker here.
     fn drain_socket(&mut self, now: Instant) {
         const MAX_DRAINED: usize = 256; // 5 s of 20 ms packets
-        let Some(sock) = self.socket.clone() else {
-            return;
-        };
         // Straight from the socket: tokio's `try_recv_from` answers WouldBlock
         // without reading while its reactor has not seen the socket readable, and
         // a starved worker's reactor has not run since the packets came.
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&*sock);
+        let Some(fd) = self.socket.as_deref().map(std::os::fd::AsRawFd::as_raw_fd) else {
+            return;
+        };
         let mut buf = [0u8; 2048];
         for _ in 0..MAX_DRAINED {
             // SAFETY: recv writes at most buf.len() bytes into buf, which we own.
