@@ -1,7 +1,7 @@
-//! `openum message list|export|delete|undelete|mark-new|mark-saved`: a mailbox's
-//! messages with their status (new, saved, deleted), a message's audio as WAV,
-//! and status changes (a deleted message can be undeleted until the deleted-item
-//! retention purges it). Straight on the store when the server is stopped,
+//! `openum message list|export|delete|undelete|mark-new|mark-saved|remove`: a
+//! mailbox's messages with their status (new, saved, deleted), a message's audio
+//! as WAV, status changes (a deleted message can be undeleted until the
+//! deleted-item retention purges it), and removal for good at once. Straight on the store when the server is stopped,
 //! through its admin API when it runs (so MWI follows the change).
 
 use super::{Access, Common, access, http_get, load_config, print_json};
@@ -41,6 +41,12 @@ pub enum MessageCmd {
         common: Common,
         id: String,
     },
+    /// Remove a message for good, now, without the deleted-item retention.
+    Remove {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
     /// Mark a message new (unheard) again.
     MarkNew {
         #[command(flatten)]
@@ -68,7 +74,24 @@ pub fn run(cmd: MessageCmd) -> Result<(), String> {
             set_status(&common, &id, MessageStatus::Saved)
         }
         MessageCmd::MarkNew { common, id } => set_status(&common, &id, MessageStatus::New),
+        MessageCmd::Remove { common, id } => remove(&common, &id),
     }
+}
+
+fn remove(common: &Common, id: &str) -> Result<(), String> {
+    match access(&common.data)? {
+        Access::Direct(s) => s.remove(id).map_err(|e| e.to_string())?,
+        Access::Remote(url) => match ureq::delete(&format!("{url}/api/messages/{id}")).call() {
+            Ok(_) => {}
+            Err(ureq::Error::Status(_, r)) => {
+                let v: serde_json::Value = r.into_json().unwrap_or_default();
+                return Err(v["error"].as_str().unwrap_or("refused").to_string());
+            }
+            Err(e) => return Err(format!("the admin API is not reachable: {e}")),
+        },
+    }
+    println!("message {id} is removed");
+    Ok(())
 }
 
 fn set_status(common: &Common, id: &str, status: MessageStatus) -> Result<(), String> {

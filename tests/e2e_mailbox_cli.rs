@@ -156,6 +156,22 @@ fn mailboxes_are_enabled_changed_and_disabled_live_and_messages_undeleted() {
     assert!(ok && out.contains("is now saved"), "{out}");
     let (_, list, _) = run(&server, &["message", "list", "--mailbox", "1004"]);
     assert!(list.contains("saved"), "{list}");
+    // Removed for good, at once: no longer listed, and a second removal is refused.
+    let (ok, out, err) = run(&server, &["message", "remove", &id]);
+    assert!(ok && out.contains("is removed"), "{out}{err}");
+    server.wait_log(
+        &["event=\"message_removed\"", "mailbox=1004", &id],
+        1,
+        std::time::Duration::from_secs(2),
+    );
+    assert!(
+        server
+            .messages("1004")
+            .iter()
+            .all(|m| m["id"] != id.as_str())
+    );
+    let (ok, _, err) = run(&server, &["message", "remove", &id]);
+    assert!(!ok && err.contains("no such message"), "{err}");
     // Disable-UMMailbox: gone from the directory.
     let (ok, out, err) = run(&server, &["mailbox", "disable", "1004"]);
     assert!(ok && out.contains("messages are kept"), "{out}{err}");

@@ -366,6 +366,23 @@ async fn set_message_status(
     }
 }
 
+/// `openum message remove`: the message is gone for good at once, as the
+/// deleted-item purge would remove it later (MWI follows when it was waiting).
+async fn remove_message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    match web::block(move || store.get(&id).and_then(|m| store.remove(&id).map(|_| m))).await {
+        Ok(Ok(m)) => {
+            tracing::info!(event = "message_removed", id = %m.id, mailbox = %m.mailbox, by = "admin");
+            HttpResponse::NoContent().finish()
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
 /// A message's audio as WAV or Ogg/Opus (converted when stored otherwise).
 async fn audio_as(
     s: web::Data<AdminState>,
@@ -527,7 +544,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(put_greeting))
                 .route(web::delete().to(delete_greeting)),
         )
-        .route("/api/messages/{id}", web::get().to(message))
+        .service(
+            web::resource("/api/messages/{id}")
+                .route(web::get().to(message))
+                .route(web::delete().to(remove_message)),
+        )
         .route(
             "/api/messages/{id}/status",
             web::post().to(set_message_status),

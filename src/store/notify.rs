@@ -107,7 +107,13 @@ impl MailboxStore for Notifying {
         Ok(m)
     }
     fn remove(&self, id: &str) -> Result<(), StoreError> {
-        self.inner.remove(id)
+        let m = self.inner.get(id)?;
+        self.inner.remove(id)?;
+        // A deleted message was not counted as waiting: purging one changes nothing.
+        if m.deleted_at.is_none() {
+            self.changed(&m.mailbox);
+        }
+        Ok(())
     }
     fn usage(&self, mailbox: &str) -> Result<super::Usage, StoreError> {
         self.inner.usage(mailbox)
@@ -181,7 +187,8 @@ mod tests {
             cell.set(Box::new(move |m| log.lock().unwrap().push(m.into())))
                 .is_ok()
         );
-        s.deposit(msg(), &crate::store::audio::Sound::narrow(vec![1]))
+        let second = s
+            .deposit(msg(), &crate::store::audio::Sound::narrow(vec![1]))
             .unwrap();
         s.set_status(
             &first.id,
@@ -198,5 +205,21 @@ mod tests {
                 .is_err()
         );
         assert_eq!(seen.lock().unwrap().len(), 3);
+        // Removing a waiting message changes the counts; removing one already
+        // deleted (what the retention purge does) does not.
+        s.remove(&second.id).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 4);
+        s.set_status(
+            &first.id,
+            MessageStatus::Deleted,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        s.remove(&first.id).unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["1001", "1001", "1003", "1001", "1001"]
+        );
+        assert!(s.remove(&first.id).is_err());
     }
 }
