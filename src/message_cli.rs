@@ -1,8 +1,9 @@
 //! `openum message list|export|delete|undelete|mark-new|mark-saved|remove`: a
 //! mailbox's messages with their status (new, saved, deleted), a message's audio
 //! as WAV, status changes (a deleted message can be undeleted until the
-//! deleted-item retention purges it), and removal for good at once. Straight on the store when the server is stopped,
-//! through its admin API when it runs (so MWI follows the change).
+//! deleted-item retention purges it), and removal for good at once. Straight on
+//! the store when the server is stopped, through its admin API when it runs (so
+//! MWI follows the change).
 
 use super::{Access, Common, access, http_get, load_config, print_json};
 use clap::Subcommand;
