@@ -81,7 +81,9 @@ pub fn run(cmd: MessageCmd) -> Result<(), String> {
 
 fn remove(common: &Common, id: &str) -> Result<(), String> {
     match access(&common.data)? {
-        Access::Direct(s) => s.remove(id).map_err(|e| e.to_string())?,
+        Access::Direct(s) => {
+            s.remove(id).map_err(|e| e.to_string())?;
+        }
         Access::Remote(url) => match ureq::delete(&format!("{url}/api/messages/{id}")).call() {
             Ok(_) => {}
             Err(ureq::Error::Status(_, r)) => {

@@ -373,7 +373,7 @@ async fn remove_message(s: web::Data<AdminState>, path: web::Path<String>) -> Ht
     let Some(store) = s.store.clone() else {
         return no_store();
     };
-    match web::block(move || store.get(&id).and_then(|m| store.remove(&id).map(|_| m))).await {
+    match web::block(move || store.remove(&id)).await {
         Ok(Ok(m)) => {
             tracing::info!(event = "message_removed", id = %m.id, mailbox = %m.mailbox, by = "admin");
             HttpResponse::NoContent().finish()

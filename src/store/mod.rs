@@ -214,8 +214,8 @@ pub trait MailboxStore: Send + Sync {
         status: MessageStatus,
         now: std::time::SystemTime,
     ) -> Result<MessageMeta, StoreError>;
-    /// Remove a message for good (metadata, audio, index), durably.
-    fn remove(&self, id: &str) -> Result<(), StoreError>;
+    /// Remove a message for good (metadata, audio, index), durably; gives what was removed.
+    fn remove(&self, id: &str) -> Result<MessageMeta, StoreError>;
     /// Durable records of other modules (MWI subscriptions), opaque to the store:
     /// all of one kind, and put (Some) or remove (None) one.
     fn records(&self, kind: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;

@@ -106,14 +106,13 @@ impl MailboxStore for Notifying {
         self.changed(&m.mailbox);
         Ok(m)
     }
-    fn remove(&self, id: &str) -> Result<(), StoreError> {
-        let m = self.inner.get(id)?;
-        self.inner.remove(id)?;
+    fn remove(&self, id: &str) -> Result<MessageMeta, StoreError> {
+        let m = self.inner.remove(id)?;
         // A deleted message was not counted as waiting: purging one changes nothing.
         if m.deleted_at.is_none() {
             self.changed(&m.mailbox);
         }
-        Ok(())
+        Ok(m)
     }
     fn usage(&self, mailbox: &str) -> Result<super::Usage, StoreError> {
         self.inner.usage(mailbox)

@@ -475,7 +475,7 @@ impl MailboxStore for SledStore {
         Ok(m)
     }
 
-    fn remove(&self, id: &str) -> Result<(), StoreError> {
+    fn remove(&self, id: &str) -> Result<MessageMeta, StoreError> {
         let counting = self.stats_lock();
         let m = self.get(id)?;
         let mut batch = sled::Batch::default();
@@ -484,7 +484,8 @@ impl MailboxStore for SledStore {
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
         self.apply_counted(&self.db()?, &m.mailbox, batch, |s| s.remove(&m))?;
         drop(counting);
-        self.flush()
+        self.flush()?;
+        Ok(m)
     }
 
     /// From the kept statistics: one key, whatever the mailbox holds.
