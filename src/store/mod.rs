@@ -11,6 +11,7 @@ pub mod greeting;
 pub mod notify;
 pub mod pins;
 pub mod sled;
+mod sled_chunks;
 pub mod stats;
 
 use crate::media::g711::Law;

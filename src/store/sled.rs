@@ -2,10 +2,13 @@
 //!
 //! Layout, all in the default tree so one `Batch` is atomic:
 //! - `m/<mailbox>/<id>` → message metadata (JSON)
-//! - `a/<id>` → audio (G.711 bytes in the message's codec)
+//! - `a/<id>` → audio, in the message's format (raw G.711 in its codec, WAV or
+//!   Ogg/Opus), kept as chunks under `x/a/<id>/…` (see [`super::sled_chunks`]:
+//!   whole values this large leak disk space in sled 0.34)
 //! - `i/<id>` → mailbox (index for lookups by id)
-//! - `g/<mailbox>` → personal greeting (1 byte law tag + audio); `ga/<mailbox>`
-//!   the away greeting, `gn/<mailbox>` the recorded name, the same way
+//! - `g/<mailbox>` → personal greeting (1 byte tag: law, or an imported file's
+//!   format; then the audio); `ga/<mailbox>` the away greeting, `gn/<mailbox>`
+//!   the recorded name, the same way; all chunked like audio
 //! - `s/<mailbox>` → mailbox settings (JSON)
 //! - `n/<mailbox>` → the mailbox's [`Stats`] (new, saved, kept length), written
 //!   in the same batch as every message change, under one lock so concurrent
@@ -17,6 +20,7 @@
 //! hex digits, so key order is arrival order.
 
 use super::audio::{Format, Sound};
+use super::sled_chunks as chunks;
 use super::stats::Stats;
 use super::{
     Counts, GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage,
@@ -24,7 +28,7 @@ use super::{
 };
 use crate::media::g711::Law;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The page cache when the configuration does not say (`store_cache_mb`).
 pub const DEFAULT_CACHE_MB: u64 = 64;
@@ -60,6 +64,11 @@ struct Inner {
     cache_mb: u64,
     /// Held from reading a mailbox's statistics to writing them back.
     stats: Mutex<()>,
+    /// Chunked values (audio, recordings): read while a reader scans a value's
+    /// chunks, written while they are replaced or removed, so that a reader never
+    /// joins pieces of two versions or half a removed message (sled's iterators
+    /// see each batch whole per step only). Taken after `stats` when both are.
+    values: RwLock<()>,
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -88,6 +97,7 @@ impl SledStore {
                     dir: dir.to_path_buf(),
                     cache_mb,
                     stats: Mutex::new(()),
+                    values: RwLock::new(()),
                 }),
             }),
             Err(sled::Error::Io(e))
@@ -155,6 +165,14 @@ impl SledStore {
         self.inner.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn values_read(&self) -> RwLockReadGuard<'_, ()> {
+        self.inner.values.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn values_write(&self) -> RwLockWriteGuard<'_, ()> {
+        self.inner.values.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A mailbox's statistics as kept, or counted from its messages (a store
     /// written before they were kept, or a mailbox never written to).
     fn stats(&self, db: &sled::Db, mailbox: &str) -> Result<Stats, StoreError> {
@@ -211,11 +229,11 @@ impl SledStore {
         mailbox: &str,
         kind: GreetingKind,
     ) -> Result<Option<Stored>, StoreError> {
-        let Some(v) = self
-            .db()?
-            .get(recording_key(mailbox, kind).as_bytes())
-            .map_err(|e| self.failed(e))?
-        else {
+        let read = {
+            let _reading = self.values_read();
+            chunks::read(&self.db()?, &recording_key(mailbox, kind))
+        };
+        let Some(v) = read.map_err(|e| self.failed(e))? else {
             return Ok(None);
         };
         let body = v.get(1..).map(<[u8]>::to_vec).unwrap_or_default();
@@ -282,7 +300,7 @@ impl MailboxStore for SledStore {
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
-        batch.insert(format!("a/{id}").as_bytes(), audio);
+        chunks::insert(&mut batch, &audio_key(&id), &audio);
         batch.insert(format!("i/{id}").as_bytes(), msg.mailbox.as_bytes());
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
         {
@@ -295,10 +313,13 @@ impl MailboxStore for SledStore {
             // this too after an I/O error; then closing the instance does it (the
             // reopened store has only what reached the disk whole).
             let mut undo = sled::Batch::default();
-            undo.remove(format!("a/{id}").as_bytes());
+            if let Err(u) = chunks::remove(&mut undo, &db, &audio_key(&id)) {
+                tracing::warn!(event = "store_undo_failed", id = %id, error = %u);
+            }
             undo.remove(format!("i/{id}").as_bytes());
             undo.remove(format!("m/{}/{id}", msg.mailbox).as_bytes());
             let _counting = self.stats_lock();
+            let _replacing = self.values_write();
             if let Ok(mut stats) = self.stats(&db, &msg.mailbox) {
                 stats.remove(&meta);
                 undo.insert(stats_key(&msg.mailbox).as_bytes(), &stats.to_bytes());
@@ -333,10 +354,12 @@ impl MailboxStore for SledStore {
     }
 
     fn audio(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        self.db()?
-            .get(format!("a/{id}").as_bytes())
-            .map_err(|e| self.failed(e))?
-            .map(|v| v.to_vec())
+        let db = self.db()?;
+        let read = {
+            let _reading = self.values_read();
+            chunks::read(&db, &audio_key(id))
+        };
+        read.map_err(|e| self.failed(e))?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))
     }
 
@@ -362,23 +385,13 @@ impl MailboxStore for SledStore {
         kind: GreetingKind,
         audio: Option<(Law, &[u8])>,
     ) -> Result<(), StoreError> {
-        let key = recording_key(mailbox, kind);
-        match audio {
-            Some((law, audio)) => {
-                let mut v = Vec::with_capacity(audio.len() + 1);
-                v.push(law_tag(law));
-                v.extend_from_slice(audio);
-                self.db()?
-                    .insert(key.as_bytes(), v)
-                    .map_err(|e| self.failed(e))?;
-            }
-            None => {
-                self.db()?
-                    .remove(key.as_bytes())
-                    .map_err(|e| self.failed(e))?;
-            }
-        }
-        self.flush()
+        let v = audio.map(|(law, audio)| {
+            let mut v = Vec::with_capacity(audio.len() + 1);
+            v.push(law_tag(law));
+            v.extend_from_slice(audio);
+            v
+        });
+        self.put_recording(&recording_key(mailbox, kind), v.as_deref())
     }
 
     fn recording_file(
@@ -413,10 +426,7 @@ impl MailboxStore for SledStore {
         let mut v = Vec::with_capacity(bytes.len() + 1);
         v.push(tag);
         v.extend_from_slice(bytes);
-        self.db()?
-            .insert(recording_key(mailbox, kind).as_bytes(), v)
-            .map_err(|e| self.failed(e))?;
-        self.flush()
+        self.put_recording(&recording_key(mailbox, kind), Some(&v))
     }
 
     fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError> {
@@ -478,11 +488,14 @@ impl MailboxStore for SledStore {
     fn remove(&self, id: &str) -> Result<MessageMeta, StoreError> {
         let counting = self.stats_lock();
         let m = self.get(id)?;
+        let db = self.db()?;
         let mut batch = sled::Batch::default();
-        batch.remove(format!("a/{id}").as_bytes());
+        chunks::remove(&mut batch, &db, &audio_key(id)).map_err(|e| self.failed(e))?;
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
-        self.apply_counted(&self.db()?, &m.mailbox, batch, |s| s.remove(&m))?;
+        let replacing = self.values_write();
+        self.apply_counted(&db, &m.mailbox, batch, |s| s.remove(&m))?;
+        drop(replacing);
         drop(counting);
         self.flush()?;
         Ok(m)
@@ -557,10 +570,37 @@ impl SledStore {
         }
     }
 
+    /// The database itself (tests: data as an earlier version left it).
+    #[cfg(test)]
+    pub fn db_for_tests(&self) -> sled::Db {
+        self.db().expect("the store is open")
+    }
+
+    /// Replace (Some) or remove (None) a recording's tagged value, durably.
+    fn put_recording(&self, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        let db = self.db()?;
+        {
+            // Held from listing the old chunks to replacing them: a concurrent
+            // writer's longer value would otherwise keep chunks past ours.
+            let _replacing = self.values_write();
+            let mut batch = sled::Batch::default();
+            chunks::remove(&mut batch, &db, key).map_err(|e| self.failed(e))?;
+            if let Some(v) = value {
+                chunks::insert(&mut batch, key, v);
+            }
+            db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        }
+        self.flush()
+    }
+
     /// Store a personal greeting.
     pub fn set_greeting(&self, mailbox: &str, law: Law, audio: &[u8]) -> Result<(), StoreError> {
         self.set_recording(mailbox, GreetingKind::Personal, Some((law, audio)))
     }
+}
+
+fn audio_key(id: &str) -> String {
+    format!("a/{id}")
 }
 
 fn stats_key(mailbox: &str) -> String {

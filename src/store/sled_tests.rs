@@ -448,3 +448,113 @@ fn concurrent_deposits_lose_no_count() {
     assert_eq!((c.new, c.old), (100, 0));
     assert_eq!(s.usage("1001").unwrap().stored_ms, 100 * 1000);
 }
+
+/// Files sled wrote for values too large for its log (see `sled_chunks`).
+fn blob_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join("blobs")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn long_messages_and_greetings_are_kept_in_chunks_and_leave_no_blob_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A minute of G.711 (480 KB) is far past sled's blob threshold (128 KiB).
+    let minute: Vec<u8> = (0..480_000).map(|i| (i % 251) as u8).collect();
+    let id = {
+        let s = SledStore::open(dir.path()).unwrap();
+        let m = s.deposit(msg("1001"), &g(&minute)).unwrap();
+        s.set_greeting("1001", Law::A, &minute).unwrap();
+        m.id
+    };
+    let s = reopen(dir.path());
+    assert_eq!(s.audio(&id).unwrap(), minute);
+    assert_eq!(
+        s.recording("1001", GreetingKind::Personal).unwrap(),
+        Some((Law::A, minute.clone()))
+    );
+    assert_eq!(blob_files(dir.path()), 0);
+    s.remove(&id).unwrap();
+    assert!(matches!(s.audio(&id), Err(StoreError::NotFound(_))));
+    s.set_greeting("1001", Law::A, &minute[..100]).unwrap();
+    let db = s.db_for_tests();
+    assert_eq!(db.scan_prefix(format!("x/a/{id}/").as_bytes()).count(), 0);
+    assert_eq!(db.scan_prefix(b"x/g/1001/").count(), 1);
+    assert_eq!(blob_files(dir.path()), 0);
+}
+
+#[test]
+fn a_store_written_with_whole_values_still_reads_and_removes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    let m = s.deposit(msg("1001"), &g(&[7; 5000])).unwrap();
+    // Rewrite as versions before chunking kept it: the whole audio at a/<id>.
+    let db = s.db_for_tests();
+    for k in db.scan_prefix(b"x/").keys() {
+        db.remove(k.unwrap()).unwrap();
+    }
+    db.insert(format!("a/{}", m.id), vec![7u8; 5000]).unwrap();
+    db.insert("g/1001", [&[8u8][..], &[3; 900][..]].concat())
+        .unwrap();
+    assert_eq!(s.audio(&m.id).unwrap(), vec![7; 5000]);
+    assert_eq!(s.pcm(&m.id).unwrap().1.samples.len(), 5000);
+    assert_eq!(
+        s.recording("1001", GreetingKind::Personal).unwrap(),
+        Some((Law::A, vec![3; 900]))
+    );
+    s.set_greeting("1001", Law::Mu, &[4; 10]).unwrap();
+    assert_eq!(db.get("g/1001").unwrap(), None);
+    assert_eq!(
+        s.recording("1001", GreetingKind::Personal).unwrap(),
+        Some((Law::Mu, vec![4; 10]))
+    );
+    s.remove(&m.id).unwrap();
+    assert_eq!(db.get(format!("a/{}", m.id)).unwrap(), None);
+    assert_eq!(s.usage("1001").unwrap().messages, 0);
+}
+
+#[test]
+fn a_reader_never_joins_two_versions_of_a_recording_or_half_a_removed_message() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    let long = vec![1u8; 20 * 4096];
+    let short = vec![2u8; 4096 + 10];
+    s.set_greeting("1001", Law::A, &long).unwrap();
+    let ids: Vec<String> = (0..60)
+        .map(|_| s.deposit(msg("1001"), &g(&long)).unwrap().id)
+        .collect();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut reads = 0;
+                    while !done.load(Ordering::Relaxed) {
+                        let (_, a) = s
+                            .recording("1001", GreetingKind::Personal)
+                            .unwrap()
+                            .unwrap();
+                        assert!(a == long || a == short, "a greeting of {} bytes", a.len());
+                        for id in &ids {
+                            match s.audio(id) {
+                                Ok(a) => assert_eq!(a.len(), long.len(), "message {id}"),
+                                Err(StoreError::NotFound(_)) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            let v = if i % 2 == 0 { &short } else { &long };
+            s.set_greeting("1001", Law::A, v).unwrap();
+            s.remove(id).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    });
+}
