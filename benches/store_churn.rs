@@ -9,17 +9,19 @@
 //! tools).
 //!
 //! Run: `cargo bench --bench store_churn -- [--messages N] [--keep K]
-//! [--every R] [--format ogg|wav] [--threads T] [--dir PATH]`. Each deposit is a
-//! 7 s message (what the soak leaves), stored in the given format through
-//! `SledStore`; once the mailbox holds K messages, each deposit is followed by the
-//! removal of the oldest one (`--burst`: once it holds K, all are removed
-//! together, as the soak's checker does every 20 s). T threads deposit and remove at once, as a server's
-//! deposit threads and its admin API do (default 1). Every R deposits it prints the deposits so far, the messages held,
-//! the directory's allocated and apparent size, and the deposit rate. At the end
-//! it closes the store, reopens it, prints the size again, and checks that the
-//! store lists the messages held and that sled wrote no blob file. Run by
-//! `cargo test --all-targets` (no `--bench` argument), it does a short burst run
-//! of 350 deposits as a check.
+//! [--every R] [--format ogg|wav] [--threads T] [--burst] [--dir PATH]`
+//! (`--help` gives the defaults). Each deposit is a 7 s message (what the soak
+//! leaves), stored in the given format through `SledStore`. Once the mailbox
+//! holds K messages, each deposit is followed by the removal of the oldest one;
+//! with `--burst`, all K are removed together, as the soak's checker does every
+//! 20 s and a retention sweep does. T threads deposit and remove at once, as a
+//! server's deposit threads and its admin API do. Every R deposits it prints the
+//! deposits so far, the messages held, the directory's allocated and apparent
+//! size, and the deposit rate. At the end it closes the store, reopens it, prints
+//! the size again, and checks that the store lists the messages held and that
+//! sled wrote no blob file (see `src/store/sled_chunks.rs`). Run by `cargo test
+//! --all-targets` (no `--bench` argument), it does a short burst run of 350
+//! deposits as a check.
 //!
 //! Depends on the library's store only (`SledStore`, `MailboxStore`).
 
@@ -139,10 +141,7 @@ fn open(dir: &Path) -> SledStore {
     loop {
         match SledStore::open(dir) {
             Ok(s) => return s,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => panic!("cannot open the store in {}: {e}", dir.display()),
         }
     }
