@@ -67,7 +67,7 @@ fn tone_call(codec: &str, module: &str, rate: u32) {
     }
     w.finalize().unwrap();
 
-    let sip_port = free_port();
+    let sip_port = free_sip_listen_port();
     let rtp = free_media_port(); // rtp..rtp+3 are free
     std::fs::write(
         dir.path().join("config"),

@@ -53,6 +53,18 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// A port p with UDP and TCP p and TCP p+1 free: baresip listens for SIP over
+/// UDP and TCP at `sip_listen`'s port and over TLS at the next one, so a busy
+/// p+1 fails its start ("SIP/TLS transport failed: Address already in use").
+pub fn free_sip_listen_port() -> u16 {
+    loop {
+        let p = free_port();
+        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
 /// A UDP port p with p..p+3 free (SIPp's RTP/RTCP and its spare pair).
 pub fn free_media_port() -> u16 {
     loop {
