@@ -385,13 +385,8 @@ impl MailboxStore for SledStore {
         kind: GreetingKind,
         audio: Option<(Law, &[u8])>,
     ) -> Result<(), StoreError> {
-        let v = audio.map(|(law, audio)| {
-            let mut v = Vec::with_capacity(audio.len() + 1);
-            v.push(law_tag(law));
-            v.extend_from_slice(audio);
-            v
-        });
-        self.put_recording(&recording_key(mailbox, kind), v.as_deref())
+        let tagged = audio.map(|(law, audio)| (law_tag(law), audio));
+        self.put_recording(&recording_key(mailbox, kind), tagged)
     }
 
     fn recording_file(
@@ -423,10 +418,7 @@ impl MailboxStore for SledStore {
                 return Err(StoreError::Io("a greeting file is WAV or Ogg/Opus".into()));
             }
         };
-        let mut v = Vec::with_capacity(bytes.len() + 1);
-        v.push(tag);
-        v.extend_from_slice(bytes);
-        self.put_recording(&recording_key(mailbox, kind), Some(&v))
+        self.put_recording(&recording_key(mailbox, kind), Some((tag, bytes)))
     }
 
     fn settings(&self, mailbox: &str) -> Result<MailboxSettings, StoreError> {
@@ -576,8 +568,9 @@ impl SledStore {
         self.db().expect("the store is open")
     }
 
-    /// Replace (Some) or remove (None) a recording's tagged value, durably.
-    fn put_recording(&self, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+    /// Replace (Some: its tag, then its bytes) or remove (None) a recording,
+    /// durably.
+    fn put_recording(&self, key: &str, value: Option<(u8, &[u8])>) -> Result<(), StoreError> {
         let db = self.db()?;
         {
             // Held from listing the old chunks to replacing them: a concurrent
@@ -585,8 +578,8 @@ impl SledStore {
             let _replacing = self.values_write();
             let mut batch = sled::Batch::default();
             chunks::remove(&mut batch, &db, key).map_err(|e| self.failed(e))?;
-            if let Some(v) = value {
-                chunks::insert(&mut batch, key, v);
+            if let Some((tag, bytes)) = value {
+                chunks::insert(&mut batch, key, &[&[tag][..], bytes].concat());
             }
             db.apply_batch(batch).map_err(|e| self.failed(e))?;
         }
