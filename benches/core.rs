@@ -86,6 +86,7 @@ fn sdp(c: &mut Criterion) {
                 &openum::sdp::parse(black_box(body)).unwrap(),
                 None,
                 &AudioCodec::DEFAULT,
+                openum::media::codec::CodecOrder::Offer,
             )
             .unwrap();
             openum::sdp::answer(&n, "127.0.0.1:20000".parse().unwrap(), 1, 1)
@@ -100,6 +101,7 @@ a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV
                 &openum::sdp::parse(black_box(savp.as_bytes())).unwrap(),
                 Some(&key),
                 &AudioCodec::DEFAULT,
+                openum::media::codec::CodecOrder::Offer,
             )
             .unwrap();
             openum::sdp::answer(&n, "127.0.0.1:20000".parse().unwrap(), 1, 1)

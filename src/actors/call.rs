@@ -459,7 +459,7 @@ impl Actor for CallActor {
             });
         }
         if let Some(p) = self.srtp_params.take() {
-            match SrtpSession::new(p.suite, &p.local_key, &p.remote_key) {
+            match SrtpSession::with_mki(p.suite, &p.local_key, &p.remote_key, p.mki) {
                 Ok(s) => self.srtp = Some(s),
                 Err(e) => {
                     // Key material was checked at negotiation; this is a bug, but end

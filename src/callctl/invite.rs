@@ -198,7 +198,8 @@ impl CallControl {
                     return None;
                 }
             };
-            match sdp::negotiate(&offer, srtp_key.as_ref().map(|k| &k[..]), &dp.audio_codecs) {
+            let key = srtp_key.as_ref().map(|k| &k[..]);
+            match sdp::negotiate(&offer, key, &dp.audio_codecs, dp.codec_order) {
                 Ok(n) => Some(n),
                 Err(e) => {
                     self.reject(tx, &req, 488, &e.to_string(), g);

@@ -25,7 +25,7 @@ pub use transfer::sipfrag_status;
 use crate::config::{MailboxNode, Role};
 use crate::directory::{Directory, Route};
 use crate::ivr::deposit::DepositParams;
-use crate::media::codec::AudioCodec;
+use crate::media::codec::{AudioCodec, CodecOrder};
 use crate::sdp;
 use crate::sip::dialog::Dialog;
 use crate::sip::msg::{self, Method, Request, Response};
@@ -431,13 +431,15 @@ impl CallControl {
             );
         };
         // A refresh without SDP keeps the session; with SDP the stream may move or be
-        // held. The codec stays ours unless the new offer drops it (then 488).
+        // held. The codec we send stays unless the new offer drops it (then 488);
+        // the answer lists what is still joint.
         if !req.body.is_empty() {
             let key = c.srtp_key;
-            let ours = [n.codec.preference()];
-            match sdp::parse(&req.body)
-                .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &ours))
-            {
+            let mut ours = vec![n.codec.preference()];
+            ours.extend(n.joint.iter().map(|(c, _)| c.preference()).skip(1));
+            match sdp::parse(&req.body).and_then(|s| {
+                sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &ours, CodecOrder::Ours)
+            }) {
                 Ok(new) if new.pt == n.pt => {
                     if c.phase == Phase::Running {
                         self.out.push_back(Output::UpdateMedia {
@@ -448,6 +450,7 @@ impl CallControl {
                     }
                     n.remote = new.remote;
                     n.direction = new.direction;
+                    n.joint = new.joint;
                     if let (Some(old), Some(new)) = (n.srtp.as_mut(), new.srtp) {
                         old.remote_key = new.remote_key;
                     }
@@ -486,8 +489,10 @@ impl CallControl {
         }
         let key = c.srtp_key;
         // The answer can only hold what we offered: the dial plan's codecs.
-        let answer = sdp::parse(body)
-            .and_then(|s| sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &AudioCodec::DEFAULT));
+        let answer = sdp::parse(body).and_then(|s| {
+            let key = key.as_ref().map(|k| &k[..]);
+            sdp::negotiate(&s, key, &AudioCodec::DEFAULT, CodecOrder::Offer)
+        });
         match (answer, c.pending.take()) {
             (Ok(n), Some(setup)) => {
                 c.negotiated = Some(n.clone());

@@ -10,7 +10,7 @@ use crate::directory::{
     DialPlan, Directory, GatewayState, GatewayTransport, HuntGroup, IpGateway, MailboxPolicy,
     UmMailbox, UriType, VoipSecurity, pin,
 };
-use crate::media::codec::AudioCodec;
+use crate::media::codec::{AudioCodec, CodecOrder};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -302,6 +302,14 @@ struct RawDialPlan {
     default_language: Option<String>,
     /// RTP codecs in order of preference (opus, PCMU, PCMA).
     audio_codecs: Option<Vec<String>>,
+    /// Whose order picks the codec: "offer" (default) or "ours".
+    codec_order: Option<String>,
+    /// A call with no RTP and no SIP refresh for this long is ended (0: never).
+    #[serde(default = "d_rtp_timeout")]
+    rtp_timeout_secs: u64,
+}
+fn d_rtp_timeout() -> u64 {
+    60
 }
 fn d_time_zone() -> String {
     "UTC".into()
@@ -685,6 +693,25 @@ impl Config {
                     out
                 }
             };
+            let codec_order = match d.codec_order.as_deref() {
+                None => CodecOrder::default(),
+                Some(o) => CodecOrder::parse(o).ok_or_else(|| {
+                    invalid(
+                        k,
+                        &d.name,
+                        "codec_order",
+                        format!("{o:?} is not \"offer\" or \"ours\""),
+                    )
+                })?,
+            };
+            if d.rtp_timeout_secs != 0 && !(10..=86_400).contains(&d.rtp_timeout_secs) {
+                return Err(invalid(
+                    k,
+                    &d.name,
+                    "rtp_timeout_secs",
+                    "must be 0 (never) or 10..=86400",
+                ));
+            }
             for (field, v) in [
                 (
                     "input_failures_before_disconnect",
@@ -735,6 +762,8 @@ impl Config {
                 logon_failures_before_disconnect: d.logon_failures_before_disconnect,
                 default_language,
                 audio_codecs,
+                codec_order,
+                rtp_timeout: Duration::from_secs(d.rtp_timeout_secs),
             });
         }
         unique("dial_plan", dial_plans.iter().map(|d| d.name.as_str()))?;

@@ -420,6 +420,42 @@ fn audio_codecs_are_checked_and_deduplicated() {
 }
 
 #[test]
+fn codec_order_and_rtp_timeout_are_checked() {
+    use crate::media::codec::CodecOrder;
+    let line = "audio_codecs = [\"opus\", \"PCMU\", \"PCMA\"]\n";
+    let c = Config::parse(DEMO_TOML, &|_| vec![]).unwrap();
+    let d = c.directory.dial_plan("Demo").unwrap();
+    assert_eq!(
+        (d.codec_order, d.rtp_timeout),
+        (CodecOrder::Offer, Duration::from_secs(60))
+    );
+    let ours = DEMO_TOML.replacen(
+        line,
+        &format!("{line}codec_order = \"ours\"\nrtp_timeout_secs = 0\n"),
+        1,
+    );
+    let c = Config::parse(&ours, &|_| vec![]).unwrap();
+    let d = c.directory.dial_plan("Demo").unwrap();
+    assert_eq!(
+        (d.codec_order, d.rtp_timeout),
+        (CodecOrder::Ours, Duration::ZERO)
+    );
+    for (bad, field) in [
+        ("codec_order = \"dial_plan\"", "codec_order"),
+        ("rtp_timeout_secs = 5", "rtp_timeout_secs"),
+        ("rtp_timeout_secs = 100000", "rtp_timeout_secs"),
+    ] {
+        let e = Config::parse(
+            &DEMO_TOML.replacen(line, &format!("{line}{bad}\n"), 1),
+            &|_| vec![],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("Demo") && e.contains(field), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn connection_time_limits_are_checked() {
     let c = Config::parse(DEMO_TOML, &|_| vec![]).unwrap();
     assert_eq!(c.service.sip_message_timeout, Duration::from_secs(30));

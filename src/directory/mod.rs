@@ -68,8 +68,15 @@ pub struct DialPlan {
     /// `-DefaultLanguage` (en-US, fr-FR).
     pub default_language: String,
     /// RTP codecs in order of preference (`audio_codecs`; default opus, PCMU,
-    /// PCMA): an offer gets the first of them it carries.
+    /// PCMA): those an offer carries are answered.
     pub audio_codecs: Vec<crate::media::codec::AudioCodec>,
+    /// Which order picks the codec we send among them (`codec_order`: the
+    /// offer's by default).
+    pub codec_order: crate::media::codec::CodecOrder,
+    /// A call with no RTP and no SIP refresh for this long is ended with BYE
+    /// (`rtp_timeout_secs`, 0: never), so a lost BYE cannot hold a call slot.
+    #[serde(with = "secs")]
+    pub rtp_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -69,6 +69,29 @@ impl AudioCodec {
     }
 }
 
+/// Which order decides the codec an answer picks among those both sides have
+/// (dial-plan key `codec_order`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodecOrder {
+    /// The offer's (RFC 3264 §6.1's recommendation): gateways commonly start
+    /// sending the first codec they offered before they read the answer.
+    #[default]
+    Offer,
+    /// The dial plan's `audio_codecs` order (Opus first, say).
+    Ours,
+}
+
+impl CodecOrder {
+    pub fn parse(s: &str) -> Option<CodecOrder> {
+        match s.to_ascii_lowercase().as_str() {
+            "offer" => Some(CodecOrder::Offer),
+            "ours" => Some(CodecOrder::Ours),
+            _ => None,
+        }
+    }
+}
+
 /// The codec a call runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {

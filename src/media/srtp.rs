@@ -1,6 +1,10 @@
 //! SRTP and SRTCP (RFC 3711) for one call, keyed by SDES (RFC 4568): a thin wrapper
-//! over `webrtc-srtp` contexts with replay protection on (64-packet window), and the
-//! input checks that crate lacks. Its decrypt paths parse headers with code that
+//! over `webrtc-srtp` contexts (AES_CM suites and RFC 7714 AEAD_AES_GCM) with replay
+//! protection on (64-packet window), and what that crate lacks: the MKI (RFC 3711
+//! §3.1, negotiated by RFC 4568 §6.1 and always used by Lync / Skype for Business)
+//! is taken out of each packet before the crate sees it and put into each packet
+//! it protects (the MKI is outside the authenticated portion, so this is exact);
+//! and input checks. Its decrypt paths parse headers with code that
 //! panics on some malformed packets (an RFC 8285 extension element running past the
 //! packet; an SRTCP packet shorter than its index and tag), so every packet is
 //! checked here first. Found and kept honest by `tools/fuzz srtp_unprotect`.
@@ -35,6 +39,8 @@ fn profile(s: SrtpSuite) -> ProtectionProfile {
         SrtpSuite::AesCm128HmacSha1_32 => ProtectionProfile::Aes128CmHmacSha1_32,
         SrtpSuite::AesCm256HmacSha1_80 => ProtectionProfile::Aes256CmHmacSha1_80,
         SrtpSuite::AesCm256HmacSha1_32 => ProtectionProfile::Aes256CmHmacSha1_32,
+        SrtpSuite::AeadAes128Gcm => ProtectionProfile::AeadAes128Gcm,
+        SrtpSuite::AeadAes256Gcm => ProtectionProfile::AeadAes256Gcm,
     }
 }
 
@@ -120,6 +126,10 @@ pub struct SrtpSession {
     suite: SrtpSuite,
     tx: Context,
     rx: Context,
+    /// The MKI each packet carries: the peer's (checked, then removed) and ours
+    /// (inserted), of the negotiated length; empty without MKI.
+    remote_mki: Vec<u8>,
+    local_mki: Vec<u8>,
     pub replays: u64,
     pub auth_failures: u64,
     pub malformed: u64,
@@ -137,10 +147,23 @@ impl std::fmt::Debug for SrtpSession {
 
 impl SrtpSession {
     pub fn new(suite: SrtpSuite, local: &SrtpKey, remote: &SrtpKey) -> Result<Self, SrtpError> {
+        Self::with_mki(suite, local, remote, None)
+    }
+
+    /// With the offer's MKI (value, length in bytes); ours is 1 of that length.
+    pub fn with_mki(
+        suite: SrtpSuite,
+        local: &SrtpKey,
+        remote: &SrtpKey,
+        mki: Option<(u32, usize)>,
+    ) -> Result<Self, SrtpError> {
+        let bytes = |v: u32, len: usize| v.to_be_bytes()[4 - len.min(4)..].to_vec();
         Ok(SrtpSession {
             suite,
             tx: context(suite, local)?,
             rx: context(suite, remote)?,
+            remote_mki: mki.map_or(Vec::new(), |(v, len)| bytes(v, len)),
+            local_mki: mki.map_or(Vec::new(), |(_, len)| bytes(1, len)),
             replays: 0,
             auth_failures: 0,
             malformed: 0,
@@ -161,7 +184,48 @@ impl SrtpSession {
         if !rtp_header_is_safe(rtp) || rtp[0] & 0x10 != 0 {
             return Err(SrtpError::Malformed);
         }
-        self.tx.encrypt_rtp(rtp).map_err(classify)
+        let p = self.tx.encrypt_rtp(rtp).map_err(classify)?;
+        Ok(self.insert_mki(p, self.suite.auth_tag_len()))
+    }
+
+    /// Put our MKI before the last `tag` bytes.
+    fn insert_mki(&self, p: Bytes, tag: usize) -> Bytes {
+        if self.local_mki.is_empty() {
+            return p;
+        }
+        let at = p.len() - tag.min(p.len());
+        let mut v = Vec::with_capacity(p.len() + self.local_mki.len());
+        v.extend_from_slice(&p[..at]);
+        v.extend_from_slice(&self.local_mki);
+        v.extend_from_slice(&p[at..]);
+        v.into()
+    }
+
+    /// Take the peer's MKI out from before the last `tag` bytes: None when the
+    /// packet is too short for it or carries another MKI (a key we were never
+    /// given, RFC 3711 §3.3 step 2).
+    fn strip_mki<'a>(&self, p: &'a [u8], tag: usize) -> Option<std::borrow::Cow<'a, [u8]>> {
+        let n = self.remote_mki.len();
+        if n == 0 {
+            return Some(p.into());
+        }
+        let at = p.len().checked_sub(tag + n).filter(|&a| a >= 12)?;
+        if p[at..at + n] != self.remote_mki[..] {
+            return None;
+        }
+        let mut v = Vec::with_capacity(p.len() - n);
+        v.extend_from_slice(&p[..at]);
+        v.extend_from_slice(&p[at + n..]);
+        Some(v.into())
+    }
+
+    /// SRTCP's tag: 80 bits whatever the suite says for RTP (RFC 3711 §5.2 /
+    /// RFC 4568 §6.2.1); none apart from the ciphertext for AEAD.
+    fn rtcp_tag_len(&self) -> usize {
+        match self.suite.auth_tag_len() {
+            0 => 0,
+            _ => 10,
+        }
     }
 
     fn count(&mut self, e: SrtpError) -> SrtpError {
@@ -178,27 +242,26 @@ impl SrtpSession {
         if !rtp_header_is_safe(srtp) {
             return Err(self.count(SrtpError::Malformed));
         }
-        self.rx.decrypt_rtp(srtp).map_err(|e| {
+        let Some(srtp) = self.strip_mki(srtp, self.suite.auth_tag_len()) else {
+            return Err(self.count(SrtpError::Auth));
+        };
+        self.rx.decrypt_rtp(&srtp).map_err(|e| {
             let e = classify(e);
             self.count(e)
         })
-    }
-
-    fn tag_len(&self) -> usize {
-        match self.suite {
-            SrtpSuite::AesCm128HmacSha1_80 | SrtpSuite::AesCm256HmacSha1_80 => 10,
-            SrtpSuite::AesCm128HmacSha1_32 | SrtpSuite::AesCm256HmacSha1_32 => 4,
-        }
     }
 
     /// Verify and decrypt an SRTCP packet (RFC 3711 §3.4: header, SSRC, E+index,
     /// tag at least). SRTCP always carries an 80-bit tag, whatever the suite says
     /// for RTP (RFC 3711 §5.2 / RFC 4568 §6.2.1).
     pub fn unprotect_rtcp(&mut self, srtcp: &[u8]) -> Result<Bytes, SrtpError> {
-        if srtcp.len() < 8 + 4 + 10.max(self.tag_len()) || srtcp[0] >> 6 != 2 {
+        if srtcp.len() < 8 + 4 + 10 + self.remote_mki.len() || srtcp[0] >> 6 != 2 {
             return Err(self.count(SrtpError::Malformed));
         }
-        self.rx.decrypt_rtcp(srtcp).map_err(|e| {
+        let Some(srtcp) = self.strip_mki(srtcp, self.rtcp_tag_len()) else {
+            return Err(self.count(SrtpError::Auth));
+        };
+        self.rx.decrypt_rtcp(&srtcp).map_err(|e| {
             let e = classify(e);
             self.count(e)
         })
@@ -208,7 +271,8 @@ impl SrtpSession {
         if rtcp.len() < 8 || rtcp[0] >> 6 != 2 {
             return Err(SrtpError::Malformed);
         }
-        self.tx.encrypt_rtcp(rtcp).map_err(classify)
+        let p = self.tx.encrypt_rtcp(rtcp).map_err(classify)?;
+        Ok(self.insert_mki(p, self.rtcp_tag_len()))
     }
 }
 
@@ -252,6 +316,8 @@ mod tests {
             SrtpSuite::AesCm128HmacSha1_32,
             SrtpSuite::AesCm256HmacSha1_80,
             SrtpSuite::AesCm256HmacSha1_32,
+            SrtpSuite::AeadAes128Gcm,
+            SrtpSuite::AeadAes256Gcm,
         ] {
             let (mut caller, mut us) = pair(suite);
             let p = rtp(1);
@@ -261,17 +327,47 @@ mod tests {
                 &p[12..172],
                 "payload must be encrypted"
             );
-            let tag = if matches!(
-                suite,
-                SrtpSuite::AesCm128HmacSha1_32 | SrtpSuite::AesCm256HmacSha1_32
-            ) {
-                4
-            } else {
-                10
+            // HMAC tags of 4 or 10 bytes; GCM's 16-byte tag is in its ciphertext.
+            let tag = match suite.auth_tag_len() {
+                0 => 16,
+                n => n,
             };
-            assert_eq!(protected.len(), p.len() + tag);
+            assert_eq!(protected.len(), p.len() + tag, "{suite:?}");
             assert_eq!(&us.unprotect(&protected).unwrap()[..], &p[..]);
         }
+    }
+
+    /// Lync's `|2^31|1:1`: each packet carries a 1-byte MKI before its tag.
+    #[test]
+    fn mki_is_carried_in_every_packet_both_ways() {
+        let suite = SrtpSuite::AesCm128HmacSha1_80;
+        let (a, b) = (key(1, suite), key(2, suite));
+        // The caller's MKI is 1 (as Lync's); ours is 1 too, both of 1 byte. Without
+        // MKI support each side would see 1 byte of garbage before the tag.
+        let mut us = SrtpSession::with_mki(suite, &a, &b, Some((1, 1))).unwrap();
+        let mut caller = SrtpSession::with_mki(suite, &b, &a, Some((1, 1))).unwrap();
+        let p = rtp(5);
+        let sent = caller.protect(&p).unwrap();
+        assert_eq!(sent.len(), p.len() + 1 + 10);
+        assert_eq!(sent[sent.len() - 11], 1, "the MKI sits before the tag");
+        assert_eq!(&us.unprotect(&sent).unwrap()[..], &p[..]);
+        let back = us.protect(&rtp(6)).unwrap();
+        assert_eq!(&caller.unprotect(&back).unwrap()[..], &rtp(6)[..]);
+        // Another MKI names a key we do not have: refused, counted.
+        let mut other = sent.to_vec();
+        let at = other.len() - 11;
+        other[at] = 2;
+        assert_eq!(us.unprotect(&other), Err(SrtpError::Auth));
+        // SRTCP the same way.
+        let rr = [0x80, 201, 0, 1, 0, 0, 0x12, 0x34];
+        let c = caller.protect_rtcp(&rr).unwrap();
+        assert_eq!(&us.unprotect_rtcp(&c).unwrap()[..], &rr[..]);
+        // A session without MKI cannot read them (the byte is taken as tag).
+        let mut plain = SrtpSession::new(suite, &a, &b).unwrap();
+        assert_eq!(
+            plain.unprotect(&caller.protect(&rtp(7)).unwrap()),
+            Err(SrtpError::Auth)
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! SDES: the SDP `a=crypto` attribute (RFC 4568 §9.1) that carries SRTP master keys
-//! for Secured dial plans. Parsing is strict (bad base64, wrong key length, unknown
-//! suite, MKI are errors with a reason) because a half-understood key means no audio
-//! or, worse, audio we think is protected and is not.
+//! for Secured dial plans: the AES_CM suites (RFC 4568 §6.2, RFC 6188) and the
+//! AEAD_AES_GCM ones (RFC 7714 §12), with an optional lifetime and MKI (§6.1;
+//! Lync / Skype for Business always sends `|2^31|1:1`). Parsing is strict (bad
+//! base64, wrong key length, unknown suite are errors with a reason) because a
+//! half-understood key means no audio or, worse, audio we think is protected and
+//! is not.
 //!
 //! Key material never appears in `Debug` output or logs: [`SrtpKey`] redacts itself.
 
@@ -15,6 +18,8 @@ pub enum SrtpSuite {
     AesCm128HmacSha1_32,
     AesCm256HmacSha1_80,
     AesCm256HmacSha1_32,
+    AeadAes128Gcm,
+    AeadAes256Gcm,
 }
 
 impl SrtpSuite {
@@ -24,28 +29,50 @@ impl SrtpSuite {
             SrtpSuite::AesCm128HmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
             SrtpSuite::AesCm256HmacSha1_80 => "AES_256_CM_HMAC_SHA1_80",
             SrtpSuite::AesCm256HmacSha1_32 => "AES_256_CM_HMAC_SHA1_32",
+            SrtpSuite::AeadAes128Gcm => "AEAD_AES_128_GCM",
+            SrtpSuite::AeadAes256Gcm => "AEAD_AES_256_GCM",
         }
     }
+    pub const ALL: [SrtpSuite; 6] = [
+        SrtpSuite::AesCm128HmacSha1_80,
+        SrtpSuite::AesCm128HmacSha1_32,
+        SrtpSuite::AesCm256HmacSha1_80,
+        SrtpSuite::AesCm256HmacSha1_32,
+        SrtpSuite::AeadAes128Gcm,
+        SrtpSuite::AeadAes256Gcm,
+    ];
     pub fn from_name(s: &str) -> Option<SrtpSuite> {
-        [
-            SrtpSuite::AesCm128HmacSha1_80,
-            SrtpSuite::AesCm128HmacSha1_32,
-            SrtpSuite::AesCm256HmacSha1_80,
-            SrtpSuite::AesCm256HmacSha1_32,
-        ]
-        .into_iter()
-        .find(|x| x.name() == s)
+        Self::ALL.into_iter().find(|x| x.name() == s)
     }
-    /// Master key length in bytes (the salt is 14 bytes for all of them).
+    /// Master key length in bytes.
     pub fn key_len(self) -> usize {
         match self {
-            SrtpSuite::AesCm128HmacSha1_80 | SrtpSuite::AesCm128HmacSha1_32 => 16,
-            SrtpSuite::AesCm256HmacSha1_80 | SrtpSuite::AesCm256HmacSha1_32 => 32,
+            SrtpSuite::AesCm128HmacSha1_80
+            | SrtpSuite::AesCm128HmacSha1_32
+            | SrtpSuite::AeadAes128Gcm => 16,
+            SrtpSuite::AesCm256HmacSha1_80
+            | SrtpSuite::AesCm256HmacSha1_32
+            | SrtpSuite::AeadAes256Gcm => 32,
         }
     }
-    pub const SALT_LEN: usize = 14;
+    /// Master salt length: 14 bytes for AES_CM (RFC 3711), 12 for GCM (RFC 7714 §12).
+    pub fn salt_len(self) -> usize {
+        match self {
+            SrtpSuite::AeadAes128Gcm | SrtpSuite::AeadAes256Gcm => 12,
+            _ => 14,
+        }
+    }
     pub fn master_len(self) -> usize {
-        self.key_len() + Self::SALT_LEN
+        self.key_len() + self.salt_len()
+    }
+    /// The SRTP authentication tag that follows the MKI (RFC 3711 §3.1); AEAD
+    /// suites have none apart from their ciphertext (RFC 7714 §8.1).
+    pub fn auth_tag_len(self) -> usize {
+        match self {
+            SrtpSuite::AesCm128HmacSha1_80 | SrtpSuite::AesCm256HmacSha1_80 => 10,
+            SrtpSuite::AesCm128HmacSha1_32 | SrtpSuite::AesCm256HmacSha1_32 => 4,
+            SrtpSuite::AeadAes128Gcm | SrtpSuite::AeadAes256Gcm => 0,
+        }
     }
 }
 
@@ -71,6 +98,8 @@ pub struct Crypto {
     pub tag: u32,
     pub suite: SrtpSuite,
     pub key: SrtpKey,
+    /// The master key identifier and its length in bytes (RFC 4568 §6.1).
+    pub mki: Option<(u32, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,8 +118,8 @@ pub enum CryptoError {
         want: usize,
         got: usize,
     },
-    #[error("MKI is not supported")]
-    Mki,
+    #[error("MKI {0:?} is malformed or longer than 4 bytes")]
+    Mki(String),
     #[error("session parameter {0} is not supported")]
     SessionParam(String),
 }
@@ -112,7 +141,8 @@ pub fn parse(value: &str) -> Result<Crypto, CryptoError> {
         // promises; KDR/WSH we could honour but nobody sends them in practice.
         return Err(CryptoError::SessionParam(p.to_string()));
     }
-    // Several keys (';'-separated) only make sense with MKI, which we refuse.
+    // Several keys (';'-separated, told apart by MKI): the first is used from
+    // the start, and we never rekey.
     let first = key_params.split(';').next().ok_or(CryptoError::Malformed)?;
     let (method, info) = first.split_once(':').ok_or(CryptoError::Malformed)?;
     if method != "inline" {
@@ -120,11 +150,19 @@ pub fn parse(value: &str) -> Result<Crypto, CryptoError> {
     }
     let mut parts = info.split('|');
     let b64 = parts.next().ok_or(CryptoError::Malformed)?;
+    let mut mki = None;
+    // A lifetime ("2^31" or a number) has no ':': we never rekey, and calls
+    // are short. The MKI is "value:length".
     for p in parts {
-        if p.contains(':') {
-            return Err(CryptoError::Mki);
+        if let Some((v, len)) = p.split_once(':') {
+            let bad = || CryptoError::Mki(p.to_string());
+            let v: u32 = v.parse().map_err(|_| bad())?;
+            let len: usize = len.parse().map_err(|_| bad())?;
+            if !(1..=4).contains(&len) || (len < 4 && v >= 1 << (8 * len)) {
+                return Err(bad());
+            }
+            mki = Some((v, len));
         }
-        // Otherwise a lifetime ("2^31" or a number): we rekey never, fine.
     }
     let key = STANDARD
         .decode(b64)
@@ -141,13 +179,18 @@ pub fn parse(value: &str) -> Result<Crypto, CryptoError> {
         tag,
         suite,
         key: SrtpKey(key),
+        mki,
     })
 }
 
-/// The attribute value for our side: `<tag> <suite> inline:<base64>`.
+/// The attribute value for our side: `<tag> <suite> inline:<base64>`, with the
+/// lifetime and MKI when there is one (`|2^31|1:1`, as Lync expects it back).
 pub fn print(c: &Crypto) -> String {
+    let mki = c
+        .mki
+        .map_or(String::new(), |(v, len)| format!("|2^31|{v}:{len}"));
     format!(
-        "{} {} inline:{}",
+        "{} {} inline:{}{mki}",
         c.tag,
         c.suite.name(),
         STANDARD.encode(&c.key.0)
@@ -179,8 +222,44 @@ mod tests {
     }
 
     #[test]
+    fn takes_mki_and_gcm_keys() {
+        // What Lync / Skype for Business sends: a lifetime and a 1-byte MKI.
+        let lync =
+            "2 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^31|1:1";
+        let c = parse(lync).unwrap();
+        assert_eq!((c.tag, c.mki, c.key.0.len()), (2, Some((1, 1)), 30));
+        assert_eq!(print(&c), lync);
+        // An MKI without a lifetime, and a 4-byte one.
+        let c =
+            parse("1 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|7:4")
+                .unwrap();
+        assert_eq!(c.mki, Some((7, 4)));
+        // RFC 4568's own example has a 32-byte MKI: more than we carry.
+        assert_eq!(parse(RFC_EXAMPLE), Err(CryptoError::Mki("1:32".into())));
+        // RFC 7714 §12: GCM keys are key || 12-byte salt.
+        for (suite, len) in [("AEAD_AES_128_GCM", 28), ("AEAD_AES_256_GCM", 44)] {
+            let k = STANDARD.encode(vec![5u8; len]);
+            let c = parse(&format!("1 {suite} inline:{k}")).unwrap();
+            assert_eq!(
+                (c.suite.name(), c.key.0.len(), c.suite.auth_tag_len()),
+                (suite, len, 0)
+            );
+            let k30 = STANDARD.encode([5u8; 30]);
+            assert!(matches!(
+                parse(&format!("1 {suite} inline:{k30}")),
+                Err(CryptoError::KeyLength { got: 30, .. })
+            ));
+        }
+    }
+
+    #[test]
     fn refuses_what_it_cannot_honour_with_a_reason() {
-        assert_eq!(parse(RFC_EXAMPLE), Err(CryptoError::Mki));
+        assert_eq!(
+            parse(
+                "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|300:1"
+            ),
+            Err(CryptoError::Mki("300:1".into()))
+        );
         assert_eq!(
             parse("1 F8_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"),
             Err(CryptoError::UnknownSuite("F8_128_HMAC_SHA1_80".into()))

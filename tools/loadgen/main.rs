@@ -257,6 +257,7 @@ async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Tone>) -> CallResult {
                 tag: 1,
                 suite: SrtpSuite::AesCm128HmacSha1_80,
                 key: SrtpKey(k.clone()),
+                mki: None,
             };
             ("RTP/SAVP", format!("a=crypto:{}\r\n", crypto::print(&c)))
         }
