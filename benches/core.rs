@@ -199,7 +199,7 @@ fn media(c: &mut Criterion) {
             seq = seq.wrapping_add(1);
             p[2..4].copy_from_slice(&seq.to_be_bytes());
             p[4..8].copy_from_slice(&(seq as u32 * 160).to_be_bytes());
-            if let Ok(openum::media::rtp::Received::Audio { index, payload }) =
+            if let Ok(openum::media::rtp::Received::Audio { index, payload, .. }) =
                 rx.handle(t, black_box(&p))
             {
                 rec.write(t, index, Audio::G711(payload));
@@ -228,7 +228,7 @@ fn media(c: &mut Criterion) {
             p[8..12].copy_from_slice(&7u32.to_be_bytes());
             p.truncate(12);
             p.extend_from_slice(body);
-            if let Ok(openum::media::rtp::Received::Audio { index, payload }) =
+            if let Ok(openum::media::rtp::Received::Audio { index, payload, .. }) =
                 rx.handle(t, black_box(&p))
                 && let Some(at) = dec.decode(index, payload, &mut pcm)
             {

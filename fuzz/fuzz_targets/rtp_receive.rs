@@ -19,7 +19,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let mut pcm = Vec::new();
     for chunk in data.split(|b| *b == 0xAA) {
-        if let Ok(openum::media::rtp::Received::Audio { index, payload }) = rx.handle(t, chunk) {
+        if let Ok(openum::media::rtp::Received::Audio { index, payload, .. }) = rx.handle(t, chunk) {
             if !opus {
                 rec.write(t, index, Audio::G711(payload));
             } else if let Some(at) = dec.decode(index, payload, &mut pcm) {

@@ -120,6 +120,8 @@ pub struct CallActor {
     /// Held so the per-packet cost is one atomic add, not a registry lookup.
     rtp_in: metrics::Counter,
     rtp_out: metrics::Counter,
+    /// SRTP packets refused (authentication, replay) when recording started.
+    srtp_failures_at_recording: u64,
 }
 
 impl CallActor {
@@ -153,7 +155,14 @@ impl CallActor {
             srtp: None,
             rtp_in: metrics::counter!("openum_rtp_packets_received_total"),
             rtp_out: metrics::counter!("openum_rtp_packets_sent_total"),
+            srtp_failures_at_recording: 0,
         }
+    }
+
+    fn srtp_failures(&self) -> u64 {
+        self.srtp
+            .as_ref()
+            .map_or(0, |s| s.auth_failures + s.replays)
     }
 
     /// Run the core to quiescence and re-arm the timer: the whole shell loop.
@@ -253,10 +262,59 @@ impl CallActor {
                     })
                     .spawn(ctx);
             }
-            CallEvent::Discarded { duration, reason } => {
-                tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, end = ?reason, "shorter than the policy minimum");
+            CallEvent::Discarded {
+                duration,
+                reason,
+                received,
+            } => {
+                let srtp_failed = self
+                    .srtp_failures()
+                    .saturating_sub(self.srtp_failures_at_recording);
+                // Audio came but was not audio we could keep: a loss, not a
+                // caller who said nothing.
+                let why = if received.foreign_pt > 0 {
+                    Some("payload_type")
+                } else if received.undecodable > 0 {
+                    Some("undecodable")
+                } else if srtp_failed > 0 {
+                    Some("srtp")
+                } else {
+                    None
+                };
+                match why {
+                    Some(why) => {
+                        metrics::counter!("openum_messages_not_recorded_total", "reason" => why)
+                            .increment(1);
+                        tracing::warn!(
+                            event = "message_not_recorded",
+                            mailbox = %i.mailbox,
+                            call_id = %i.call_id,
+                            reason = why,
+                            duration_ms = duration.as_millis() as u64,
+                            rtp_packets = received.packets,
+                            rtp_foreign_pt = received.foreign_pt,
+                            opus_undecodable = received.undecodable,
+                            srtp_failures = srtp_failed,
+                            end = reason.name(),
+                            "the caller's audio arrived but could not be kept"
+                        );
+                    }
+                    None => {
+                        tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, rtp_packets = received.packets, end = ?reason, "shorter than the policy minimum");
+                    }
+                }
+            }
+            CallEvent::ForeignPayloadType { pt } => {
+                tracing::warn!(
+                    event = "rtp_foreign_payload_type",
+                    call_id = %i.call_id,
+                    mailbox = %i.mailbox,
+                    pt,
+                    "packets of a payload type the answer did not list are dropped"
+                );
             }
             CallEvent::RecordingStarted { late } => {
+                self.srtp_failures_at_recording = self.srtp_failures();
                 tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox, greeting_late_ms = late.as_millis() as u64);
             }
             CallEvent::Dtmf(c) => {
@@ -421,6 +479,12 @@ impl CallActor {
             });
         }
         let rx = self.core.rx_stats();
+        if rx.foreign_pt > 0 {
+            metrics::counter!("openum_rtp_foreign_pt_total").increment(rx.foreign_pt);
+        }
+        if rx.unanswered_pt > 0 {
+            metrics::counter!("openum_rtp_unanswered_pt_total").increment(rx.unanswered_pt);
+        }
         let (plc, fec, late) = self.core.opus_stats();
         let (replays, auth_failures) = self
             .srtp
@@ -432,6 +496,9 @@ impl CallActor {
             srtp = self.srtp.is_some(),
             rtp_in = rx.packets,
             rtp_malformed = rx.malformed,
+            rtp_foreign_pt = rx.foreign_pt,
+            rtp_unanswered_pt = rx.unanswered_pt,
+            opus_undecodable = self.core.undecodable(),
             srtp_replays = replays,
             srtp_auth_failures = auth_failures,
             opus_plc_frames = plc,
@@ -570,12 +637,26 @@ impl Handler<LocalHangup> for CallActor {
 pub struct UpdateMedia {
     pub remote: Option<SocketAddr>,
     pub srtp_remote_key: Option<SrtpKey>,
+    pub joint: Vec<(crate::media::codec::Codec, u8)>,
+    pub unanswered: Vec<(crate::media::codec::Codec, u8)>,
+    pub dtmf_pt: Option<u8>,
+    pub hold: bool,
 }
 
 impl Handler<UpdateMedia> for CallActor {
     type Result = ();
     fn handle(&mut self, m: UpdateMedia, ctx: &mut Context<Self>) {
+        let now = Instant::now();
         self.core.set_remote(m.remote);
+        self.core
+            .set_payload_types(&m.joint, &m.unanswered, m.dtmf_pt);
+        if self.core.set_hold(now, m.hold) {
+            tracing::info!(
+                event = if m.hold { "call_held" } else { "call_resumed" },
+                call_id = %self.info.call_id,
+                mailbox = %self.info.mailbox,
+            );
+        }
         if let (Some(s), Some(k)) = (self.srtp.as_mut(), m.srtp_remote_key)
             && let Err(e) = s.set_remote_key(&k)
         {

@@ -260,11 +260,19 @@ impl Supervisor {
                     call_id,
                     remote,
                     srtp_remote_key,
+                    joint,
+                    unanswered,
+                    dtmf_pt,
+                    hold,
                 } => {
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(UpdateMedia {
                             remote,
                             srtp_remote_key,
+                            joint,
+                            unanswered,
+                            dtmf_pt,
+                            hold,
                         });
                     }
                 }
@@ -383,6 +391,9 @@ impl Supervisor {
             codec: n.codec,
             opus: n.opus,
             pt: n.pt,
+            joint: n.joint.clone(),
+            unanswered: n.unanswered.clone(),
+            ptime_ms: n.ptime_ms,
             dtmf_pt: n.dtmf_pt,
             remote: n.remote,
             ssrc: self.rng.r#gen(),

@@ -143,6 +143,13 @@ pub enum Output {
         call_id: String,
         remote: Option<SocketAddr>,
         srtp_remote_key: Option<sdp::crypto::SrtpKey>,
+        /// What may arrive now (the answer's codecs, the call's first; G.711
+        /// offered beside them) and the telephone-event type.
+        joint: Vec<(crate::media::codec::Codec, u8)>,
+        unanswered: Vec<(crate::media::codec::Codec, u8)>,
+        dtmf_pt: Option<u8>,
+        /// The peer holds the call (a=sendonly / inactive, RFC 3264 §8.4).
+        hold: bool,
     },
     /// A call ended before any call actor ran (its RTP socket can go).
     EndedBeforeMedia { call_id: String, reason: String },
@@ -446,11 +453,18 @@ impl CallControl {
                             call_id: req.call_id().to_string(),
                             remote: new.remote,
                             srtp_remote_key: new.srtp.as_ref().map(|c| c.remote_key.clone()),
+                            joint: new.joint.clone(),
+                            unanswered: new.unanswered.clone(),
+                            dtmf_pt: new.dtmf_pt,
+                            hold: new.on_hold(),
                         });
                     }
                     n.remote = new.remote;
                     n.direction = new.direction;
                     n.joint = new.joint;
+                    n.unanswered = new.unanswered;
+                    n.dtmf_pt = new.dtmf_pt;
+                    n.dtmf_rate = new.dtmf_rate;
                     if let (Some(old), Some(new)) = (n.srtp.as_mut(), new.srtp) {
                         old.remote_key = new.remote_key;
                     }

@@ -8,14 +8,14 @@
 use super::attendant::{AaAction, Attendant, AttendantParams, Step};
 use super::deposit::{Action, Deposit, DepositParams, EndReason, Prompt};
 use super::ova::{Ova, OvaAction, OvaParams, OvaStep};
-use super::preroll::{Kept, PreRoll};
+use super::preroll::PreRoll;
 use super::prompts::PromptLibrary;
 use super::speech::Lang;
 use crate::media::codec::{Codec, OpusFmtp, OpusRx, WIDEBAND};
 use crate::media::g711::Law;
 use crate::media::inband::InbandDetector;
-use crate::media::recorder::{Audio, Recorder};
-use crate::media::rtp::{Clip, Received, RtpReceiver, RtpSender};
+use crate::media::recorder::Recorder;
+use crate::media::rtp::{Clip, RtpReceiver, RtpSender};
 use crate::store::Greetings;
 use crate::store::audio::Captured;
 use std::collections::VecDeque;
@@ -34,11 +34,16 @@ pub enum CallEvent {
         reason: EndReason,
         format: crate::store::audio::Format,
     },
-    /// A recording was thrown away (shorter than the policy minimum).
+    /// A recording was thrown away (shorter than the policy minimum), with
+    /// what the caller sent while it ran: foreign or undecodable packets make
+    /// it a loss to report, not a caller who said nothing.
     Discarded {
         duration: Duration,
         reason: EndReason,
+        received: RxMark,
     },
+    /// The first packet of a payload type nobody can decode (once a call).
+    ForeignPayloadType { pt: u8 },
     /// A digit was received (for logs/metrics).
     Dtmf(char),
     /// The beep is over; what the caller says from now on is recorded. `late`:
@@ -89,6 +94,12 @@ pub struct CallParams {
     /// The far end's Opus parameters (Opus calls).
     pub opus: OpusFmtp,
     pub pt: u8,
+    /// Every codec of the answer (the call's first) and the G.711 laws the offer
+    /// had beside them: any may arrive.
+    pub joint: Vec<(Codec, u8)>,
+    pub unanswered: Vec<(Codec, u8)>,
+    /// The packet time we send G.711 at.
+    pub ptime_ms: u32,
     pub dtmf_pt: Option<u8>,
     pub remote: Option<SocketAddr>,
     pub ssrc: u32,
@@ -128,6 +139,22 @@ pub struct CallCore {
     lang: Lang,
     /// The caller's audio kept while a deposit's greeting runs late.
     pre_roll: PreRoll,
+    /// G.711 calls: a decoder for Opus packets (a peer switching to it).
+    alt_opus: Option<OpusRx>,
+    /// A packet transcoded to the call's law; one upsampled to the recorder's rate.
+    bytes: Vec<u8>,
+    up: Vec<i16>,
+    undecodable: u64,
+    foreign_reported: bool,
+    /// The receiver's counters when the recording started.
+    rec_mark: RxMark,
+    /// On hold (the caller's a=sendonly/inactive): what arrives (music on
+    /// hold) is not recorded. After a resume, the first packet moves the
+    /// recording's timeline (`rec_shift`, recorder units) so the message goes
+    /// on without the hold's length of silence.
+    held: bool,
+    resumed: bool,
+    rec_shift: i64,
 }
 
 impl CallCore {
@@ -146,8 +173,12 @@ impl CallCore {
             attendant,
             ova,
             pending_deposit: None,
-            rx: RtpReceiver::new(p.codec, p.pt, p.dtmf_pt),
-            tx: RtpSender::new(p.codec, p.pt, p.ssrc, p.seq, p.ts, p.opus),
+            rx: {
+                let mut rx = RtpReceiver::new(p.codec, p.pt, p.dtmf_pt);
+                rx.set_payload_types(&p.joint, &p.unanswered, p.dtmf_pt);
+                rx
+            },
+            tx: RtpSender::new(p.codec, p.pt, p.ssrc, p.seq, p.ts, p.opus).with_ptime(p.ptime_ms),
             // In-band DTMF needs the audio from the start, at 8 kHz.
             opus_rx: (p.codec == Codec::Opus && p.dtmf_pt.is_none())
                 .then(|| OpusRx::new(8000))
@@ -163,7 +194,40 @@ impl CallCore {
             digits: Vec::new(),
             lang: p.lang,
             pre_roll: PreRoll::default(),
+            alt_opus: None,
+            bytes: Vec::with_capacity(480),
+            up: Vec::with_capacity(960),
+            undecodable: 0,
+            foreign_reported: false,
+            rec_mark: RxMark::default(),
+            held: false,
+            resumed: false,
+            rec_shift: 0,
         }
+    }
+
+    /// The caller held or resumed the call (a re-INVITE); true when that
+    /// changed anything.
+    pub fn set_hold(&mut self, now: Instant, hold: bool) -> bool {
+        if hold == self.held {
+            return false;
+        }
+        self.held = hold;
+        self.resumed = !hold;
+        if let Some(d) = self.deposit.as_mut() {
+            d.set_hold(now, hold);
+        }
+        true
+    }
+
+    /// A re-INVITE's answer: the payload types that may arrive from now on.
+    pub fn set_payload_types(
+        &mut self,
+        joint: &[(Codec, u8)],
+        unanswered: &[(Codec, u8)],
+        dtmf_pt: Option<u8>,
+    ) {
+        self.rx.set_payload_types(joint, unanswered, dtmf_pt);
     }
 
     /// A re-INVITE moved or held the stream.
@@ -320,6 +384,8 @@ impl CallCore {
     /// (16 kHz for voicemail), or at 8 kHz when in-band DTMF already needs the
     /// decoder there. The Opus decoder starts fresh for each recording.
     fn recorder_for(&mut self, want: u32, max: Duration, now: Instant) -> Recorder {
+        self.rec_shift = 0;
+        self.resumed = false;
         let Codec::Opus = self.tx.codec() else {
             return Recorder::g711(self.law(), max, now);
         };
@@ -477,6 +543,7 @@ impl CallCore {
                     let rate = self.pre_roll_rate();
                     self.recorder = Some(self.recorder_for(WIDEBAND, self.max_message, now));
                     let late = self.pre_roll.slip();
+                    self.rec_mark = self.rx_mark();
                     self.replay_pre_roll(now, rate);
                     self.events.push_back(CallEvent::RecordingStarted { late });
                 }
@@ -501,124 +568,15 @@ impl CallCore {
                 Action::Discard { reason } => {
                     let duration = self.recorded();
                     self.recorder = None;
-                    self.events
-                        .push_back(CallEvent::Discarded { duration, reason });
+                    let received = self.rx_mark().since(self.rec_mark);
+                    self.events.push_back(CallEvent::Discarded {
+                        duration,
+                        reason,
+                        received,
+                    });
                 }
                 Action::Hangup => self.events.push_back(CallEvent::Hangup),
             }
-        }
-    }
-
-    /// An RTP packet from the caller. Malformed or foreign packets are counted and
-    /// otherwise ignored.
-    pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) {
-        match self.rx.handle(now, packet) {
-            Ok(Received::Audio { index, payload }) => {
-                // The rate of what the pre-roll keeps, when it keeps anything (rarely:
-                // only while a greeting runs late), checked cheapest first.
-                let keep = (self.pre_roll.wants_audio() && self.awaiting_recording())
-                    .then(|| self.pre_roll_rate());
-                if self.inband.is_none() && self.recorder.is_none() {
-                    if let Some(rate) = keep {
-                        self.pre_roll.keep(rate, index, Kept::Raw(payload.to_vec()));
-                    }
-                    return self.after_rtp(now); // nobody listens: no decoding
-                }
-                // G.711 is recorded as it comes and decoded only for in-band DTMF;
-                // Opus is decoded (at the recorder's rate) for either.
-                let (at, audio) = match self.tx.codec() {
-                    Codec::G711(law) => {
-                        if let Some(det) = self.inband.as_mut() {
-                            self.pcm.clear();
-                            crate::media::g711::decode_into(law, payload, &mut self.pcm);
-                            det.push(&self.pcm, &mut self.digits);
-                        }
-                        (index, Audio::G711(payload))
-                    }
-                    Codec::Opus => {
-                        let at = self
-                            .opus_rx
-                            .as_mut()
-                            .and_then(|rx| rx.decode(index, payload, &mut self.pcm));
-                        let Some(at) = at else {
-                            return self.after_rtp(now);
-                        };
-                        if let Some(det) = self.inband.as_mut() {
-                            det.push(&self.pcm, &mut self.digits);
-                        }
-                        (at, Audio::Pcm(&self.pcm))
-                    }
-                };
-                let Some(rec) = self.recorder.as_mut() else {
-                    if let Some(rate) = keep {
-                        let kept = match audio {
-                            Audio::G711(a) => Kept::Raw(a.to_vec()),
-                            Audio::Pcm(p) => Kept::Pcm(p.to_vec()),
-                        };
-                        self.pre_roll.keep(rate, at, kept);
-                    }
-                    return self.after_rtp(now);
-                };
-                let full = rec.write(now, at, audio);
-                if full && self.ova.is_some() {
-                    self.ova_recorded(now);
-                    return self.after_rtp(now);
-                }
-                let (voice, recorded) = (rec.last_voice, rec.duration());
-                if let Some(d) = self.deposit.as_mut() {
-                    d.handle_voice(voice);
-                    if full {
-                        d.handle_recording_full(now, recorded);
-                    }
-                }
-            }
-            Ok(Received::Dtmf(c)) => self.digits.push(c),
-            Ok(Received::Nothing) | Err(_) => {}
-        }
-        self.after_rtp(now);
-    }
-
-    /// A deposit's greeting or beep is playing: what the caller sends may belong
-    /// to the message if the greeting ends late (see [`super::preroll`]).
-    fn awaiting_recording(&self) -> bool {
-        use super::deposit::Phase;
-        self.recorder.is_none()
-            && self
-                .deposit
-                .as_ref()
-                .is_some_and(|d| matches!(d.phase(), Phase::Greeting | Phase::Beep))
-    }
-
-    /// Units a second of the indices the pre-roll keeps: the RTP clock for
-    /// packets kept as received, the live decoder's rate for decoded audio (an
-    /// Opus call with in-band DTMF).
-    fn pre_roll_rate(&self) -> u32 {
-        match (self.tx.codec(), &self.opus_rx, &self.inband) {
-            (Codec::Opus, Some(rx), Some(_)) => rx.rate(),
-            (codec, _, _) => codec.clock_rate(),
-        }
-    }
-
-    /// Recording has just started: place the audio of the greeting's slip first.
-    fn replay_pre_roll(&mut self, now: Instant, rate: u32) {
-        for (index, kept) in self.pre_roll.take(rate) {
-            let Some(rec) = self.recorder.as_mut() else {
-                return;
-            };
-            match (kept, self.tx.codec()) {
-                (Kept::Pcm(p), _) => rec.write(now, index, Audio::Pcm(&p)),
-                (Kept::Raw(a), Codec::G711(_)) => rec.write(now, index, Audio::G711(&a)),
-                (Kept::Raw(a), Codec::Opus) => {
-                    let at = self
-                        .opus_rx
-                        .as_mut()
-                        .and_then(|rx| rx.decode(index, &a, &mut self.pcm));
-                    match at {
-                        Some(at) => rec.write(now, at, Audio::Pcm(&self.pcm)),
-                        None => false,
-                    }
-                }
-            };
         }
     }
 
@@ -758,6 +716,9 @@ impl CallCore {
         self.attendant.as_deref().map(|a| a.name())
     }
 }
+
+mod rx;
+pub use rx::RxMark;
 
 #[cfg(test)]
 #[path = "call_tests.rs"]

@@ -9,11 +9,25 @@ fn core(prompts: Arc<PromptLibrary>) -> CallCore {
 }
 
 fn core_with(prompts: Arc<PromptLibrary>, codec: Codec, pt: u8) -> CallCore {
+    core_answering(prompts, &[(codec, pt)], &[])
+}
+
+/// A deposit whose answer listed `joint` (the call's codec first), the offer
+/// `unanswered` G.711 beside.
+fn core_answering(
+    prompts: Arc<PromptLibrary>,
+    joint: &[(Codec, u8)],
+    unanswered: &[(Codec, u8)],
+) -> CallCore {
+    let (codec, pt) = joint[0];
     CallCore::new(
         CallParams {
             codec,
             opus: OpusFmtp::default(),
             pt,
+            joint: joint.to_vec(),
+            unanswered: unanswered.to_vec(),
+            ptime_ms: 20,
             dtmf_pt: Some(101),
             remote: Some("127.0.0.1:4000".parse().unwrap()),
             ssrc: 1,
@@ -152,7 +166,22 @@ fn loud_ms(audio: Captured) -> u64 {
 /// duration.
 fn fixed_time_caller(codec: Codec, stall: Duration, since: Duration) -> (Captured, Duration) {
     let pt = if codec == Codec::Opus { 96 } else { 0 };
-    let mut c = core_with(short_prompts(), codec, pt);
+    let (audio, duration, _) =
+        switching_caller(&[(codec, pt)], &[], &|_| (codec, pt), stall, since);
+    (audio, duration)
+}
+
+/// [`fixed_time_caller`] on a call that answered `joint` (and saw `unanswered`
+/// offered), whose caller sends packet `k` as `send(k)`; also returns the
+/// call's events.
+fn switching_caller(
+    joint: &[(Codec, u8)],
+    unanswered: &[(Codec, u8)],
+    send: &dyn Fn(usize) -> (Codec, u8),
+    stall: Duration,
+    since: Duration,
+) -> (Captured, Duration, Vec<CallEvent>) {
+    let mut c = core_answering(short_prompts(), joint, unanswered);
     let t0 = Instant::now();
     let speak = Duration::from_millis(700);
     let end = speak + Duration::from_secs(2);
@@ -167,18 +196,18 @@ fn fixed_time_caller(codec: Codec, stall: Duration, since: Duration) -> (Capture
             }
         })
         .collect();
-    let payloads: Vec<Vec<u8>> = match codec {
-        Codec::Opus => crate::media::codec::encode_packets(&pcm)
-            .into_iter()
-            .map(|p| p.to_vec())
-            .collect(),
-        Codec::G711(law) => pcm
-            .chunks(160)
-            .map(|f| f.iter().map(|&x| law.encode(x)).collect())
-            .collect(),
+    let opus = crate::media::codec::encode_packets(&pcm);
+    let packet = |k: usize| {
+        let (codec, pt) = send(k);
+        let payload: Vec<u8> = match codec {
+            Codec::Opus => opus[k].to_vec(),
+            Codec::G711(law) => pcm[k * 160..(k + 1) * 160]
+                .iter()
+                .map(|&x| law.encode(x))
+                .collect(),
+        };
+        pkt(pt, k as u16, k as u32 * codec.ts_per_frame(), &payload)
     };
-    let per = codec.ts_per_frame();
-    let packet = |k: usize| pkt(pt, k as u16, k as u32 * per, &payloads[k]);
     // The greeting itself starts `since` after the answer (a slow store).
     c.answer(t0 + since, Greetings::default(), t0);
     let stall_from = t0 + Duration::from_millis(200);
@@ -201,13 +230,203 @@ fn fixed_time_caller(codec: Codec, stall: Duration, since: Duration) -> (Capture
     for _ in 0..3 {
         c.handle_rtp(now, &pkt(101, 999, 777, &[11, 0x8a, 0x03, 0x20]));
     }
-    let commit = std::iter::from_fn(|| c.poll_event()).find_map(|e| match e {
-        CallEvent::Commit {
-            audio, duration, ..
-        } => Some((audio, duration)),
-        _ => None,
-    });
-    commit.expect("a recording")
+    let mut events: Vec<CallEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+    let at = events
+        .iter()
+        .position(|e| matches!(e, CallEvent::Commit { .. }))
+        .expect("a recording");
+    let CallEvent::Commit {
+        audio, duration, ..
+    } = events.remove(at)
+    else {
+        unreachable!()
+    };
+    (audio, duration, events)
+}
+
+/// The dominant frequency of a clean tone, by zero crossings.
+fn frequency(audio: &Captured) -> f64 {
+    let s = audio.clone().into_sound();
+    let x = &s.samples[s.samples.len() / 4..];
+    let crossings = x.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    crossings as f64 / 2.0 / (x.len() as f64 / s.rate as f64)
+}
+
+const MU: Codec = Codec::G711(Law::Mu);
+const A: Codec = Codec::G711(Law::A);
+
+#[test]
+fn every_answered_or_offered_law_is_recorded_in_the_calls_law() {
+    // Answered 0 8 (PCMU first); the gateway sends PCMA, as many do when PCMA
+    // was first in their offer; then switches mid-message.
+    for (what, joint, unanswered, send) in [
+        (
+            "PCMA all along",
+            vec![(MU, 0), (A, 8)],
+            vec![],
+            &(|_| (A, 8u8)) as &dyn Fn(usize) -> (Codec, u8),
+        ),
+        (
+            "PCMA offered, not answered",
+            vec![(MU, 0)],
+            vec![(A, 8)],
+            &|_| (A, 8),
+        ),
+        (
+            "switching every 500 ms",
+            vec![(MU, 0), (A, 8)],
+            vec![],
+            &|k| if (k / 25) % 2 == 0 { (MU, 0) } else { (A, 8) },
+        ),
+        (
+            "Opus in the middle",
+            vec![(MU, 0), (Codec::Opus, 111)],
+            vec![],
+            &|k| {
+                if (50..80).contains(&k) {
+                    (Codec::Opus, 111)
+                } else {
+                    (MU, 0)
+                }
+            },
+        ),
+    ] {
+        for stall in [Duration::ZERO, Duration::from_millis(600)] {
+            let (audio, duration, events) =
+                switching_caller(&joint, &unanswered, send, stall, Duration::ZERO);
+            assert!(matches!(&audio, Captured::G711(Law::Mu, _)), "{what}");
+            assert!(
+                (1980..=2060).contains(&duration.as_millis()),
+                "{what}: {duration:?}"
+            );
+            let f = frequency(&audio);
+            assert!((390.0..=410.0).contains(&f), "{what}: {f} Hz");
+            let loud = loud_ms(audio);
+            assert!(loud >= 1960, "{what}, stall {stall:?}: {loud} ms of voice");
+            assert!(
+                !events
+                    .iter()
+                    .any(|e| matches!(e, CallEvent::ForeignPayloadType { .. })),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_opus_call_records_g711_packets_wideband() {
+    let joint = [(Codec::Opus, 96), (MU, 0)];
+    for stall in [Duration::ZERO, Duration::from_millis(600)] {
+        let (audio, duration, _) = switching_caller(
+            &joint,
+            &[(A, 8)],
+            &|k| match k % 3 {
+                0 => (Codec::Opus, 96),
+                1 => (MU, 0),
+                _ => (A, 8),
+            },
+            stall,
+            Duration::ZERO,
+        );
+        assert!(matches!(&audio, Captured::Pcm(s) if s.rate == WIDEBAND));
+        assert!(duration.as_millis() <= 2080, "{duration:?}");
+        let f = frequency(&audio);
+        assert!((390.0..=410.0).contains(&f), "stall {stall:?}: {f} Hz");
+        let loud = loud_ms(audio);
+        assert!(loud >= 1900, "stall {stall:?}: {loud} ms of voice");
+    }
+}
+
+#[test]
+fn a_foreign_payload_type_is_reported_once_and_its_loss_is_named() {
+    // Answered PCMU only; the caller sends G.729 (18) throughout.
+    let mut c = core_answering(short_prompts(), &[(MU, 0)], &[]);
+    let t0 = Instant::now();
+    c.answer(t0, Greetings::default(), t0);
+    let mut buf = [0u8; 200];
+    for k in 0..150u32 {
+        let now = t0 + PTIME * k;
+        while c.poll_rtp(now, &mut buf).is_some() {}
+        c.handle_timeout(now);
+        c.handle_rtp(now, &pkt(18, k as u16, k * 160, &[0x11; 20]));
+    }
+    c.handle_hangup(t0 + PTIME * 150, EndReason::RemoteHangup);
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    let foreign: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::ForeignPayloadType { pt } => Some(*pt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(foreign, [18]);
+    let received = events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Discarded { received, .. } => Some(*received),
+            _ => None,
+        })
+        .expect("discarded");
+    // Recording ran from the beep (about 0.7 s): some 115 packets, all foreign.
+    assert_eq!(received.packets, received.foreign_pt);
+    assert!((110..=120).contains(&received.packets), "{received:?}");
+    assert_eq!(c.rx_stats().foreign_pt, 150);
+}
+
+#[test]
+fn a_hold_pauses_the_message_and_resume_continues_it() {
+    let mut c = core(short_prompts());
+    let t0 = Instant::now();
+    c.answer(t0, Greetings::default(), t0);
+    let mut buf = [0u8; 200];
+    let loud = [Law::Mu.encode(6000); 160];
+    let moh = [Law::Mu.encode(-9000); 160];
+    // 0..0.7 s greeting, 0.7..2 s recorded, 2..32 s on hold (music on hold
+    // and minutes past the 10 s silence limit), 32..33 s recorded again.
+    for k in 0..1650u32 {
+        let now = t0 + PTIME * k;
+        if k == 100 {
+            assert!(c.set_hold(now, true));
+            assert!(!c.set_hold(now, true));
+        }
+        if k == 1600 {
+            assert!(c.set_hold(now, false));
+        }
+        while c.poll_rtp(now, &mut buf).is_some() {}
+        c.handle_timeout(now);
+        let held = (100..1600).contains(&k);
+        c.handle_rtp(
+            now,
+            &pkt(0, k as u16, k * 160, if held { &moh } else { &loud }),
+        );
+    }
+    for _ in 0..3 {
+        c.handle_rtp(
+            t0 + PTIME * 1650,
+            &pkt(101, 9999, 7, &[11, 0x8a, 0x03, 0x20]),
+        );
+    }
+    let (audio, duration) = std::iter::from_fn(|| c.poll_event())
+        .find_map(|e| match e {
+            CallEvent::Commit {
+                audio,
+                duration,
+                reason,
+                ..
+            } => {
+                assert_eq!(reason, EndReason::Pound);
+                Some((audio, duration))
+            }
+            _ => None,
+        })
+        .expect("one message");
+    // 1.3 s before the hold and 1 s after: no hold music, no 30 s gap.
+    assert!(
+        (2280..=2360).contains(&duration.as_millis()),
+        "{duration:?}"
+    );
+    let s = audio.into_sound();
+    assert!(s.samples.iter().all(|&x| x > 0), "only the caller's voice");
 }
 
 #[test]

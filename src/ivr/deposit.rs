@@ -65,6 +65,19 @@ pub enum EndReason {
     Shutdown,
 }
 
+impl EndReason {
+    /// The name logs carry (as `end=`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::Pound => "Pound",
+            EndReason::RemoteHangup => "RemoteHangup",
+            EndReason::MaxLength => "MaxLength",
+            EndReason::Silence => "Silence",
+            EndReason::Shutdown => "Shutdown",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Greeting,
@@ -125,6 +138,9 @@ pub struct Deposit {
     usage: Usage,
     recording_since: Option<Instant>,
     last_voice: Option<Instant>,
+    /// The caller put us on hold (RFC 3264 §8.4): the clocks of the silence
+    /// and maximum-length limits stop until the call resumes.
+    held_since: Option<Instant>,
     actions: VecDeque<Action>,
 }
 
@@ -146,7 +162,24 @@ impl Deposit {
             usage: Usage::default(),
             recording_since: None,
             last_voice: None,
+            held_since: None,
             actions: VecDeque::new(),
+        }
+    }
+
+    /// The caller held (`true`) or resumed the call. A hold pauses the
+    /// recording's limits; on resume they go on from where they stood, so the
+    /// same message continues.
+    pub fn set_hold(&mut self, now: Instant, hold: bool) {
+        match (hold, self.held_since) {
+            (true, None) => self.held_since = Some(now),
+            (false, Some(since)) => {
+                self.held_since = None;
+                let held = now.saturating_duration_since(since);
+                self.recording_since = self.recording_since.map(|t| t + held);
+                self.last_voice = self.last_voice.map(|t| t + held);
+            }
+            _ => {}
         }
     }
 
@@ -292,7 +325,7 @@ impl Deposit {
 
     /// Max-length and silence deadlines while recording.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase != Phase::Recording {
+        if self.phase != Phase::Recording || self.held_since.is_some() {
             return None;
         }
         let max = self.recording_since? + self.p.max_message;
@@ -301,7 +334,7 @@ impl Deposit {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, recorded: Duration) {
-        if self.phase != Phase::Recording {
+        if self.phase != Phase::Recording || self.held_since.is_some() {
             return;
         }
         let (Some(since), Some(voice)) = (self.recording_since, self.last_voice) else {
@@ -507,6 +540,31 @@ mod tests {
             drain(&mut d),
             [Action::Commit {
                 reason: EndReason::MaxLength
+            }]
+        );
+    }
+
+    #[test]
+    fn a_hold_stops_the_silence_and_length_clocks_and_resume_goes_on() {
+        let t0 = Instant::now();
+        let mut d = recording(t0);
+        let s = Duration::from_secs(1);
+        d.handle_voice(t0 + 2 * s);
+        assert_eq!(d.poll_timeout(), Some(t0 + 12 * s));
+        d.set_hold(t0 + 5 * s, true);
+        assert_eq!(d.poll_timeout(), None);
+        // Minutes on hold: no silence end, no max length, nothing committed.
+        d.handle_timeout(t0 + 400 * s, Duration::from_secs(5));
+        assert_eq!(d.phase(), Phase::Recording);
+        assert!(drain(&mut d).is_empty());
+        d.set_hold(t0 + 405 * s, false);
+        // Silence had run 3 s of its 10 before the hold: 7 s more.
+        assert_eq!(d.poll_timeout(), Some(t0 + 412 * s));
+        d.handle_timeout(t0 + 412 * s, Duration::from_secs(10));
+        assert_eq!(
+            drain(&mut d),
+            [Action::Commit {
+                reason: EndReason::Silence
             }]
         );
     }

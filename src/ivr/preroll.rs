@@ -16,7 +16,7 @@
 //! [`MAX_SLIP`] is taken back (16 KB of G.711). Indices are in the unit the
 //! recorder is fed (RTP clock for raw packets, the decoder's rate for PCM).
 //!
-//! Sans-IO; depends on nothing but std.
+//! Sans-IO; depends on std and the G.711 law type.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -33,6 +33,8 @@ pub enum Kept {
     Raw(Vec<u8>),
     /// Already decoded (an Opus call whose in-band DTMF detection decodes live).
     Pcm(Vec<i16>),
+    /// G.711 at 8 kHz on an Opus call (a peer that switched codec).
+    Law(crate::media::g711::Law, Vec<u8>),
 }
 
 #[derive(Debug, Default)]

@@ -279,6 +279,12 @@ impl OpusRx {
         self.rate
     }
 
+    /// The caller sent other audio (G.711, on a call that switched codec) up
+    /// to receiver index `index`: that span is not Opus loss to conceal.
+    pub fn skip_to(&mut self, index: u64) {
+        self.next = Some(self.next.map_or(index, |n| n.max(index)));
+    }
+
     /// Decode the packet at receiver index `index` (48 kHz units). `out` receives
     /// the audio from the returned position on (in samples at [`Self::rate`]):
     /// concealment of a gap first, then the packet. None when the packet was late

@@ -121,6 +121,11 @@ impl Recorder {
         self.is_full()
     }
 
+    /// One past the last sample index written (None before the first write).
+    pub fn end_index(&self) -> Option<u64> {
+        self.start_index.map(|s| s + self.len() as u64)
+    }
+
     pub fn is_full(&self) -> bool {
         self.len() >= self.max_samples
     }

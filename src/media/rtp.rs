@@ -30,9 +30,13 @@ pub const MAX_PACKET: usize = 12 + 1200;
 /// What an incoming packet was.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Received<'a> {
-    /// Audio (still encoded) starting at `index`, in RTP clock units (monotonic
-    /// across SSRC changes).
-    Audio { index: u64, payload: &'a [u8] },
+    /// Audio of `codec` (still encoded) starting at `index`, in the call codec's
+    /// RTP clock units (monotonic across SSRC and codec changes).
+    Audio {
+        index: u64,
+        payload: &'a [u8],
+        codec: Codec,
+    },
     /// A completed RFC 4733 digit.
     Dtmf(char),
     /// Nothing to do (DTMF in progress, comfort noise, duplicate, …).
@@ -51,16 +55,37 @@ pub enum RtpError {
 pub struct RxStats {
     pub packets: u64,
     pub malformed: u64,
+    /// Packets of a payload type we cannot decode (dropped).
     pub foreign_pt: u64,
+    /// Packets of a G.711 law the offer listed but the answer did not (kept).
+    pub unanswered_pt: u64,
     pub dtmf_digits: u64,
 }
 
+/// A payload type the receiver decodes.
+#[derive(Debug, Clone, Copy)]
+struct PtEntry {
+    pt: u8,
+    codec: Codec,
+    answered: bool,
+}
+
+/// Payload types RFC 3551 gives comfort noise: 13 (RFC 3389) and the old 19.
+const CN_PTS: [u8; 2] = [13, 19];
+
 #[derive(Debug)]
 pub struct RtpReceiver {
+    /// The call's codec: indices are in its clock units.
     codec: Codec,
-    pt: u8,
+    /// What we decode: the answer's codecs (the call's first), then G.711 laws
+    /// the offer had and the answer left out. Any of them may come in any
+    /// packet (RFC 3264 §5.1: the offerer may switch without re-negotiating).
+    pts: Vec<PtEntry>,
     dtmf_pt: Option<u8>,
     ssrc: Option<u32>,
+    /// The clock rate of the timestamps since the last rebase (a switch between
+    /// codecs of other clock rates starts a new timestamp space).
+    stream_rate: u32,
     /// RTP timestamp that maps to sample index `base_index`.
     base_ts: u32,
     base_index: u64,
@@ -72,12 +97,18 @@ pub struct RtpReceiver {
 }
 
 impl RtpReceiver {
+    /// A receiver of `codec` at `pt` only (see [`Self::set_payload_types`]).
     pub fn new(codec: Codec, pt: u8, dtmf_pt: Option<u8>) -> Self {
         RtpReceiver {
             codec,
-            pt,
+            pts: vec![PtEntry {
+                pt,
+                codec,
+                answered: true,
+            }],
             dtmf_pt,
             ssrc: None,
+            stream_rate: codec.clock_rate(),
             base_ts: 0,
             base_index: 0,
             high: 0,
@@ -87,16 +118,50 @@ impl RtpReceiver {
         }
     }
 
-    /// Update payload types after a re-INVITE.
-    pub fn set_payload_types(&mut self, pt: u8, dtmf_pt: Option<u8>) {
-        self.pt = pt;
+    /// The payload types of the answer (`joint`, the call's codec first) and the
+    /// G.711 ones offered but not answered; set at the start and after each
+    /// re-INVITE. The call's codec stays what it was.
+    pub fn set_payload_types(
+        &mut self,
+        joint: &[(Codec, u8)],
+        unanswered: &[(Codec, u8)],
+        dtmf_pt: Option<u8>,
+    ) {
+        let entry = |answered| {
+            move |&(codec, pt): &(Codec, u8)| PtEntry {
+                pt,
+                codec,
+                answered,
+            }
+        };
+        let mut pts: Vec<PtEntry> = joint.iter().map(entry(true)).collect();
+        pts.extend(
+            unanswered
+                .iter()
+                .filter(|(c, _)| matches!(c, Codec::G711(_)))
+                .map(entry(false)),
+        );
+        if !pts.is_empty() {
+            self.pts = pts;
+        }
         self.dtmf_pt = dtmf_pt;
     }
 
-    fn rebase(&mut self, ssrc: u32, ts: u32) {
+    fn rebase(&mut self, ssrc: u32, ts: u32, rate: u32) {
         self.ssrc = Some(ssrc);
+        self.stream_rate = rate;
         self.base_ts = ts;
         self.base_index = self.high;
+    }
+
+    /// `v` in the packet's clock units, in the call codec's.
+    fn scale(&self, v: i64, rate: u32) -> i64 {
+        let ours = self.codec.clock_rate();
+        if rate == ours {
+            v
+        } else {
+            v * ours as i64 / rate as i64
+        }
     }
 
     pub fn handle<'a>(&mut self, now: Instant, packet: &'a [u8]) -> Result<Received<'a>, RtpError> {
@@ -113,38 +178,50 @@ impl RtpReceiver {
                 None => Received::Nothing,
             });
         }
-        if pt == 13 {
-            return Ok(Received::Nothing); // comfort noise (RFC 3389): treat as silence
-        }
-        if pt != self.pt {
+        let Some(&PtEntry {
+            codec, answered, ..
+        }) = self.pts.iter().find(|e| e.pt == pt)
+        else {
+            if CN_PTS.contains(&pt) {
+                return Ok(Received::Nothing); // comfort noise: treat as silence
+            }
             self.stats.foreign_pt += 1;
             return Err(RtpError::PayloadType(pt));
+        };
+        if !answered {
+            self.stats.unanswered_pt += 1;
         }
         let gap = self.last_at.map(|t| now.saturating_duration_since(t));
         self.last_at = Some(now);
-        if self.ssrc != Some(header.ssrc) {
-            self.rebase(header.ssrc, header.timestamp);
+        let rate = codec.clock_rate();
+        if self.ssrc != Some(header.ssrc) || rate != self.stream_rate {
+            self.rebase(header.ssrc, header.timestamp, rate);
         }
         let delta = header.timestamp.wrapping_sub(self.base_ts) as i32 as i64;
-        let index = self.base_index as i64 + delta;
+        let index = self.base_index as i64 + self.scale(delta, rate);
         // A timestamp jump far beyond the wall-clock gap (a sender that restarted its
         // clock without a new SSRC) would fill the recording with minutes of silence:
         // treat it as a new stream that continues where we are.
-        let rate = self.codec.clock_rate() as i64;
-        let limit = gap.unwrap_or_default().as_millis() as i64 * rate / 1000 + rate;
-        if index < self.base_index as i64 - rate || index > self.high as i64 + limit {
-            self.rebase(header.ssrc, header.timestamp);
-            return Ok(self.audio_at(self.base_index, payload));
+        let ours = self.codec.clock_rate() as i64;
+        let limit = gap.unwrap_or_default().as_millis() as i64 * ours / 1000 + ours;
+        if index < self.base_index as i64 - ours || index > self.high as i64 + limit {
+            self.rebase(header.ssrc, header.timestamp, rate);
+            return Ok(self.audio_at(self.base_index, payload, codec));
         }
         if index < 0 {
             return Ok(Received::Nothing);
         }
-        Ok(self.audio_at(index as u64, payload))
+        Ok(self.audio_at(index as u64, payload, codec))
     }
 
-    fn audio_at<'a>(&mut self, index: u64, payload: &'a [u8]) -> Received<'a> {
-        self.high = self.high.max(index + self.codec.payload_duration(payload));
-        Received::Audio { index, payload }
+    fn audio_at<'a>(&mut self, index: u64, payload: &'a [u8], codec: Codec) -> Received<'a> {
+        let len = self.scale(codec.payload_duration(payload) as i64, codec.clock_rate());
+        self.high = self.high.max(index + len as u64);
+        Received::Audio {
+            index,
+            payload,
+            codec,
+        }
     }
 }
 
@@ -241,6 +318,10 @@ pub struct RtpSender {
     /// When the last packet was sent, to advance the timestamp across idle gaps.
     last_sent: Option<Instant>,
     marker: bool,
+    /// The packet time (G.711 follows the offer's a=ptime; Opus sends 20 ms
+    /// frames) and the samples a G.711 packet carries.
+    ptime: Duration,
+    g711_samples: usize,
     pub packets_sent: u64,
 }
 
@@ -261,7 +342,27 @@ impl RtpSender {
             slip: Duration::ZERO,
             last_sent: None,
             marker: true,
+            ptime: PTIME,
+            g711_samples: FRAME,
             packets_sent: 0,
+        }
+    }
+
+    /// Send G.711 in packets of `ms` (10 to 60, as negotiated); Opus stays at
+    /// its 20 ms frames.
+    pub fn with_ptime(mut self, ms: u32) -> Self {
+        if matches!(self.codec, Codec::G711(_)) && (10..=60).contains(&ms) {
+            self.ptime = Duration::from_millis(ms as u64);
+            self.g711_samples = 8 * ms as usize;
+        }
+        self
+    }
+
+    /// RTP clock units a packet covers.
+    fn ts_step(&self) -> u32 {
+        match self.codec {
+            Codec::G711(_) => self.g711_samples as u32,
+            Codec::Opus => self.codec.ts_per_frame(),
         }
     }
 
@@ -285,7 +386,7 @@ impl RtpSender {
                     / 1_000_000;
                 self.ts = self
                     .ts
-                    .wrapping_add((idle as u32).saturating_sub(self.codec.ts_per_frame()));
+                    .wrapping_add((idle as u32).saturating_sub(self.ts_step()));
             }
         }
     }
@@ -314,7 +415,7 @@ impl RtpSender {
         if self.queue.is_empty() {
             return None;
         }
-        Some(origin + PTIME * self.sent_on_grid)
+        Some(origin + self.ptime * self.sent_on_grid)
     }
 
     /// Move past what was just consumed of the front clip.
@@ -330,11 +431,12 @@ impl RtpSender {
     /// silence.
     fn g711_frame(&mut self, law: super::g711::Law, body: &mut [u8]) {
         let mut filled = 0;
-        while filled < FRAME {
+        let want = body.len();
+        while filled < want {
             let Some(clip) = self.queue.front() else {
                 break;
             };
-            let take = (clip.len() - self.pos).min(FRAME - filled);
+            let take = (clip.len() - self.pos).min(want - filled);
             let dst = &mut body[filled..filled + take];
             match clip {
                 Clip::G711(a) => dst.copy_from_slice(&a[self.pos..self.pos + take]),
@@ -387,7 +489,7 @@ impl RtpSender {
             return None;
         }
         // After a stall (e.g. a suspended process) don't burst: restart the grid.
-        if now.saturating_duration_since(due) > 5 * PTIME {
+        if now.saturating_duration_since(due) > 5 * self.ptime.max(PTIME) {
             self.slip += now - due;
             self.origin = Some(now);
             self.sent_on_grid = 0;
@@ -404,13 +506,14 @@ impl RtpSender {
         let n = header.marshal_to(out).ok()?;
         let body_len = match self.codec {
             Codec::G711(law) => {
-                self.g711_frame(law, &mut out[n..n + FRAME]);
-                FRAME
+                let len = self.g711_samples;
+                self.g711_frame(law, &mut out[n..n + len]);
+                len
             }
             Codec::Opus => self.opus_frame(&mut out[n..]),
         };
         // Time moves on for every frame, sent or not (an encoder error skips one).
-        self.ts = self.ts.wrapping_add(self.codec.ts_per_frame());
+        self.ts = self.ts.wrapping_add(self.ts_step());
         self.sent_on_grid += 1;
         self.last_sent = Some(now);
         if self.queue.is_empty() {
@@ -447,6 +550,102 @@ mod tests {
         v
     }
 
+    /// Indexes of what `r` makes of `packets` (pt, ts, ssrc, payload length),
+    /// with the codec each was taken as.
+    fn run(
+        r: &mut RtpReceiver,
+        packets: &[(u8, u32, u32, usize)],
+    ) -> Vec<Result<(u64, Codec, usize), RtpError>> {
+        let t = Instant::now();
+        packets
+            .iter()
+            .enumerate()
+            .map(|(i, &(pt, ts, ssrc, len))| {
+                let p = pkt(pt, i as u16, ts, ssrc, &vec![0x55u8; len]);
+                let at = t + PTIME * i as u32;
+                r.handle(at, &p).map(|got| match got {
+                    Received::Audio {
+                        index,
+                        payload,
+                        codec,
+                    } => (index, codec, payload.len()),
+                    other => panic!("{other:?}"),
+                })
+            })
+            .collect()
+    }
+
+    const A: Codec = Codec::G711(Law::A);
+
+    #[test]
+    fn a_codec_switch_mid_stream_keeps_the_timeline() {
+        // Answered 8 0 (PCMA first): the gateway starts in PCMU, switches to
+        // PCMA at the same clock, then to Opus (48 kHz) and back.
+        let mut r = RtpReceiver::new(A, 8, Some(101));
+        r.set_payload_types(&[(A, 8), (MU, 0), (Codec::Opus, 111)], &[], Some(101));
+        let opus_80ms = 3; // TOC 0x55: config 10 (SILK WB 40 ms), code 1 (two frames)
+        let got = run(
+            &mut r,
+            &[
+                (0, 1000, 9, 160),
+                (0, 1160, 9, 160),
+                (8, 1320, 9, 160),
+                (111, 777, 9, opus_80ms),
+                (0, 1800, 9, 160),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                Ok((0, MU, 160)),
+                Ok((160, MU, 160)),
+                Ok((320, A, 160)),
+                // A new clock: continues where the stream was.
+                Ok((480, Codec::Opus, 3)),
+                Ok((480 + Codec::Opus.payload_duration(&[0x55; 3]) / 6, MU, 160)),
+            ]
+        );
+        assert_eq!((r.stats.foreign_pt, r.stats.unanswered_pt), (0, 0));
+    }
+
+    #[test]
+    fn unanswered_g711_is_taken_and_foreign_types_counted() {
+        // Answer PCMU only; the offer had PCMA too (8), and G.729 (18).
+        let mut r = RtpReceiver::new(MU, 0, Some(101));
+        r.set_payload_types(&[(MU, 0)], &[(A, 8)], Some(101));
+        let got = run(
+            &mut r,
+            &[(8, 0, 1, 160), (8, 160, 1, 160), (18, 320, 1, 20)],
+        );
+        let t = Instant::now();
+        for cn in [13, 19] {
+            assert_eq!(
+                r.handle(t, &pkt(cn, 9, 480, 1, &[40])),
+                Ok(Received::Nothing)
+            );
+        }
+        assert_eq!(got[..2], [Ok((0, A, 160)), Ok((160, A, 160))]);
+        assert_eq!(got[2], Err(RtpError::PayloadType(18)));
+        assert_eq!(r.stats.unanswered_pt, 2);
+        assert_eq!(
+            r.stats.foreign_pt, 1,
+            "comfort noise (13, 19) is not foreign"
+        );
+    }
+
+    #[test]
+    fn packet_times_of_10_30_and_60_ms_record_at_their_length() {
+        for ms in [10usize, 30, 40, 60] {
+            let n = 8 * ms;
+            let mut r = RtpReceiver::new(MU, 0, None);
+            let packets: Vec<_> = (0..5).map(|i| (0u8, 50 + (i * n) as u32, 3, n)).collect();
+            let got = run(&mut r, &packets);
+            let want: Vec<_> = (0..5).map(|i| Ok(((i * n) as u64, MU, n))).collect();
+            assert_eq!(got, want, "{ms} ms");
+            assert_eq!(r.high, 5 * n as u64);
+        }
+    }
+
     #[test]
     fn audio_indexes_follow_timestamps_and_survive_ssrc_change() {
         let t = Instant::now();
@@ -456,14 +655,16 @@ mod tests {
             r.handle(t, &pkt(8, 1, 5000, 7, &a)),
             Ok(Received::Audio {
                 index: 0,
-                payload: &a
+                payload: &a,
+                codec: Codec::G711(Law::A),
             })
         );
         assert_eq!(
             r.handle(t, &pkt(8, 3, 5320, 7, &a)),
             Ok(Received::Audio {
                 index: 320,
-                payload: &a
+                payload: &a,
+                codec: Codec::G711(Law::A),
             })
         );
         // Late packet lands in the hole.
@@ -471,7 +672,8 @@ mod tests {
             r.handle(t, &pkt(8, 2, 5160, 7, &a)),
             Ok(Received::Audio {
                 index: 160,
-                payload: &a
+                payload: &a,
+                codec: Codec::G711(Law::A),
             })
         );
         // New SSRC continues after the highest index.
@@ -479,7 +681,8 @@ mod tests {
             r.handle(t, &pkt(8, 9, 99, 8, &a)),
             Ok(Received::Audio {
                 index: 480,
-                payload: &a
+                payload: &a,
+                codec: Codec::G711(Law::A),
             })
         );
         // Absurd jump without SSRC change: rebased, not a minute of silence.
@@ -487,7 +690,8 @@ mod tests {
             r.handle(t + PTIME, &pkt(8, 10, 99 + 8000 * 60, 8, &a)),
             Ok(Received::Audio {
                 index: 640,
-                payload: &a
+                payload: &a,
+                codec: Codec::G711(Law::A),
             })
         );
     }
@@ -538,6 +742,30 @@ mod tests {
         assert_eq!(parse_header(&ext).unwrap().1, [9, 9]);
         ext[15] = 9; // 9 extension words: past the end
         assert_eq!(parse_header(&ext), Err(RtpError::Malformed("extension")));
+    }
+
+    #[test]
+    fn sender_sends_g711_at_the_negotiated_ptime() {
+        for ms in [10u32, 30, 60] {
+            let t0 = Instant::now();
+            let mut s = RtpSender::new(MU, 0, 1, 1, 0, OpusFmtp::default()).with_ptime(ms);
+            s.play(t0, [Clip::G711(vec![1u8; 8000].into())]); // 1 s
+            let mut out = [0u8; MAX_PACKET];
+            let mut got = Vec::new();
+            while let Some(due) = s.poll_timeout() {
+                let n = s.poll_packet(due, &mut out).unwrap();
+                let (h, body) = parse_header(&out[..n]).unwrap();
+                got.push((due - t0, h.timestamp, body.len()));
+            }
+            let per = 8 * ms as usize;
+            assert_eq!(got.len(), 8000usize.div_ceil(per), "{ms} ms");
+            let step = Duration::from_millis(ms as u64);
+            assert_eq!(got[1], (step, per as u32, per), "{ms} ms");
+            assert_eq!(got[2].0, step * 2);
+        }
+        // Opus keeps its 20 ms frames whatever the offer said.
+        let s = RtpSender::new(Codec::Opus, 111, 1, 1, 0, OpusFmtp::default()).with_ptime(60);
+        assert_eq!(s.ptime, PTIME);
     }
 
     #[test]
