@@ -42,6 +42,8 @@ pub struct CallInfo {
     /// When the call was answered: the caller's clock starts here, so a greeting
     /// that starts later is a slip its recording takes back.
     pub answered_at: Instant,
+    /// The dial plan's RTP inactivity limit (zero: none).
+    pub rtp_timeout: std::time::Duration,
 }
 
 /// How a call reaches call control (recipients: no import of the supervisor).
@@ -122,6 +124,11 @@ pub struct CallActor {
     rtp_out: metrics::Counter,
     /// SRTP packets refused (authentication, replay) when recording started.
     srtp_failures_at_recording: u64,
+    /// The last packet from the caller or session refresh: with no RTP and no
+    /// refresh for the dial plan's `rtp_timeout`, a lost BYE is assumed and the
+    /// call ends (paused while the caller holds: RTP may stop then).
+    last_activity: Instant,
+    held: bool,
 }
 
 impl CallActor {
@@ -156,7 +163,15 @@ impl CallActor {
             rtp_in: metrics::counter!("openum_rtp_packets_received_total"),
             rtp_out: metrics::counter!("openum_rtp_packets_sent_total"),
             srtp_failures_at_recording: 0,
+            last_activity: Instant::now(),
+            held: false,
         }
+    }
+
+    /// When the RTP inactivity limit ends the call, if it may.
+    fn inactivity_deadline(&self) -> Option<Instant> {
+        (!self.info.rtp_timeout.is_zero() && !self.held && !self.bye_owed)
+            .then(|| self.last_activity + self.info.rtp_timeout)
     }
 
     fn srtp_failures(&self) -> u64 {
@@ -171,6 +186,19 @@ impl CallActor {
             return;
         }
         let now = Instant::now();
+        if self.inactivity_deadline().is_some_and(|d| d <= now) {
+            metrics::counter!("openum_rtp_timeouts_total").increment(1);
+            tracing::warn!(
+                event = "rtp_timeout",
+                call_id = %self.info.call_id,
+                mailbox = %self.info.mailbox,
+                timeout_s = self.info.rtp_timeout.as_secs(),
+                rtp_in = self.core.rx_stats().packets,
+                "no RTP and no session refresh: ending the call with BYE"
+            );
+            self.bye_owed = true;
+            self.core.handle_hangup(now, EndReason::Shutdown);
+        }
         self.core.handle_timeout(now);
         let mut buf = [0u8; crate::media::rtp::MAX_PACKET];
         while let Some((n, to)) = self.core.poll_rtp(now, &mut buf) {
@@ -195,7 +223,10 @@ impl CallActor {
             self.finish(ctx);
             return;
         }
-        let next = self.core.poll_timeout();
+        let next = match (self.core.poll_timeout(), self.inactivity_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match self.clock.as_mut() {
             Some((slot, me)) => slot.schedule(next, me),
             None => self.timer.arm(ctx, now, next, |act, ctx| {
@@ -426,6 +457,7 @@ impl CallActor {
     /// One datagram from the caller: RTP to the core, SRTCP only checked.
     fn on_packet(&mut self, now: Instant, pkt: &[u8]) {
         self.rtp_in.increment(1);
+        self.last_activity = now;
         // RFC 5761: RTCP multiplexed on the RTP port has PT 64–95 (200–204 with
         // the marker bit). We take no action on RTCP, but SRTCP is still checked.
         let rtcp = pkt.len() >= 2 && (192..=223).contains(&pkt[1]);
@@ -647,6 +679,8 @@ impl Handler<UpdateMedia> for CallActor {
     type Result = ();
     fn handle(&mut self, m: UpdateMedia, ctx: &mut Context<Self>) {
         let now = Instant::now();
+        self.last_activity = now;
+        self.held = m.hold;
         self.core.set_remote(m.remote);
         self.core
             .set_payload_types(&m.joint, &m.unanswered, m.dtmf_pt);
@@ -665,6 +699,19 @@ impl Handler<UpdateMedia> for CallActor {
             self.core.handle_hangup(Instant::now(), EndReason::Shutdown);
             self.drive(ctx);
         }
+    }
+}
+
+/// The session was refreshed (re-INVITE, UPDATE): the call is alive.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refreshed;
+
+impl Handler<Refreshed> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: Refreshed, ctx: &mut Context<Self>) {
+        self.last_activity = Instant::now();
+        self.drive(ctx);
     }
 }
 

@@ -12,8 +12,8 @@
 //! cut at the drain limit or by a second signal).
 
 use super::call::{
-    CallActor, CallInfo, Control, DtmfIn, Lifeline, LocalHangup, RemoteHangup, TransferDone,
-    UpdateMedia,
+    CallActor, CallInfo, Control, DtmfIn, Lifeline, LocalHangup, Refreshed, RemoteHangup,
+    TransferDone, UpdateMedia,
 };
 use super::endpoint::SipEndpoint;
 use super::messages::{
@@ -122,6 +122,10 @@ pub struct Supervisor {
     probes: HashMap<u64, String>,
     /// Our REFERs in flight: tag → call.
     refers: HashMap<u64, String>,
+    /// Our session refreshes (UPDATE) in flight, by request tag.
+    refreshes: HashMap<u64, String>,
+    /// The session-timer wake-up armed, and for when.
+    timer: Option<(Instant, actix::SpawnHandle)>,
     next_tag: u64,
     /// Extra recipients of directory changes (endpoint, monitor, MWI).
     listeners: Vec<Recipient<DirectoryChanged>>,
@@ -157,6 +161,8 @@ impl Supervisor {
             drain: DrainState::default(),
             probes: HashMap::new(),
             refers: HashMap::new(),
+            refreshes: HashMap::new(),
+            timer: None,
             next_tag: 1,
             listeners: Vec::new(),
             mwi: None,
@@ -223,6 +229,35 @@ impl Supervisor {
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(LocalHangup);
                     }
+                }
+                Output::Refreshed { call_id } => {
+                    if let Some(a) = self.actors.get(&call_id) {
+                        a.do_send(Refreshed);
+                    }
+                }
+                Output::Refresh {
+                    call_id,
+                    request,
+                    flow,
+                } => {
+                    let tag = self.next_tag;
+                    self.next_tag += 1;
+                    tracing::debug!(event = "session_refresh_sent", call_id = %call_id);
+                    self.refreshes.insert(tag, call_id);
+                    self.endpoint.do_send(SendRequest {
+                        request,
+                        flow,
+                        reply: Some((ctx.address().recipient(), tag)),
+                    });
+                }
+                Output::SessionTimer {
+                    call_id,
+                    what,
+                    detail,
+                } => {
+                    metrics::counter!("openum_session_timer_events_total", "event" => what)
+                        .increment(1);
+                    tracing::warn!(event = what, call_id = %call_id, detail = %detail);
                 }
                 Output::Refer {
                     call_id,
@@ -319,6 +354,27 @@ impl Supervisor {
             }
         }
         metrics::gauge!("openum_calls_active").set(self.core.active_calls() as f64);
+        self.arm_session_timer(ctx);
+    }
+
+    /// Wake up when the earliest session timer is due (re-armed when that moves).
+    fn arm_session_timer(&mut self, ctx: &mut Context<Self>) {
+        let next = self.core.poll_timeout();
+        if self.timer.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, h)) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(at) = next {
+            let wait = at.saturating_duration_since(Instant::now());
+            let h = ctx.run_later(wait, |act, ctx| {
+                act.timer = None;
+                act.core.handle_timeout(Instant::now());
+                act.pump(ctx);
+            });
+            self.timer = Some((at, h));
+        }
     }
 
     fn start_call(&mut self, s: StartCall, ctx: &mut Context<Self>) {
@@ -416,6 +472,11 @@ impl Supervisor {
                 _ => None,
             },
             answered_at: Instant::now(),
+            rtp_timeout: self
+                .core
+                .directory()
+                .dial_plan(s.setup.route.dial_plan())
+                .map_or(Duration::ZERO, |d| d.rtp_timeout),
         };
         let me = ctx.address();
         let (store, srtp) = (
@@ -633,6 +694,12 @@ impl Handler<TransferRequest> for Supervisor {
 impl Handler<RequestOutcome> for Supervisor {
     type Result = ();
     fn handle(&mut self, m: RequestOutcome, ctx: &mut Context<Self>) {
+        if let Some(call_id) = self.refreshes.remove(&m.tag) {
+            let status = m.response.as_ref().map(|r| r.status);
+            self.core
+                .handle_refresh_outcome(Instant::now(), &call_id, status);
+            return self.pump(ctx);
+        }
         if let Some(call_id) = self.refers.remove(&m.tag) {
             self.core
                 .handle_refer_outcome(&call_id, m.response.as_ref().map(|r| r.status));

@@ -17,7 +17,7 @@
 //! An admitted call is answered by [`CallControl::accept`] once the shell has bound
 //! its RTP socket (or refused by [`CallControl::refuse`] when it could not).
 
-use super::{CallControl, CallSetup, FAULT_HEADER, Output, Phase};
+use super::{CallControl, CallSetup, FAULT_HEADER, Output, Phase, SUPPORTED};
 use crate::config::Role;
 use crate::directory::{GatewayState, Party, Route, VoipSecurity};
 use crate::ivr::deposit::DepositParams;
@@ -63,6 +63,8 @@ pub struct Admission {
     srtp_key: Option<[u8; sdp::MAX_MASTER_LEN]>,
     /// The dial plan's codecs, for our offer (delayed offer).
     codecs: Vec<AudioCodec>,
+    /// The session timer the INVITE asked for (RFC 4028).
+    timer: Option<super::timer::Params>,
 }
 
 impl CallControl {
@@ -173,14 +175,22 @@ impl CallControl {
             self.reject(tx, &req, 503, &why, g);
             return None;
         }
-        if let Some(ct) = req.headers.get("Content-Type")
-            && !req.body.is_empty()
-            && !ct.to_ascii_lowercase().starts_with("application/sdp")
-        {
-            let why = "only application/sdp bodies are accepted";
-            self.reject(tx, &req, 415, why, g);
-            return None;
-        }
+        let timer = match super::timer::ask(&req) {
+            super::timer::Ask::None => None,
+            super::timer::Ask::Timer(p) => Some(p),
+            super::timer::Ask::TooSmall { min } => {
+                let why = format!("Session-Expires is below our Min-SE of {min} s");
+                self.reject_with(tx, &req, 422, &why, g, &[("Min-SE", min.to_string())]);
+                return None;
+            }
+        };
+        let body = match super::body::sdp_of(&req) {
+            Ok(b) => b,
+            Err(why) => {
+                self.reject(tx, &req, 415, &why, g);
+                return None;
+            }
+        };
         // Secured dial plans key SRTP with fresh random material (StdRng is a CSPRNG,
         // seeded from the OS by the shell).
         let srtp_key = (dp.voip_security == VoipSecurity::Secured).then(|| {
@@ -188,10 +198,10 @@ impl CallControl {
             self.rng.fill(&mut k[..]);
             k
         });
-        let negotiated = if req.body.is_empty() {
+        let negotiated = if body.is_empty() {
             None
         } else {
-            let offer = match sdp::parse(&req.body) {
+            let offer = match sdp::parse(&body) {
                 Ok(o) => o,
                 Err(e) => {
                     self.reject(tx, &req, 400, &format!("bad SDP: {e}"), g);
@@ -259,6 +269,7 @@ impl CallControl {
             negotiated,
             srtp_key,
             codecs: dp.audio_codecs.clone(),
+            timer,
         })
     }
 
@@ -281,7 +292,7 @@ impl CallControl {
             .get_all("Require")
             .flat_map(msg::split_commas)
             .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty() && !SUPPORTED.iter().any(|s| t.eq_ignore_ascii_case(s)))
             .collect();
         if !required.is_empty() {
             let why = format!("unsupported extension(s) required: {}", required.join(", "));
@@ -362,7 +373,7 @@ impl CallControl {
 
     /// Answer an admitted call (200 with our SDP answer, or our offer for delayed
     /// offer) and, with early offer, start it.
-    pub fn accept(&mut self, _now: Instant, a: Admission, local_media: SocketAddr) {
+    pub fn accept(&mut self, now: Instant, a: Admission, local_media: SocketAddr) {
         let tag = token(&mut self.rng);
         let session_id: u64 = self.rng.r#gen::<u32>() as u64;
         let body = match &a.negotiated {
@@ -390,6 +401,12 @@ impl CallControl {
             ),
         );
         ok.headers.push("Allow", super::ALLOW);
+        ok.headers.push("Supported", SUPPORTED.join(", "));
+        if let Some(p) = &a.timer {
+            for (n, v) in super::timer::response_headers(p) {
+                ok.headers.push(n, v);
+            }
+        }
         ok.headers.push("Content-Type", "application/sdp");
         ok.body = body.into_bytes();
         let call_id = a.req.call_id().to_string();
@@ -414,6 +431,8 @@ impl CallControl {
                 bye_received: false,
                 pending: None,
                 transfer: None,
+                timer: a.timer.map(|p| super::timer::SessionTimer::new(p, now)),
+                last_refresh: now,
             },
         );
         self.respond(a.tx, ok);

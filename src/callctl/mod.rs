@@ -15,8 +15,11 @@
 //! Depends on `directory`, `sip` (messages, dialogs, transaction ids), `sdp`, `ivr`
 //! (deposit parameters) and `config` (roles, mailbox nodes).
 
+mod body;
 mod invite;
 pub mod nodes;
+mod session;
+pub mod timer;
 mod transfer;
 
 pub use invite::{Admission, diverted_parties};
@@ -38,7 +41,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, SUBSCRIBE";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, SUBSCRIBE, UPDATE";
+/// The option tags we support (Supported; a Require of them is accepted).
+pub const SUPPORTED: [&str; 1] = ["timer"];
 pub const SERVER: &str = concat!("openum/", env!("CARGO_PKG_VERSION"));
 /// Seconds a refused caller is asked to wait (503 Retry-After).
 pub const RETRY_AFTER: u32 = 5;
@@ -121,8 +126,26 @@ pub enum Output {
     Start(Box<StartCall>),
     /// The caller hung up: tell the call actor (it commits, then reports finished).
     RemoteHangup { call_id: String },
-    /// End a running call from our side (ACK never came, drain limit, shutdown).
+    /// End a running call from our side (ACK never came, drain limit, shutdown,
+    /// session expired).
     LocalHangup { call_id: String },
+    /// The peer refreshed the session (re-INVITE, UPDATE, or answered ours):
+    /// the call is alive whatever its RTP does.
+    Refreshed { call_id: String },
+    /// Send our session refresh; its outcome comes back through
+    /// [`CallControl::handle_refresh_outcome`].
+    Refresh {
+        call_id: String,
+        request: Request,
+        flow: Flow,
+    },
+    /// A session-timer event to log (`what`: session_expired,
+    /// refresh_unsupported).
+    SessionTimer {
+        call_id: String,
+        what: &'static str,
+        detail: String,
+    },
     /// Send this REFER in the call's dialog; its outcome comes back through
     /// [`CallControl::handle_refer_outcome`].
     Refer {
@@ -187,6 +210,10 @@ pub struct Call {
     pending: Option<Box<CallSetup>>,
     /// The extension a REFER of ours is transferring the caller to.
     transfer: Option<String>,
+    /// The RFC 4028 session timer, when the INVITE asked for one.
+    timer: Option<timer::SessionTimer>,
+    /// The last refresh or re-INVITE/UPDATE (for the RTP inactivity limit).
+    last_refresh: Instant,
 }
 
 pub struct CallControl {
@@ -293,7 +320,23 @@ impl CallControl {
 
     /// Answer with an error and report the refusal.
     fn reject(&mut self, tx: TxId, req: &Request, status: u16, why: &str, gateway: Option<&str>) {
+        self.reject_with(tx, req, status, why, gateway, &[]);
+    }
+
+    /// [`Self::reject`] with extra headers (Min-SE of a 422).
+    fn reject_with(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        status: u16,
+        why: &str,
+        gateway: Option<&str>,
+        extra: &[(&str, String)],
+    ) {
         let mut r = msg::response_to(req, status, Some(&token(&mut self.rng)));
+        for (n, v) in extra {
+            r.headers.push(n, v.as_str());
+        }
         match status {
             503 => r.headers.push("Retry-After", RETRY_AFTER.to_string()),
             405 => r.headers.push("Allow", ALLOW),
@@ -320,19 +363,12 @@ impl CallControl {
     /// [`CallControl::handle_invite`].
     pub fn handle_request(&mut self, now: Instant, tx: TxId, req: Request) {
         match req.method {
-            Method::Invite if req.to_tag().is_some() => self.on_reinvite(tx, req),
+            Method::Invite if req.to_tag().is_some() => self.on_reinvite(now, tx, req),
             Method::Bye => self.on_bye(now, tx, req),
             Method::Options => self.on_options(tx, req),
             Method::Info if req.to_tag().is_some() => self.on_info(tx, req),
             Method::Notify if req.to_tag().is_some() => self.on_notify(tx, req),
-            Method::Update if req.to_tag().is_some() => {
-                if self.in_dialog(&req).is_some() {
-                    let r = msg::response_to(&req, 200, None);
-                    self.respond(tx, r);
-                } else {
-                    self.reject(tx, &req, 481, "no such dialog", None);
-                }
-            }
+            Method::Update if req.to_tag().is_some() => self.on_update(now, tx, req),
             Method::Other(_) => self.reject(tx, &req, 501, "method not implemented", None),
             _ => self.reject(tx, &req, 405, "method not allowed here", None),
         }
@@ -386,7 +422,7 @@ impl CallControl {
         let mut r = msg::response_to(&req, 200, Some(&token(&mut self.rng)));
         r.headers.push("Allow", ALLOW);
         r.headers.push("Accept", "application/sdp");
-        r.headers.push("Supported", "");
+        r.headers.push("Supported", SUPPORTED.join(", "));
         if self.s.role != Role::Router {
             r.headers.push(
                 LOAD_HEADER,
@@ -418,77 +454,6 @@ impl CallControl {
                 self.end_before_media(now, &call_id, "caller hung up before the ACK");
             }
         }
-    }
-
-    fn on_reinvite(&mut self, tx: TxId, req: Request) {
-        let Some(c) = self
-            .calls
-            .get(req.call_id())
-            .filter(|c| c.dialog.matches(&req) && !c.bye_received)
-        else {
-            return self.reject(tx, &req, 481, "no such dialog", None);
-        };
-        let Some(mut n) = c.negotiated.clone() else {
-            return self.reject(
-                tx,
-                &req,
-                491,
-                "the first offer/answer is not complete",
-                None,
-            );
-        };
-        // A refresh without SDP keeps the session; with SDP the stream may move or be
-        // held. The codec we send stays unless the new offer drops it (then 488);
-        // the answer lists what is still joint.
-        if !req.body.is_empty() {
-            let key = c.srtp_key;
-            let mut ours = vec![n.codec.preference()];
-            ours.extend(n.joint.iter().map(|(c, _)| c.preference()).skip(1));
-            match sdp::parse(&req.body).and_then(|s| {
-                sdp::negotiate(&s, key.as_ref().map(|k| &k[..]), &ours, CodecOrder::Ours)
-            }) {
-                Ok(new) if new.pt == n.pt => {
-                    if c.phase == Phase::Running {
-                        self.out.push_back(Output::UpdateMedia {
-                            call_id: req.call_id().to_string(),
-                            remote: new.remote,
-                            srtp_remote_key: new.srtp.as_ref().map(|c| c.remote_key.clone()),
-                            joint: new.joint.clone(),
-                            unanswered: new.unanswered.clone(),
-                            dtmf_pt: new.dtmf_pt,
-                            hold: new.on_hold(),
-                        });
-                    }
-                    n.remote = new.remote;
-                    n.direction = new.direction;
-                    n.joint = new.joint;
-                    n.unanswered = new.unanswered;
-                    n.dtmf_pt = new.dtmf_pt;
-                    n.dtmf_rate = new.dtmf_rate;
-                    if let (Some(old), Some(new)) = (n.srtp.as_mut(), new.srtp) {
-                        old.remote_key = new.remote_key;
-                    }
-                }
-                Ok(_) | Err(sdp::SdpError::NoCommonCodec(_)) => {
-                    let why = "changing the codec mid-call is not supported";
-                    return self.reject(tx, &req, 488, why, None);
-                }
-                Err(e) => return self.reject(tx, &req, 488, &e.to_string(), None),
-            }
-        }
-        let contact = format!("<sip:{}>", self.via_host(c.dialog.flow.transport));
-        let Some(c) = self.calls.get_mut(req.call_id()) else {
-            return;
-        };
-        c.negotiated = Some(n.clone());
-        c.sdp_version += 1;
-        c.dialog.remote_cseq = req.cseq().map_or(c.dialog.remote_cseq, |x| x.seq);
-        let body = sdp::answer(&n, c.local_media, c.session_id, c.sdp_version);
-        let mut r = msg::response_to(&req, 200, Some(&c.dialog.local_tag));
-        r.headers.push("Contact", contact);
-        r.headers.push("Content-Type", "application/sdp");
-        r.body = body.into_bytes();
-        self.respond(tx, r);
     }
 
     /// The ACK for our 2xx. With delayed offer it carries the SDP answer: the call

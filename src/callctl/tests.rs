@@ -756,3 +756,6 @@ fn load_header_parses() {
 
 mod in_dialog_tests;
 mod options_tests;
+
+#[path = "session_tests.rs"]
+mod session;
