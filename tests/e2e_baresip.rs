@@ -30,17 +30,25 @@ fn frequency(samples: &[i16], rate: u32) -> f64 {
 
 #[test]
 fn baresip_over_tls_and_srtp_leaves_a_message_that_is_the_tone_it_sent() {
-    tone_call("PCMU", "g711.so", 8000);
+    tone_call("PCMU", "PCMU", "g711.so", 8000);
 }
 
 #[test]
 fn baresip_with_opus_over_srtp_leaves_a_wideband_message_of_its_tone() {
-    tone_call("opus", "opus.so", 16_000);
+    tone_call("opus", "opus/48000/1", "opus.so", 16_000);
 }
 
-/// baresip calls 2001 offering only `codec` (its `module`); the message must be
+/// baresip preferring A-law (offer `8 0`) sends PCMA: answered PCMA first
+/// (RFC 3264 order), its message is kept whole.
+#[test]
+fn baresip_preferring_pcma_over_pcmu_leaves_a_whole_message() {
+    tone_call("PCMA", "PCMA,PCMU", "g711.so", 8000);
+}
+
+/// baresip calls 2001 offering `offer` (its account's audio_codecs, from
+/// `module`); the call must be answered with `codec` first, and the message be
 /// kept at `rate` and be the tone.
-fn tone_call(codec: &str, module: &str, rate: u32) {
+fn tone_call(codec: &str, offer: &str, module: &str, rate: u32) {
     have_baresip();
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -88,12 +96,7 @@ opus_bitrate 32000\nopus_stereo no\nopus_sprop_stereo no\n",
     std::fs::write(
         dir.path().join("accounts"),
         format!(
-            "<sip:5550400@localhost;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs={}\n",
-            if codec == "opus" {
-                "opus/48000/1"
-            } else {
-                codec
-            }
+            "<sip:5550400@localhost;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs={offer}\n"
         ),
     )
     .unwrap();

@@ -509,3 +509,102 @@ m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
     );
     assert!(ev[0].contains("timeout_s=10"), "{ev:?}");
 }
+
+/// Hold during a deposit (RFC 3264 §8.4): a re-INVITE with a=sendonly, then
+/// music on hold from the caller's side, then a re-INVITE back to sendrecv.
+/// The message is the caller's voice before and after, without the music
+/// and without the hold's length of silence.
+#[test]
+fn a_hold_during_a_deposit_pauses_the_message_and_resume_continues_it() {
+    let server = Server::start(&[]);
+    let ua = Ua::new(&server);
+    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = media.local_addr().unwrap().port();
+    let offer = |version: u32, dir: &str| {
+        format!(
+            "v=0\r\no=dev 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na={dir}\r\n"
+        )
+    };
+    ua.send(&invite(&ua, "hold", "5552400", &offer(1, "sendrecv"), ""));
+    let ok = ua.expect("SIP/2.0 200");
+    let tag = to_tag(&ok);
+    let to = sdp_media(&ok);
+    ua.send(&ua.request("ACK", 1, "hold", Some(&tag), "hold-a", None));
+    server.wait_log(
+        &["event=\"recording_started\"", "call_id=hold"],
+        1,
+        Duration::from_secs(30),
+    );
+    stream(&media, to, &[(0, MU20, 1500)], 440.0);
+    ua.send(&ua.request(
+        "INVITE",
+        2,
+        "hold",
+        Some(&tag),
+        "hold-r1",
+        Some(&offer(2, "sendonly")),
+    ));
+    let held = ua.expect("SIP/2.0 200");
+    assert!(held.contains("a=recvonly"), "{held}");
+    ua.send(&ua.request("ACK", 2, "hold", Some(&tag), "hold-a2", None));
+    server.wait_log(
+        &["event=\"call_held\"", "call_id=hold"],
+        1,
+        Duration::from_secs(2),
+    );
+    // 12 s of hold music: past the policy's 10 s silence limit.
+    stream(&media, to, &[(0, MU20, 12_000)], 1000.0);
+    ua.send(&ua.request(
+        "INVITE",
+        3,
+        "hold",
+        Some(&tag),
+        "hold-r2",
+        Some(&offer(3, "sendrecv")),
+    ));
+    ua.expect("SIP/2.0 200");
+    ua.send(&ua.request("ACK", 3, "hold", Some(&tag), "hold-a3", None));
+    server.wait_log(
+        &["event=\"call_resumed\"", "call_id=hold"],
+        1,
+        Duration::from_secs(2),
+    );
+    stream(&media, to, &[(0, MU20, 1500)], 440.0);
+    ua.send(&ua.request("BYE", 4, "hold", Some(&tag), "hold-b", None));
+    ua.expect("SIP/2.0 200");
+    let msg = wait_for("the message", Duration::from_secs(20), || {
+        server
+            .messages("1001")
+            .into_iter()
+            .find(|m| m["caller_id"] == "5552400")
+    });
+    let d = msg["duration_ms"].as_u64().unwrap();
+    assert!(
+        (2900..=3300).contains(&d),
+        "kept {d} ms: 3000 of voice, no hold"
+    );
+    let id = msg["id"].as_str().unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut server
+            .get(&format!("/api/messages/{id}/audio.wav"))
+            .into_reader(),
+        &mut bytes,
+    )
+    .unwrap();
+    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let rate = r.spec().sample_rate;
+    let s: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
+    let f = frequency(&s[s.len() / 10..s.len() * 9 / 10], rate);
+    assert!(
+        (f - 440.0).abs() < 9.0,
+        "{f:.0} Hz: the caller's 440 Hz, not the 1000 Hz music"
+    );
+    let stored = server.wait_log(
+        &["event=\"message_stored\"", "mailbox=1001"],
+        1,
+        Duration::from_secs(1),
+    );
+    assert!(stored[0].contains("end=RemoteHangup"), "{stored:?}");
+}

@@ -66,8 +66,8 @@ fn ok_retransmits_until_ack_then_reinvite_moves_media_and_bye_ends_the_dialog() 
     ua.send(&ua.request("INVITE", 1, "dlg-1", None, "i1", Some(&sdp(p1, 1, "0 8"))));
     let ok = ua.expect("SIP/2.0 200 OK");
     assert!(
-        ok.contains(" RTP/AVP 0\r\n"),
-        "PCMU first in our offer must win:\n{ok}"
+        ok.contains(" RTP/AVP 0 8\r\n"),
+        "PCMU first in the offer comes first, PCMA listed too (RFC 3264):\n{ok}"
     );
     let tag = to_tag(&ok);
     // No ACK yet: the 200 comes again after T1 (0.5 s) and again 1 s later (Timer G).
