@@ -3,7 +3,8 @@
 //! reason, Warning, Retry-After), redirected (302 to a mailbox-role node, router
 //! role), or admitted (route, dial plan, media security, codec) and, once the shell
 //! has bound an RTP socket, answered. The core then owns the dialog table and each
-//! call's lifecycle: early and delayed offer (RFC 3261 §13.2.1), re-INVITE (§14),
+//! call's lifecycle: early and delayed offer (RFC 3261 §13.2.1), re-INVITE (§14)
+//! and UPDATE (RFC 3311) with session timers (RFC 4028; `session.rs`, `timer.rs`),
 //! BYE either way (§15), CANCEL races (§9.2), ACK timeouts (§13.3.1.4), calls that
 //! end or whose actor dies, MaxCallsAllowed and the per-gateway and per-dial-plan
 //! limits, and draining.
