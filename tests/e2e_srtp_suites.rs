@@ -298,9 +298,15 @@ m=audio 4000 RTP/SAVP 0\r\na=crypto:1 F8_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanV
     );
 }
 
-/// A Lync 2013 Front End's INVITE, shaped after [MS-SDPEXT] §4 and
-/// [MS-ICE2]'s examples: two SDPs as multipart/alternative, MKI crypto lines,
-/// ICE, RTAudio/SILK/SIREN/G.722 first, ms- headers and option tags.
+/// A Lync 2013 / Skype for Business INVITE. The audio m= line, the
+/// `a=cryptoscale`/`a=crypto` lines (lifetime, MKI `1:1`, one without MKI),
+/// `a=maxptime:200` and the rtpmaps are those of the Lync SDP in the SIP
+/// parser test messages cited in e2e_codecs.rs (its `RTP/SAVP 117 114 104 9
+/// 112 111 0 8 116 115 103 97 13 118 101`); the ICE attributes follow a Skype
+/// for Business 2015 Front End's SDP in another project's test data
+/// (host candidates, `a=x-candidate-ipv6`, `a=rtcp`); the multipart/alternative
+/// layout with the `ms-proxy-2007fallback` part and the ms- headers follow
+/// [MS-SDPEXT] and [MS-SIPRE]. Addresses, ports and keys are ours.
 #[test]
 fn a_lync_shaped_invite_over_mutual_tls_leaves_a_whole_message() {
     let server = Server::start(&[]);
@@ -321,7 +327,7 @@ a=x-candidate-ipv6:1 1 UDP 2130706431 ::1 {port} typ host \r\n",
         };
         format!(
             "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nb=CT:99980\r\nt=0 0\r\n\
-m=audio {port} RTP/SAVP 117 104 114 9 112 111 0 103 8 116 115 97 13 118 101\r\n\
+m=audio {port} RTP/SAVP 117 114 104 9 112 111 0 8 116 115 103 97 13 118 101\r\n\
 {ice}a=rtcp:{} \r\n\
 a=cryptoscale:1 client AES_CM_128_HMAC_SHA1_80 inline:{key}|2^31|1:1\r\n\
 a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:{key}|2^31|1:1\r\n\
