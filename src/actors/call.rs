@@ -344,6 +344,16 @@ impl CallActor {
                     "packets of a payload type the answer did not list are dropped"
                 );
             }
+            CallEvent::MalformedRtp { what, len, first } => {
+                tracing::info!(
+                    event = "rtp_malformed",
+                    call_id = %i.call_id,
+                    what,
+                    len,
+                    first_byte = first,
+                    "a packet on the RTP port is not RTP (counted as rtp_malformed)"
+                );
+            }
             CallEvent::RecordingStarted { late } => {
                 self.srtp_failures_at_recording = self.srtp_failures();
                 tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox, greeting_late_ms = late.as_millis() as u64);

@@ -44,6 +44,13 @@ pub enum CallEvent {
     },
     /// The first packet of a payload type nobody can decode (once a call).
     ForeignPayloadType { pt: u8 },
+    /// The first packet on the RTP port that is not RTP (once a call): what
+    /// was wrong, its length and first byte.
+    MalformedRtp {
+        what: &'static str,
+        len: usize,
+        first: u8,
+    },
     /// A digit was received (for logs/metrics).
     Dtmf(char),
     /// The beep is over; what the caller says from now on is recorded. `late`:
@@ -146,6 +153,7 @@ pub struct CallCore {
     up: Vec<i16>,
     undecodable: u64,
     foreign_reported: bool,
+    malformed_reported: bool,
     /// The receiver's counters when the recording started.
     rec_mark: RxMark,
     /// On hold (the caller's a=sendonly/inactive): what arrives (music on
@@ -199,6 +207,7 @@ impl CallCore {
             up: Vec::with_capacity(960),
             undecodable: 0,
             foreign_reported: false,
+            malformed_reported: false,
             rec_mark: RxMark::default(),
             held: false,
             resumed: false,

@@ -472,3 +472,23 @@ fn an_opus_call_stalled_in_its_greeting_keeps_the_start_too() {
     assert!(loud >= 1940, "{loud} ms of voice");
     assert!(duration.as_millis() <= 2080, "{duration:?}");
 }
+
+#[test]
+fn a_packet_that_is_not_rtp_is_named_once() {
+    let mut c = core(short_prompts());
+    let t0 = Instant::now();
+    c.answer(t0, Greetings::default(), t0);
+    // A STUN binding request (RFC 5389 header) reaching the core, twice.
+    let mut stun = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    c.handle_rtp(t0, &stun);
+    c.handle_rtp(t0, &stun);
+    let named: Vec<_> = std::iter::from_fn(|| c.poll_event())
+        .filter_map(|e| match e {
+            CallEvent::MalformedRtp { what, len, first } => Some((what, len, first)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(named, [("version", 20, 0)]);
+    assert_eq!(c.rx_stats().malformed, 2);
+}

@@ -102,7 +102,17 @@ impl CallCore {
                 codec,
             }) => self.on_audio(now, index, payload, codec),
             Ok(Received::Dtmf(c)) => self.digits.push(c),
-            Ok(Received::Nothing) | Err(RtpError::Malformed(_)) => {}
+            Ok(Received::Nothing) => {}
+            Err(RtpError::Malformed(what)) => {
+                if !self.malformed_reported {
+                    self.malformed_reported = true;
+                    self.events.push_back(CallEvent::MalformedRtp {
+                        what,
+                        len: packet.len(),
+                        first: packet.first().copied().unwrap_or(0),
+                    });
+                }
+            }
             Err(RtpError::PayloadType(pt)) => {
                 if !self.foreign_reported {
                     self.foreign_reported = true;
