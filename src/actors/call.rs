@@ -466,8 +466,6 @@ impl CallActor {
 
     /// One datagram from the caller: RTP to the core, SRTCP only checked.
     fn on_packet(&mut self, now: Instant, pkt: &[u8]) {
-        self.rtp_in.increment(1);
-        self.last_activity = now;
         // STUN (RFC 5389: ICE connectivity checks, keep-alives from a peer
         // whose offer had ICE; we answer without it, RFC 8445 §5.1.1) and
         // DTLS start with 0b00, RTP and RTCP with version 2: such packets are
@@ -475,6 +473,8 @@ impl CallActor {
         if pkt.first().is_some_and(|b| b >> 6 == 0) {
             return;
         }
+        self.rtp_in.increment(1);
+        self.last_activity = now;
         // RFC 5761: RTCP multiplexed on the RTP port has PT 64–95 (200–204 with
         // the marker bit). We take no action on RTCP, but SRTCP is still checked.
         let rtcp = pkt.len() >= 2 && (192..=223).contains(&pkt[1]);
