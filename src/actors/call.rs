@@ -275,7 +275,7 @@ impl CallActor {
                                     duration_ms = meta.duration_ms,
                                     rate = meta.rate,
                                     format = ?meta.format,
-                                    end = ?reason,
+                                    end = %reason.name(),
                                     call_id = %act.info.call_id,
                                 );
                                 true
@@ -326,12 +326,12 @@ impl CallActor {
                             rtp_foreign_pt = received.foreign_pt,
                             opus_undecodable = received.undecodable,
                             srtp_failures = srtp_failed,
-                            end = reason.name(),
+                            end = %reason.name(),
                             "the caller's audio arrived but could not be kept"
                         );
                     }
                     None => {
-                        tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, rtp_packets = received.packets, end = ?reason, "shorter than the policy minimum");
+                        tracing::info!(event = "message_discarded", mailbox = %i.mailbox, call_id = %i.call_id, duration_ms = duration.as_millis() as u64, rtp_packets = received.packets, end = %reason.name(), "shorter than the policy minimum");
                     }
                 }
             }
