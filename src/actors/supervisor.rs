@@ -240,15 +240,9 @@ impl Supervisor {
                     request,
                     flow,
                 } => {
-                    let tag = self.next_tag;
-                    self.next_tag += 1;
                     tracing::debug!(event = "session_refresh_sent", call_id = %call_id);
+                    let tag = self.send_tracked(ctx, request, flow);
                     self.refreshes.insert(tag, call_id);
-                    self.endpoint.do_send(SendRequest {
-                        request,
-                        flow,
-                        reply: Some((ctx.address().recipient(), tag)),
-                    });
                 }
                 Output::SessionTimer {
                     call_id,
@@ -264,15 +258,9 @@ impl Supervisor {
                     request,
                     flow,
                 } => {
-                    let tag = self.next_tag;
-                    self.next_tag += 1;
                     tracing::info!(event = "transfer_started", call_id = %call_id, refer_to = %request.headers.get("Refer-To").unwrap_or(""));
+                    let tag = self.send_tracked(ctx, request, flow);
                     self.refers.insert(tag, call_id);
-                    self.endpoint.do_send(SendRequest {
-                        request,
-                        flow,
-                        reply: Some((ctx.address().recipient(), tag)),
-                    });
                 }
                 Output::TransferResult {
                     call_id,
@@ -355,6 +343,24 @@ impl Supervisor {
         }
         metrics::gauge!("openum_calls_active").set(self.core.active_calls() as f64);
         self.arm_session_timer(ctx);
+    }
+
+    /// Send a request whose outcome comes back as a [`RequestOutcome`] with
+    /// the returned tag.
+    fn send_tracked(
+        &mut self,
+        ctx: &mut Context<Self>,
+        request: crate::sip::msg::Request,
+        flow: Flow,
+    ) -> u64 {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        self.endpoint.do_send(SendRequest {
+            request,
+            flow,
+            reply: Some((ctx.address().recipient(), tag)),
+        });
+        tag
     }
 
     /// Wake up when the earliest session timer is due (re-armed when that moves).
@@ -525,18 +531,13 @@ impl Supervisor {
                 &addr.to_string(),
                 &mut self.rng,
             );
-            let tag = self.next_tag;
-            self.next_tag += 1;
+            let flow = Flow {
+                transport: Transport::Udp,
+                peer: addr,
+                conn: None,
+            };
+            let tag = self.send_tracked(ctx, request, flow);
             self.probes.insert(tag, name);
-            self.endpoint.do_send(SendRequest {
-                request,
-                flow: Flow {
-                    transport: Transport::Udp,
-                    peer: addr,
-                    conn: None,
-                },
-                reply: Some((ctx.address().recipient(), tag)),
-            });
         }
     }
 

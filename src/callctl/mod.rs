@@ -544,24 +544,27 @@ impl CallControl {
         })));
     }
 
+    /// A new request of ours in a call's dialog (next CSeq, fresh branch), with
+    /// the Via host it names and the flow it goes on.
+    fn dialog_request(&mut self, call_id: &str, method: Method) -> Option<(Request, String, Flow)> {
+        let branch = format!("z9hG4bK{}", token(&mut self.rng));
+        let via = self.via_host(self.calls.get(call_id)?.dialog.flow.transport);
+        let c = self.calls.get_mut(call_id)?;
+        let mut r = c.dialog.request(method, &via, &branch);
+        r.headers.push("User-Agent", SERVER);
+        Some((r, via, c.dialog.flow))
+    }
+
     /// Send BYE in a call's dialog, once. False when unknown or already sent.
     pub fn hang_up(&mut self, _now: Instant, call_id: &str) -> bool {
-        let branch = format!("z9hG4bK{}", token(&mut self.rng));
-        let Some(via) = self
-            .calls
-            .get(call_id)
-            .map(|c| self.via_host(c.dialog.flow.transport))
-        else {
-            return false;
-        };
         let Some(c) = self.calls.get_mut(call_id).filter(|c| !c.bye_sent) else {
             return false;
         };
         c.bye_sent = true;
-        let mut bye = c.dialog.request(Method::Bye, &via, &branch);
-        bye.headers.push("User-Agent", SERVER);
-        let flow = c.dialog.flow;
-        self.out.push_back(Output::Request { request: bye, flow });
+        let Some((request, _, flow)) = self.dialog_request(call_id, Method::Bye) else {
+            return false;
+        };
+        self.out.push_back(Output::Request { request, flow });
         true
     }
 

@@ -11,7 +11,6 @@ use super::{CallControl, Output, Phase, SUPPORTED};
 use crate::media::codec::CodecOrder;
 use crate::sdp;
 use crate::sip::msg::{self, Method, Request};
-use crate::sip::token;
 use crate::sip::transaction::TxId;
 use std::time::Instant;
 
@@ -160,30 +159,19 @@ impl CallControl {
 
     /// Our refresh, by UPDATE without SDP (RFC 4028 §7.4, RFC 3311).
     fn send_refresh(&mut self, call_id: &str) {
-        let branch = format!("z9hG4bK{}", token(&mut self.rng));
-        let Some(via) = self
-            .calls
-            .get(call_id)
-            .map(|c| self.via_host(c.dialog.flow.transport))
-        else {
-            return;
-        };
-        let Some(c) = self.calls.get_mut(call_id) else {
-            return;
-        };
-        let Some(t) = c.timer.as_mut() else {
+        let Some(t) = self.calls.get_mut(call_id).and_then(|c| c.timer.as_mut()) else {
             return;
         };
         t.refreshing = true;
-        let p = t.p;
-        let mut update = c.dialog.request(Method::Update, &via, &branch);
+        let interval = t.p.interval;
+        let Some((mut update, via, flow)) = self.dialog_request(call_id, Method::Update) else {
+            return;
+        };
         update
             .headers
-            .push("Session-Expires", format!("{};refresher=uas", p.interval));
+            .push("Session-Expires", format!("{interval};refresher=uas"));
         update.headers.push("Supported", SUPPORTED.join(", "));
         update.headers.push("Contact", format!("<sip:{via}>"));
-        update.headers.push("User-Agent", super::SERVER);
-        let flow = c.dialog.flow;
         self.out.push_back(Output::Refresh {
             call_id: call_id.to_string(),
             request: update,

@@ -5,9 +5,8 @@
 //! refused (≥ 300), no answer, or a final sipfrag ≥ 300 means it failed and the
 //! caller stays with us. Only through a gateway with OutcallsAllowed.
 
-use super::{CallControl, Output, SERVER};
+use super::{CallControl, Output};
 use crate::sip::msg::{self, Method, Request};
-use crate::sip::token;
 use crate::sip::transaction::TxId;
 use std::time::Instant;
 
@@ -54,15 +53,12 @@ impl CallControl {
             return self.transfer_done(call_id, false, why);
         }
         let host = gw.fqdn.clone().unwrap_or_else(|| gw.address.clone());
-        let branch = format!("z9hG4bK{}", token(&mut self.rng));
+        let Some((mut refer, via, flow)) = self.dialog_request(call_id, Method::Refer) else {
+            return;
+        };
         let Some(c) = self.calls.get(call_id) else {
             return;
         };
-        let via = self.via_host(c.dialog.flow.transport);
-        let Some(c) = self.calls.get_mut(call_id) else {
-            return;
-        };
-        let mut refer = c.dialog.request(Method::Refer, &via, &branch);
         refer
             .headers
             .push("Refer-To", format!("<sip:{extension}@{host}>"));
@@ -71,8 +67,6 @@ impl CallControl {
             format!("<{}>", msg::addr_uri(&c.dialog.local)),
         );
         refer.headers.push("Contact", format!("<sip:{via}>"));
-        refer.headers.push("User-Agent", SERVER);
-        let flow = c.dialog.flow;
         self.out.push_back(Output::Refer {
             call_id: call_id.to_string(),
             request: refer,
