@@ -217,25 +217,44 @@ fn invite(ua: &Ua, call: &str, from: &str, body: &str, extra: &str) -> String {
         )
 }
 
-fn frequency(samples: &[i16], rate: u32) -> f64 {
-    let crossings = samples
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
-    crossings as f64 / 2.0 / (samples.len() as f64 / rate as f64)
+/// A device's call: its own SIP and media sockets, an INVITE from `from`
+/// offering `m=audio PORT {media}` (with `extra` headers), the 200, the ACK.
+struct Dialed {
+    ua: Ua,
+    media: UdpSocket,
+    port: u16,
+    ok: String,
+    tag: String,
 }
 
-fn run_case(server: &Server, c: &Case) -> Result<(), String> {
+fn dial(server: &Server, call: &str, from: &str, media: &str, extra: &str) -> Dialed {
     let ua = Ua::new(server);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = media.local_addr().unwrap().port();
-    let call = format!("codecs-{}", c.name);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
     let body = format!(
-        "v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} {}",
-        c.media
+        "v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} {media}"
     );
-    ua.send(&invite(&ua, &call, c.from, &body, ""));
+    ua.send(&invite(&ua, call, from, &body, extra));
     let ok = ua.expect("SIP/2.0 200");
+    let tag = to_tag(&ok);
+    ua.send(&ua.request("ACK", 1, call, Some(&tag), &format!("{call}-a"), None));
+    Dialed {
+        ua,
+        media: sock,
+        port,
+        ok,
+        tag,
+    }
+}
+
+/// The plain offer most tests make: PCMU and telephone-event.
+const PCMU_101: &str = "RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+fn run_case(server: &Server, c: &Case) -> Result<(), String> {
+    let call = format!("codecs-{}", c.name);
+    let Dialed {
+        ua, media, ok, tag, ..
+    } = dial(server, &call, c.from, c.media, "");
     let m = ok
         .lines()
         .find_map(|l| l.strip_prefix("m=audio "))
@@ -250,9 +269,7 @@ fn run_case(server: &Server, c: &Case) -> Result<(), String> {
             c.name, c.answer
         ));
     }
-    let tag = to_tag(&ok);
     let to = sdp_media(&ok);
-    ua.send(&ua.request("ACK", 1, &call, Some(&tag), &format!("{call}a"), None));
     // We send G.711 at the offer's a=ptime.
     let sent_len = first_payload_len(&media);
     let want_len = match c.send[0].1 {
@@ -289,12 +306,7 @@ fn run_case(server: &Server, c: &Case) -> Result<(), String> {
         return Err(format!("{}: kept {d} ms of 3000", c.name));
     }
     let id = msg["id"].as_str().unwrap();
-    let wav = server.get(&format!("/api/messages/{id}/audio.wav"));
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut wav.into_reader(), &mut bytes).unwrap();
-    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
-    let rate = r.spec().sample_rate;
-    let s: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
+    let (rate, s) = server.message_audio(id);
     // The middle of the message, away from codec onsets.
     let mid = &s[s.len() / 5..s.len() * 4 / 5];
     let f = frequency(mid, rate);
@@ -348,17 +360,9 @@ fn every_offer_shape_leaves_its_whole_message() {
 #[test]
 fn a_lost_message_is_a_warning_with_its_reason() {
     let server = Server::start(&[]);
-    let ua = Ua::new(&server);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = media.local_addr().unwrap().port();
-    let body = format!(
-        "v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    );
-    ua.send(&invite(&ua, "lost", "5552100", &body, ""));
-    let ok = ua.expect("SIP/2.0 200");
-    let tag = to_tag(&ok);
-    ua.send(&ua.request("ACK", 1, "lost", Some(&tag), "lost-a", None));
+    let Dialed {
+        ua, media, ok, tag, ..
+    } = dial(&server, "lost", "5552100", PCMU_101, "");
     server.wait_log(
         &["event=\"recording_started\"", "call_id=lost"],
         1,
@@ -408,24 +412,14 @@ m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
 #[test]
 fn a_session_whose_refreshes_stop_is_ended_with_bye() {
     let server = Server::start(&[]);
-    let ua = Ua::new(&server);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = media.local_addr().unwrap().port();
-    let body = format!(
-        "v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    );
     let extra = "Supported: timer\r\nRequire: timer\r\nSession-Expires: 90\r\n";
-    ua.send(&invite(&ua, "st", "5552200", &body, extra));
-    let ok = ua.expect("SIP/2.0 200");
+    let at = Instant::now();
+    let Dialed { ua, media, ok, .. } = dial(&server, "st", "5552200", PCMU_101, extra);
     assert!(
         ok.contains("\r\nSession-Expires: 90;refresher=uac\r\n"),
         "{ok}"
     );
     assert!(ok.contains("\r\nRequire: timer\r\n"), "{ok}");
-    let tag = to_tag(&ok);
-    let at = Instant::now();
-    ua.send(&ua.request("ACK", 1, "st", Some(&tag), "st-a", None));
     // Keep RTP flowing (so the RTP inactivity limit is not what ends it) and
     // never refresh.
     let to = sdp_media(&ok);
@@ -485,18 +479,8 @@ fn a_call_gone_silent_is_ended_by_the_rtp_inactivity_limit() {
         openum::config::DEMO_TOML.replacen(line, &format!("{line}rtp_timeout_secs = 10\n"), 1);
     std::fs::write(&cfg, text).unwrap();
     let server = Server::start(&["--config", cfg.to_str().unwrap()]);
-    let ua = Ua::new(&server);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = media.local_addr().unwrap().port();
-    let body = format!(
-        "v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    );
-    ua.send(&invite(&ua, "quiet", "5552300", &body, ""));
-    let ok = ua.expect("SIP/2.0 200");
-    let tag = to_tag(&ok);
     let at = Instant::now();
-    ua.send(&ua.request("ACK", 1, "quiet", Some(&tag), "quiet-a", None));
+    let Dialed { ua, .. } = dial(&server, "quiet", "5552300", PCMU_101, "");
     let bye = ua
         .recv(Duration::from_secs(20))
         .expect("a BYE from the server");
@@ -517,20 +501,21 @@ m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
 #[test]
 fn a_hold_during_a_deposit_pauses_the_message_and_resume_continues_it() {
     let server = Server::start(&[]);
-    let ua = Ua::new(&server);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = media.local_addr().unwrap().port();
+    let first = format!("{PCMU_101}a=sendrecv\r\n");
+    let Dialed {
+        ua,
+        media,
+        port,
+        ok,
+        tag,
+    } = dial(&server, "hold", "5552400", &first, "");
     let offer = |version: u32, dir: &str| {
         format!(
             "v=0\r\no=dev 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na={dir}\r\n"
+m=audio {port} {PCMU_101}a={dir}\r\n"
         )
     };
-    ua.send(&invite(&ua, "hold", "5552400", &offer(1, "sendrecv"), ""));
-    let ok = ua.expect("SIP/2.0 200");
-    let tag = to_tag(&ok);
     let to = sdp_media(&ok);
-    ua.send(&ua.request("ACK", 1, "hold", Some(&tag), "hold-a", None));
     server.wait_log(
         &["event=\"recording_started\"", "call_id=hold"],
         1,
@@ -585,17 +570,7 @@ m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na={dir}\r\n
         "kept {d} ms: 3000 of voice, no hold"
     );
     let id = msg["id"].as_str().unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut server
-            .get(&format!("/api/messages/{id}/audio.wav"))
-            .into_reader(),
-        &mut bytes,
-    )
-    .unwrap();
-    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
-    let rate = r.spec().sample_rate;
-    let s: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
+    let (rate, s) = server.message_audio(id);
     let f = frequency(&s[s.len() / 10..s.len() * 9 / 10], rate);
     assert!(
         (f - 440.0).abs() < 9.0,

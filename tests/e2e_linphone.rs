@@ -11,14 +11,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn frequency(samples: &[i16], rate: u32) -> f64 {
-    let c = samples
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
-    c as f64 / 2.0 / (samples.len() as f64 / rate as f64)
-}
-
 #[test]
 fn linphone_preferring_pcma_leaves_a_whole_message_of_its_tone() {
     assert!(
@@ -103,17 +95,7 @@ fn linphone_preferring_pcma_leaves_a_whole_message_of_its_tone() {
     let d = list[0]["duration_ms"].as_u64().unwrap();
     assert!(d >= 3900, "only {d} ms kept of at least 4000 sent");
     let id = list[0]["id"].as_str().unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut server
-            .get(&format!("/api/messages/{id}/audio.wav"))
-            .into_reader(),
-        &mut bytes,
-    )
-    .unwrap();
-    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
-    let rate = r.spec().sample_rate;
-    let s: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
+    let (rate, s) = server.message_audio(id);
     let body = &s[s.len() / 5..s.len() * 4 / 5];
     let f = frequency(body, rate);
     assert!(

@@ -115,14 +115,6 @@ fn tone(hz: f64, ms: u32) -> Vec<i16> {
         .collect()
 }
 
-fn frequency(samples: &[i16], rate: u32) -> f64 {
-    let c = samples
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
-    c as f64 / 2.0 / (samples.len() as f64 / rate as f64)
-}
-
 /// Offer `body(port, b64 key)` for 2001 as `ct`; protect a PCMU tone with
 /// `suite` (MKI `mki` when the offer had one) and check the stored message.
 #[allow(clippy::too_many_arguments)]
@@ -207,15 +199,7 @@ fn srtp_call(
     let d = msg["duration_ms"].as_u64().unwrap();
     assert!((2900..=3150).contains(&d), "{call}: kept {d} ms of 3000");
     let id = msg["id"].as_str().unwrap();
-    let mut bytes = Vec::new();
-    server
-        .get(&format!("/api/messages/{id}/audio.wav"))
-        .into_reader()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
-    let rate = r.spec().sample_rate;
-    let s: Vec<i16> = r.into_samples::<i16>().map(|x| x.unwrap()).collect();
+    let (rate, s) = server.message_audio(id);
     let f = frequency(&s[s.len() / 5..s.len() * 4 / 5], rate);
     assert!((f - hz).abs() < hz * 0.02, "{call}: {f:.0} Hz, sent {hz}");
     let ended = server.wait_log(

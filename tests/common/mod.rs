@@ -236,6 +236,18 @@ impl Server {
             .expect("admin API")
     }
 
+    /// A stored message's audio as the API serves it (WAV): its rate and samples.
+    pub fn message_audio(&self, id: &str) -> (u32, Vec<i16>) {
+        let mut bytes = Vec::new();
+        self.get(&format!("/api/messages/{id}/audio.wav"))
+            .into_reader()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+        let rate = r.spec().sample_rate;
+        (rate, r.into_samples::<i16>().map(|x| x.unwrap()).collect())
+    }
+
     pub fn messages(&self, mailbox: &str) -> Vec<serde_json::Value> {
         self.get(&format!("/api/mailboxes/{mailbox}/messages"))
             .into_json()
@@ -549,4 +561,13 @@ pub fn ok_response(req: &str) -> String {
         "SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n",
         head.join("\r\n")
     )
+}
+
+/// Frequency of a clean tone by zero crossings.
+pub fn frequency(samples: &[i16], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / rate as f64)
 }
