@@ -30,6 +30,9 @@
 //!   supervisor (runs `callctl`, places call actors, notices dead ones), one actor
 //!   per call on worker arbiters, the gateway monitor, the MWI notifier, the store
 //!   on a sync thread.
+//! - [`objects`] — run-time administration of the object model: every change
+//!   validated whole, committed atomically with its audit records (the model
+//!   lives in the store; the TOML file bootstraps it).
 //! - [`admin`] — HTTP admin API and Prometheus metrics.
 //! - [`alloc`] — the allocator (jemalloc) and its figures.
 //! - [`server`] — process wiring for `openum serve`.
@@ -77,6 +80,7 @@ pub mod ivr;
 pub mod logging;
 pub mod media;
 pub mod mwi;
+pub mod objects;
 pub mod sdp;
 pub mod server;
 pub mod sip;

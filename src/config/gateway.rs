@@ -23,6 +23,29 @@ pub struct GatewayChange {
 }
 
 impl GatewayChange {
+    /// The change as `[[ip_gateway]]` fields of the model document.
+    pub fn fields(&self) -> Vec<(&'static str, toml::Value)> {
+        let mut out = Vec::new();
+        if let Some(s) = self.status {
+            let name = match s {
+                GatewayState::Enabled => "Enabled",
+                GatewayState::Disabled => "Disabled",
+                GatewayState::NoNewCalls => "NoNewCalls",
+            };
+            out.push(("status", toml::Value::String(name.into())));
+        }
+        if let Some(o) = self.outcalls_allowed {
+            out.push(("outcalls_allowed", toml::Value::Boolean(o)));
+        }
+        if let Some(a) = &self.address {
+            out.push(("address", toml::Value::String(a.clone())));
+        }
+        if let Some(f) = &self.fqdn {
+            out.push(("fqdn", toml::Value::String(f.clone())));
+        }
+        out
+    }
+
     /// Later settings win field by field.
     pub fn merge(&mut self, later: &GatewayChange) {
         if later.status.is_some() {

@@ -17,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 mod attendant;
+pub mod change;
 #[cfg(test)]
 pub mod fixtures;
 mod gateway;
@@ -34,8 +35,13 @@ pub const DEMO_TOML: &str = include_str!("demo.toml");
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("configuration is not valid TOML: {0}")]
+    /// Not TOML, or TOML that does not fit the schema (the message gives the
+    /// line, column and field).
+    #[error("configuration: {0}")]
     Toml(String),
+    /// A model document that does not fit the schema (unknown or mistyped field).
+    #[error("configuration: {0}")]
+    Schema(String),
     #[error("{kind} {name:?}: {field}: {problem}")]
     Invalid {
         kind: &'static str,
@@ -453,6 +459,13 @@ impl Config {
         custom_prompt: &dyn Fn(&str) -> bool,
         resolve: &dyn Fn(&str) -> Vec<IpAddr>,
     ) -> Result<Config, ConfigError> {
+        if overlay.is_none() && mailboxes.is_none() {
+            // Straight from the text, so that a schema error (an unknown field, a
+            // wrong type) gives its line.
+            let raw: RawConfig =
+                toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+            return Self::from_raw(raw, custom_prompt, resolve);
+        }
         let mut value: toml::Value =
             toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         if let Some(o) = overlay {
@@ -461,7 +474,24 @@ impl Config {
         if let Some(m) = mailboxes {
             overlay::apply_kind(&mut value, overlay::MAILBOXES, m)?;
         }
-        let raw = RawConfig::deserialize(value).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        Self::parse_value(value, custom_prompt, resolve)
+    }
+
+    /// Validate a model document (the TOML form, as the store keeps it).
+    pub fn parse_value(
+        value: toml::Value,
+        custom_prompt: &dyn Fn(&str) -> bool,
+        resolve: &dyn Fn(&str) -> Vec<IpAddr>,
+    ) -> Result<Config, ConfigError> {
+        let raw = RawConfig::deserialize(value).map_err(|e| ConfigError::Schema(e.to_string()))?;
+        Self::from_raw(raw, custom_prompt, resolve)
+    }
+
+    fn from_raw(
+        raw: RawConfig,
+        custom_prompt: &dyn Fn(&str) -> bool,
+        resolve: &dyn Fn(&str) -> Vec<IpAddr>,
+    ) -> Result<Config, ConfigError> {
         let s = raw.service;
         if s.rtp_ports[0] == 0
             || s.rtp_ports[0] >= s.rtp_ports[1]

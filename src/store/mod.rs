@@ -9,6 +9,7 @@
 pub mod audio;
 pub mod greeting;
 pub mod notify;
+pub mod objects;
 pub mod pins;
 pub mod sled;
 mod sled_chunks;
@@ -29,6 +30,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("the disk is full: {free} bytes free, {need} needed to store this safely")]
     DiskFull { free: u64, need: u64 },
+    #[error(
+        "the object model changed meanwhile (version {found}, the change was made against {expected}): try again"
+    )]
+    Conflict { expected: u64, found: u64 },
 }
 
 /// A stored voicemail's metadata, as listed by the CLI and the admin API.

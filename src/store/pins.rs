@@ -121,6 +121,24 @@ pub fn set_pin_checked(
     expired: bool,
     now: SystemTime,
 ) -> Result<Option<String>, SetPinError> {
+    let (state, generated) = prepare_pin(store, dir, extension, how, expired, now)?;
+    store
+        .set_pin_state(extension, &state)
+        .map_err(|e| e.to_string())?;
+    Ok(generated)
+}
+
+/// The PIN state a new PIN gives (checked against the mailbox's policy and PIN
+/// history in `dir`), without writing it: Enable-UMMailbox writes it in the
+/// same commit as the mailbox. Also the PIN when it was generated.
+pub fn prepare_pin(
+    store: &dyn MailboxStore,
+    dir: &Directory,
+    extension: &str,
+    how: NewPin,
+    expired: bool,
+    now: SystemTime,
+) -> Result<(PinState, Option<String>), SetPinError> {
     let (_, policy) = mailbox_and_policy(dir, extension)?;
     let history = recent_hashes(store, extension, policy.pin_history)?;
     let (pin, generated) = match how {
@@ -157,10 +175,7 @@ pub fn set_pin_checked(
         locked: false,
         expired,
     };
-    store
-        .set_pin_state(extension, &state)
-        .map_err(|e| e.to_string())?;
-    Ok(generated.then_some(pin))
+    Ok((state, generated.then_some(pin)))
 }
 
 /// Unlock a mailbox locked by failed logons (its PIN stays).

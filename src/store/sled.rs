@@ -15,6 +15,9 @@
 //!   deposits do not lose counts
 //! - `p/<mailbox>` → PIN state (JSON; a bare argon2 PHC string before 0.3)
 //! - `r/<kind>/<key>` → other modules' durable records (MWI subscriptions)
+//! - `o/model` → the object model (JSON: version, TOML document), `o/audit/<version
+//!   as 16 hex>/<n>` → its audit records, `t/<id>` → API tokens (hashed); see
+//!   [`super::objects`]
 //!
 //! Ids are `sled::Db::generate_id` values (monotonic across restarts) printed as 16
 //! hex digits, so key order is arrival order.
@@ -69,6 +72,9 @@ struct Inner {
     /// joins pieces of two versions or half a removed message (sled's iterators
     /// see each batch whole per step only). Taken after `stats` when both are.
     values: RwLock<()>,
+    /// Held from reading the model's version to writing the next one (the
+    /// compare-and-set of [`super::objects::ObjectStore::commit_model`]).
+    model: Mutex<()>,
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -98,6 +104,7 @@ impl SledStore {
                     cache_mb,
                     stats: Mutex::new(()),
                     values: RwLock::new(()),
+                    model: Mutex::new(()),
                 }),
             }),
             Err(sled::Error::Io(e))
@@ -607,6 +614,9 @@ fn recording_key(mailbox: &str, kind: GreetingKind) -> String {
         GreetingKind::Name => format!("gn/{mailbox}"),
     }
 }
+
+#[path = "sled_objects.rs"]
+mod objects;
 
 #[cfg(test)]
 #[path = "sled_tests.rs"]
