@@ -86,3 +86,4 @@ pub mod server;
 pub mod sip;
 pub mod store;
 pub mod tls;
+pub mod tokens;

@@ -52,6 +52,44 @@ pub struct Outcome {
     pub done: Vec<Done>,
     /// The PIN, when it was generated (shown once).
     pub generated_pin: Option<String>,
+    /// Configured PINs hashed into the store with the change.
+    pub pins_seeded: usize,
+}
+
+impl Outcome {
+    /// What the API answers and the CLI prints from.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": self.version,
+            "done": self.done.iter().map(|d| serde_json::json!({
+                "action": d.action, "kind": d.kind, "name": d.name,
+            })).collect::<Vec<_>>(),
+            "generated_pin": self.generated_pin,
+            "restart_required": self.done.iter().any(|d| d.kind == "service"),
+        })
+    }
+}
+
+/// The `pin` of a change request in JSON: `{"extension", "pin" | "generate":
+/// true, "expired"}`, or null.
+pub fn pin_request(v: &serde_json::Value) -> Result<Option<PinRequest>, String> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let extension = v["extension"]
+        .as_str()
+        .ok_or("pin needs \"extension\"")?
+        .to_string();
+    let how = match (v["pin"].as_str(), v["generate"].as_bool().unwrap_or(false)) {
+        (Some(p), false) => NewPin::Given(p.to_string()),
+        (None, true) => NewPin::Generate,
+        _ => return Err("pin: give either \"pin\" or \"generate\": true".into()),
+    };
+    Ok(Some(PinRequest {
+        extension,
+        how,
+        expired: v["expired"].as_bool().unwrap_or(false),
+    }))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +202,7 @@ impl Objects {
         let config = self.validate(new_doc.clone())?;
         let mut pins: Vec<(String, PinState)> = Vec::new();
         let mut generated_pin = None;
+        let mut pins_seeded = 0;
         if let Some(p) = req.pin.clone() {
             let (state, generated) = prepare_pin(
                 self.mailboxes.as_ref(),
@@ -186,6 +225,7 @@ impl Objects {
         for (ext, pin) in seeded {
             if self.mailboxes.pin_state(&ext)?.is_none() {
                 pins.push((ext, seed_pin(&pin, now)?));
+                pins_seeded += 1;
             }
         }
         let text = toml::to_string(&new_doc).map_err(|e| StoreError::Io(e.to_string()))?;
@@ -211,6 +251,7 @@ impl Objects {
             config,
             done,
             generated_pin,
+            pins_seeded,
         })
     }
 
@@ -278,6 +319,7 @@ impl Objects {
         Ok(Some(Outcome {
             version,
             config,
+            pins_seeded: pins.len(),
             done,
             generated_pin: None,
         }))

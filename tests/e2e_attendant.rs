@@ -372,6 +372,19 @@ fn attendants_are_managed_at_run_time_with_cmdlet_verbs() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("auto_attendant \"Sales Desk\": name"), "{err}");
+    // A pilot no hunt group carries: refused, saying what is missing.
+    let out = server.cli(&[
+        "autoattendant",
+        "new",
+        "SalesAA",
+        "--dial-plan",
+        "Demo",
+        "--pilots",
+        "4300",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pilots") && err.contains("--gateway"), "{err}");
     let said = cli_ok(
         &server,
         &[
@@ -384,9 +397,21 @@ fn attendants_are_managed_at_run_time_with_cmdlet_verbs() {
             "4300",
             "--time-zone",
             "Europe/Paris",
+            "--gateway",
+            "loopback",
         ],
     );
     assert!(said.contains("in effect now"), "{said}");
+    assert!(said.contains("hunt group(s) SalesAA-4300"), "{said}");
+    // It answers its pilot at once: a call to 4300 gets 200, not 404.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sales.txt");
+    let (rc, log) = Sipp::new(&server, "expect_status.xml", "4300")
+        .args(&["-m", "1", "-d", "100"])
+        .key("outfile", out.to_str().unwrap())
+        .run();
+    assert_eq!(rc, 0, "{log}");
+    assert_eq!(outcomes(&out), ["200"]);
     let got = cli_ok(&server, &["autoattendant", "get", "SalesAA", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&got).unwrap();
     assert_eq!(v[0]["time_zone"], "Europe/Paris");
@@ -403,7 +428,6 @@ fn attendants_are_managed_at_run_time_with_cmdlet_verbs() {
         &server,
         &["autoattendant", "set", "MainAA", "--status", "Disabled"],
     );
-    let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.txt");
     let (rc, log) = Sipp::new(&server, "expect_status.xml", "4100")
         .args(&["-m", "1", "-d", "100"])
@@ -479,7 +503,7 @@ fn attendants_are_managed_at_run_time_with_cmdlet_verbs() {
 
     run(&server, "2", Refer::None);
     let g = server.wait_log(
-        &["event=\"aa_menu\"", "greeting_business"],
+        &["event=\"aa_menu\"", "attendant=MainAA", "greeting_business"],
         1,
         Duration::from_secs(5),
     );

@@ -177,9 +177,13 @@ fn mailboxes_are_enabled_changed_and_disabled_live_and_messages_undeleted() {
     assert!(ok && out.contains("messages are kept"), "{out}{err}");
     let (ok, _, err) = run(&server, &["mailbox", "get", "1004"]);
     assert!(!ok, "{err}");
-    // A configured mailbox the auto attendant still names is not disabled.
+    // A configured mailbox the auto attendant still names is not disabled: the
+    // refusal names its user.
     let (ok, _, err) = run(&server, &["mailbox", "disable", "1003"]);
-    assert!(!ok && err.contains("no mailbox 1003"), "{err}");
+    assert!(
+        !ok && err.contains("in use by auto attendant MainAA"),
+        "{err}"
+    );
     assert_eq!(status(&server, "1003")["display_name"], "Chloé Bernard");
 }
 

@@ -84,7 +84,7 @@ fn a_full_disk_fails_the_deposit_cleanly_and_freeing_space_heals_it() {
     );
     assert_eq!(bye.len(), 1);
     // The store is consistent: the first message only, whole.
-    let r = ureq::get(&format!("{}/api/mailboxes/1001/messages", server.admin_url)).call();
+    let r = server.api("GET", "/api/mailboxes/1001/messages").call();
     assert!(r.is_ok(), "{:?}\n{}", r.err(), server.log_text());
     let msgs = server.messages("1001");
     assert_eq!(msgs.len(), 1, "{msgs:?}\n{}", server.log_text());

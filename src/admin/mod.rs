@@ -26,13 +26,17 @@
 //!
 //! Depends on `store` and `directory`; store calls run on actix-web's blocking pool.
 
-use crate::actors::messages::DirectoryChanged;
 use crate::actors::monitor::{GatewayMonitor, GetGatewayStatus};
 use crate::actors::supervisor::{Drain, GetStatus, Supervisor};
 use crate::config::GatewayChange;
 use crate::directory::Directory;
 use crate::store::{MailboxStore, StoreError};
 use actix::Addr;
+
+pub mod auth;
+pub mod objects;
+pub mod problem;
+pub mod tokens;
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -45,8 +49,10 @@ pub struct AdminState {
     pub supervisor: Addr<Supervisor>,
     pub monitor: Addr<GatewayMonitor>,
     pub data: std::path::PathBuf,
-    /// The configuration text, re-read with the data dir's objects on reload.
-    pub base: Arc<String>,
+    /// The object model's administration (None in the router role: no store).
+    pub objects: Option<Arc<crate::objects::Objects>>,
+    /// SHA-256 of the local admin credential (`DATA/admin.token`).
+    pub local_token_hash: Arc<str>,
     pub metrics: Option<PrometheusHandle>,
     /// Present when the TLS listener runs: lets `certificate enable` swap the
     /// certificate without a restart.
@@ -126,55 +132,45 @@ async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
-/// Set-UMIPGateway at run time: the change applies to new calls at once (a new
-/// address or FQDN is resolved now) and is kept in `service.json` for restarts.
+/// Set-UMIPGateway at run time (the JSON of `GatewayChange`), kept for clients
+/// of earlier versions: the same change as `PATCH /api/gateways/{name}`.
 async fn set_gateway(
     s: web::Data<AdminState>,
+    who: web::ReqData<auth::Principal>,
     path: web::Path<String>,
     body: web::Json<GatewayChange>,
 ) -> HttpResponse {
     let name = path.into_inner();
-    let change = body.into_inner();
-    let current = match s
-        .supervisor
-        .send(crate::actors::supervisor::GetDirectory)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+    let set = body
+        .into_inner()
+        .fields()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let change = crate::config::change::Change::Update {
+        kind: crate::config::change::Kind::Gateway,
+        key: name.clone(),
+        set,
+        unset: Vec::new(),
     };
-    let data = s.data.clone();
-    let (n, c) = (name.clone(), change.clone());
-    let r = web::block(move || {
-        let mut dir = (*current).clone();
-        let log = crate::config::change_gateway(&mut dir, &n, &c, &crate::config::system_resolve)
-            .map_err(|e| e.to_string())?;
-        let mut settings = crate::server::load_settings(&data)?;
-        settings.gateways.entry(n).or_default().merge(&c);
-        crate::server::save_settings(&data, &settings)?;
-        Ok::<_, String>((dir, log))
-    })
-    .await;
-    match r {
-        Ok(Ok((dir, log))) => {
-            crate::server::log_resolutions(&log);
-            let g = dir.gateway(&name).cloned();
-            tracing::info!(event = "gateway_changed", gateway = %name, change = ?change);
-            s.supervisor.do_send(DirectoryChanged(Arc::new(dir)));
-            HttpResponse::Ok().json(g)
-        }
-        Ok(Err(e)) => HttpResponse::BadRequest().json(serde_json::json!({"error": e})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    match objects::commit(&s, &who, change, None, false).await {
+        Ok(out) => HttpResponse::Ok().json(out.config.directory.gateway(&name)),
+        Err(r) => r,
     }
 }
 
-/// The CLI changed auto attendants or imported a prompt: re-read the
-/// configuration with the data dir's objects and use them for new calls.
+/// Imported prompts changed (`autoattendant import-greeting`): re-read them and
+/// the model, and use them for new calls.
 async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
-    let (base, data) = (s.base.clone(), s.data.clone());
+    let Some(objects) = s.objects.clone() else {
+        return no_store();
+    };
+    let data = s.data.clone();
     let r = web::block(move || {
-        let mut cfg = crate::server::load_layers(&base, &data)?;
-        crate::server::apply_gateway_settings(&mut cfg, &data)?;
+        let (_, cfg) = objects
+            .config()
+            .map_err(|e| e.to_string())?
+            .ok_or("no object model")?;
         let prompts = crate::ivr::prompts::PromptLibrary::embedded()
             .and_then(|l| l.with_custom(&crate::ivr::prompts::custom_dir(&data)))
             .map_err(|e| e.to_string())?;
@@ -193,7 +189,7 @@ async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
         }
         Ok(Err(e)) => {
             tracing::warn!(event = "objects_reload_refused", error = %e);
-            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+            problem::bad_request(&e)
         }
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
@@ -311,17 +307,20 @@ async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok().json(&current_dir(&s).await.mailboxes)
 }
 
+/// A mailbox's messages, oldest first. A UM-disabled mailbox's messages stay
+/// listed (until the retention removes them); an extension that is no mailbox
+/// and holds none is 404.
 async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
     let ext = path.into_inner();
-    if current_dir(&s).await.mailbox_any(&ext).is_none() {
-        return HttpResponse::NotFound()
-            .json(serde_json::json!({"error": format!("no UM mailbox {ext}")}));
-    }
+    let enabled = current_dir(&s).await.mailbox_any(&ext).is_some();
     let Some(store) = s.store.clone() else {
         return no_store();
     };
-    match web::block(move || store.list(&ext)).await {
-        Ok(Ok(list)) => HttpResponse::Ok().json(list),
+    match web::block(move || store.list(&ext).map(|l| (ext, l))).await {
+        Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
+            problem::not_found(&format!("no UM mailbox {ext}"))
+        }
+        Ok(Ok((_, list))) => HttpResponse::Ok().json(list),
         Ok(Err(e)) => store_error(e),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
@@ -527,13 +526,9 @@ async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/status", web::get().to(status))
         .route("/api/service/drain", web::post().to(drain))
-        .route("/api/mailboxes", web::get().to(mailboxes))
-        .route("/api/gateways", web::get().to(gateways))
-        .route("/api/gateways/{name}", web::post().to(set_gateway))
         .route("/api/autoattendants/reload", web::post().to(reload_objects))
         .route("/api/media/timing", web::get().to(media_timing))
         .route("/api/mailboxes/{ext}/messages", web::get().to(messages))
-        .route("/api/mailboxes/{ext}", web::get().to(mailbox_status))
         .route("/api/mailboxes/{ext}/pin", web::post().to(set_pin))
         .route("/api/mailboxes/{ext}/unlock", web::post().to(unlock))
         .service(
@@ -559,5 +554,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/certificate/reload",
             web::post().to(reload_certificate),
         )
-        .route("/metrics", web::get().to(prometheus));
+        .route("/metrics", web::get().to(prometheus))
+        .configure(objects::routes)
+        .configure(tokens::routes);
 }

@@ -115,6 +115,12 @@ pub enum Change {
     },
     /// The whole model (`openum config import`).
     Replace { doc: Value },
+    /// New-UMAutoAttendant with the hunt groups its pilots need, made on
+    /// `gateway` (see [`attendant_with_hunt_groups`]).
+    CreateAttendant {
+        object: Map<String, Value>,
+        gateway: Option<String>,
+    },
     /// Several changes, applied in order, committed as one.
     Many(Vec<Change>),
 }
@@ -124,7 +130,7 @@ pub enum Change {
 pub enum ChangeError {
     #[error("no {} {key:?}", kind.noun())]
     NotFound { kind: Kind, key: String },
-    #[error("{} {key:?} exists already", kind.noun())]
+    #[error("{} {key:?} exists already: use set to change it", kind.noun())]
     Exists { kind: Kind, key: String },
     #[error("{} {key:?} is in use by {}: change or remove those first", kind.noun(), users.join(", "))]
     InUse {
@@ -419,6 +425,10 @@ fn apply_into(doc: &mut Value, change: &Change, done: &mut Vec<Done>) -> Result<
                 apply_into(doc, c, done)?;
             }
         }
+        Change::CreateAttendant { object, gateway } => {
+            let c = attendant_with_hunt_groups(doc, object.clone(), gateway.as_deref())?;
+            apply_into(doc, &c, done)?;
+        }
     }
     Ok(())
 }
@@ -491,6 +501,177 @@ pub fn to_json(v: &Value) -> serde_json::Value {
             serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
         }
     }
+}
+
+/// A change in its JSON form (`POST /api/changes`, and what the CLI sends):
+/// `{"op": "create", "kind": "dial_plan", "object": {…}}`, `{"op": "update",
+/// "kind", "key", "set": {…}, "unset": […]}`, `{"op": "remove", "kind", "key"}`,
+/// `{"op": "service", "set", "unset"}`, `{"op": "import", "toml": "…"}` (an
+/// auto attendant's create may name the `gateway` its pilots' hunt groups go
+/// on), or a
+/// list of these (one commit). `kind` is the document's array name or the API
+/// collection (`dial_plan` or `dialplans`).
+pub fn from_json(v: &serde_json::Value) -> Result<Change, String> {
+    if let serde_json::Value::Array(list) = v {
+        return Ok(Change::Many(
+            list.iter().map(from_json).collect::<Result<_, _>>()?,
+        ));
+    }
+    let op = v["op"].as_str().ok_or("a change needs \"op\"")?;
+    let kind = || -> Result<Kind, String> {
+        let k = v["kind"].as_str().ok_or("the change needs \"kind\"")?;
+        Kind::from_array(k)
+            .or_else(|| Kind::from_path(k))
+            .ok_or_else(|| format!("kind {k:?} is not an object kind"))
+    };
+    let key = || -> Result<String, String> {
+        v["key"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| "the change needs \"key\"".into())
+    };
+    let set_unset = || -> Result<(Map<String, Value>, Vec<String>), String> {
+        let set = match &v["set"] {
+            serde_json::Value::Null => Map::new(),
+            s => table_from_json(s)?,
+        };
+        let mut unset: Vec<String> = match &v["unset"] {
+            serde_json::Value::Null => Vec::new(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or("unset lists field names")
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err("unset lists field names".into()),
+        };
+        // `"field": null` in `set` unsets it too (JSON merge patch).
+        if let serde_json::Value::Object(m) = &v["set"] {
+            unset.extend(
+                m.iter()
+                    .filter(|(_, x)| x.is_null())
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        Ok((set, unset))
+    };
+    Ok(match op {
+        "create" if kind()? == Kind::AutoAttendant => Change::CreateAttendant {
+            object: table_from_json(&v["object"])?,
+            gateway: v["gateway"].as_str().map(str::to_string),
+        },
+        "create" => Change::Create {
+            kind: kind()?,
+            object: table_from_json(&v["object"])?,
+        },
+        "update" => {
+            let (set, unset) = set_unset()?;
+            Change::Update {
+                kind: kind()?,
+                key: key()?,
+                set,
+                unset,
+            }
+        }
+        "remove" => Change::Remove {
+            kind: kind()?,
+            key: key()?,
+        },
+        "service" => {
+            let (set, unset) = set_unset()?;
+            Change::Service { set, unset }
+        }
+        "import" => {
+            let text = v["toml"].as_str().ok_or("import needs \"toml\"")?;
+            Change::Replace {
+                doc: toml::from_str(text).map_err(|e| format!("the imported model: {e}"))?,
+            }
+        }
+        other => {
+            return Err(format!(
+                "op {other:?}: use create, update, remove, service or import"
+            ));
+        }
+    })
+}
+
+/// New-UMAutoAttendant with pilots (seed rule): each pilot must be routed to the
+/// attendant's dial plan by a hunt group. A pilot no hunt group carries gets one
+/// on `gateway` (`<attendant>-<pilot>`); without a gateway the creation is
+/// refused, saying what is missing. A gateway linked to the dial plan routes
+/// every pilot already (its default hunt group).
+pub fn attendant_with_hunt_groups(
+    doc: &Value,
+    attendant: Map<String, Value>,
+    gateway: Option<&str>,
+) -> Result<Change, ChangeError> {
+    let kind = Kind::AutoAttendant;
+    let name = key_of(kind, &attendant).unwrap_or("").to_string();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        // As validation says it, before the pilots are looked at.
+        return Err(invalid(
+            kind,
+            &name,
+            "name",
+            "must be non-empty without spaces",
+        ));
+    }
+    let dial_plan = str_field(&attendant, "dial_plan").unwrap_or("").to_string();
+    let pilots: Vec<String> = attendant
+        .get("pilots")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let routed_by_default = objects(doc, Kind::Gateway)
+        .iter()
+        .any(|g| str_field(g, "dial_plan") == Some(dial_plan.as_str()));
+    let mut changes = vec![Change::Create {
+        kind,
+        object: attendant,
+    }];
+    if let Some(g) = gateway
+        && object(doc, Kind::Gateway, g).is_none()
+    {
+        return Err(ChangeError::NotFound {
+            kind: Kind::Gateway,
+            key: g.to_string(),
+        });
+    }
+    for p in pilots {
+        let carried = objects(doc, Kind::HuntGroup)
+            .iter()
+            .any(|h| str_field(h, "pilot") == Some(p.as_str()));
+        if carried || routed_by_default {
+            continue;
+        }
+        let Some(g) = gateway else {
+            return Err(invalid(
+                kind,
+                &name,
+                "pilots",
+                format!(
+                    "no hunt group carries pilot {p:?} to dial plan {dial_plan:?}: name the IP \
+                     gateway its calls come from (--gateway) and one is created"
+                ),
+            ));
+        };
+        let mut hg = Map::new();
+        hg.insert("name".into(), Value::String(format!("{name}-{p}")));
+        hg.insert("gateway".into(), Value::String(g.to_string()));
+        hg.insert("dial_plan".into(), Value::String(dial_plan.clone()));
+        hg.insert("pilot".into(), Value::String(p.clone()));
+        changes.push(Change::Create {
+            kind: Kind::HuntGroup,
+            object: hg,
+        });
+    }
+    Ok(Change::Many(changes))
 }
 
 #[cfg(test)]

@@ -237,3 +237,64 @@ fn json_bodies_become_document_tables_and_back() {
         assert_eq!(Kind::from_array(k.array()), Some(k));
     }
 }
+
+#[test]
+fn an_attendant_gets_the_hunt_group_its_pilot_needs_or_is_refused_saying_why() {
+    let aa = t(serde_json::json!({"name": "SalesAA", "dial_plan": "Demo", "pilots": ["4300"]}));
+    let e = attendant_with_hunt_groups(&demo(), aa.clone(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pilots") && e.contains("--gateway"), "{e}");
+    let c = attendant_with_hunt_groups(&demo(), aa.clone(), Some("loopback")).unwrap();
+    let (doc, done) = apply(&demo(), &c).unwrap();
+    assert_eq!(done[1].name, "SalesAA-4300");
+    let cfg = validate(doc).unwrap();
+    let hg = cfg
+        .directory
+        .hunt_groups
+        .iter()
+        .find(|h| h.name == "SalesAA-4300")
+        .unwrap();
+    assert_eq!(
+        (hg.gateway.as_str(), hg.pilot.as_str()),
+        ("loopback", "4300")
+    );
+    assert!(matches!(
+        attendant_with_hunt_groups(&demo(), aa, Some("nope")),
+        Err(ChangeError::NotFound { .. })
+    ));
+    // A pilot a hunt group carries already needs none.
+    let aa = t(serde_json::json!({"name": "Other", "dial_plan": "Demo", "pilots": ["4000"]}));
+    let Change::Many(v) = attendant_with_hunt_groups(&demo(), aa, None).unwrap() else {
+        panic!()
+    };
+    assert_eq!(v.len(), 1);
+}
+
+#[test]
+fn changes_come_in_json() {
+    let c = from_json(&serde_json::json!([
+        {"op": "create", "kind": "dialplans", "object": {"name": "X"}},
+        {"op": "update", "kind": "ip_gateway", "key": "loopback", "set": {"port": 5070, "fqdn": null}},
+        {"op": "remove", "kind": "hunt_group", "key": "loopback-fr"},
+        {"op": "service", "set": {"max_calls_allowed": 5}},
+    ]))
+    .unwrap();
+    let Change::Many(v) = c else { panic!() };
+    assert!(matches!(
+        &v[0],
+        Change::Create {
+            kind: Kind::DialPlan,
+            ..
+        }
+    ));
+    let Change::Update { set, unset, .. } = &v[1] else {
+        panic!()
+    };
+    assert_eq!(set["port"].as_integer(), Some(5070));
+    assert_eq!(unset, &["fqdn".to_string()]);
+    assert!(from_json(&serde_json::json!({"op": "create", "kind": "planet"})).is_err());
+    assert!(from_json(&serde_json::json!({"op": "explode"})).is_err());
+    let imp = from_json(&serde_json::json!({"op": "import", "toml": DEMO_TOML})).unwrap();
+    assert!(matches!(imp, Change::Replace { .. }));
+}

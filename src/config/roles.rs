@@ -17,7 +17,7 @@ pub struct MailboxNode {
 /// Which part of the UM service this process plays (seeds 000/001): the Client
 /// Access server's call router, the Mailbox server's UM service, or both at once.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize,
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -27,6 +27,7 @@ pub enum Role {
     /// Answers calls: voicemail, auto attendant, subscriber access (ports 5062/5063).
     Mailbox,
     /// Both in one process (the default).
+    #[default]
     Combined,
 }
 

@@ -91,6 +91,8 @@ pub struct Server {
     pub sip_port: u16,
     pub sip_tls_port: u16,
     pub admin_url: String,
+    /// The local admin credential the server wrote (`DATA/admin.token`).
+    pub token: String,
     pub log: PathBuf,
 }
 
@@ -177,6 +179,7 @@ impl Server {
             sip_port: 0,
             sip_tls_port: 0,
             admin_url: String::new(),
+            token: String::new(),
             log,
         };
         let rt = s.data_dir().join("runtime.json");
@@ -191,7 +194,17 @@ impl Server {
         s.sip_port = v["sip_port"].as_u64().unwrap() as u16;
         s.sip_tls_port = v["sip_tls_port"].as_u64().unwrap() as u16;
         s.admin_url = v["admin_url"].as_str().unwrap().to_string();
+        s.token = std::fs::read_to_string(s.data_dir().join("admin.token"))
+            .expect("the server writes admin.token before runtime.json")
+            .trim()
+            .to_string();
         s
+    }
+
+    /// An admin API request with the local admin credential.
+    pub fn api(&self, method: &str, path: &str) -> ureq::Request {
+        ureq::request(method, &format!("{}{path}", self.admin_url))
+            .set("Authorization", &format!("Bearer {}", self.token))
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -231,9 +244,7 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> ureq::Response {
-        ureq::get(&format!("{}{path}", self.admin_url))
-            .call()
-            .expect("admin API")
+        self.api("GET", path).call().expect("admin API")
     }
 
     /// A stored message's audio as the API serves it (WAV): its rate and samples.

@@ -8,11 +8,15 @@
 //! the UM service ports (5062/5063); `router` opens no store and redirects each new
 //! call to a healthy mailbox node.
 //!
-//! Files in the data dir: `store/` (sled), `tls/` (see `tls`), `service.json` (the
-//! startup mode per role set by `openum service set-startup-mode`, read at start
-//! only, as Exchange reads UMStartupMode at service start; and gateway changes made
-//! with `openum gateway set`), and `runtime.json` (live ports and admin URL while
-//! running, for the CLI and for tests that ask for port 0).
+//! Files in the data dir: `store/` (sled: messages and the object model, see
+//! `objects`), `tls/` (see `tls`), `service.json` (the startup mode per role set
+//! by `openum service set-startup-mode`, read at start only, as Exchange reads
+//! UMStartupMode at service start), `runtime.json` (live ports and admin URL
+//! while running, for the CLI and for tests that ask for port 0) and
+//! `admin.token` (the local admin credential the CLI uses, readable by the
+//! service's user only).
+
+pub mod startup;
 
 use crate::actors::endpoint::{SipEndpoint, SipPorts};
 use crate::actors::messages::MailboxChanged;
@@ -25,12 +29,10 @@ use crate::actors::supervisor::{Drain, Media, Supervisor};
 use crate::admin::{self, AdminState, TlsAdmin};
 use crate::callctl;
 use crate::config::{Config, GatewayChange, Role, StartupMode};
-use crate::directory::pin;
 use crate::ivr::prompts::PromptLibrary;
 use crate::store::{MailboxStore, notify::Notifying, sled::SledStore};
 use crate::tls;
 use actix::prelude::*;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -107,35 +109,6 @@ pub fn save_settings(data: &Path, s: &Settings) -> Result<(), String> {
     std::fs::rename(tmp, settings_path(data)).map_err(|e| e.to_string())
 }
 
-/// Hash the configured initial PINs of mailboxes that have none stored yet. PINs
-/// changed later (subscriber access) are kept: config only seeds.
-fn provision_pins(cfg: &Config, store: &dyn MailboxStore) -> Result<usize, String> {
-    let mut n = 0;
-    for m in &cfg.directory.mailboxes {
-        let Some(p) = &m.initial_pin else { continue };
-        if store
-            .pin_hash(&m.extension)
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
-            continue;
-        }
-        let mut salt = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut salt);
-        let h = pin::hash_pin(p, salt).map_err(|e| e.to_string())?;
-        let state = crate::store::PinState {
-            hash: h,
-            set_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            ..Default::default()
-        };
-        store
-            .set_pin_state(&m.extension, &state)
-            .map_err(|e| e.to_string())?;
-        n += 1;
-    }
-    Ok(n)
-}
-
 /// Bind SIP TCP and UDP on one port. Port 0 picks a port free for both.
 fn bind_plain(
     cfg: &Config,
@@ -206,84 +179,69 @@ pub fn log_resolutions(list: &[crate::config::Resolution]) {
     }
 }
 
-/// An overlay file of the data dir, if there is one.
-fn read_overlay(kind: crate::config::overlay::Kind, data: &Path) -> Result<Option<String>, String> {
-    let path = crate::config::overlay::path_of(kind, data);
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// The configuration `text` with the data dir's run-time objects laid over it:
-/// auto attendants and UM mailboxes made or changed by the CLI, imported prompts.
-pub fn load_layers(text: &str, data: &Path) -> Result<Config, String> {
-    use crate::config::overlay::{ATTENDANTS, MAILBOXES};
-    let overlay = read_overlay(ATTENDANTS, data)?;
-    let mailboxes = read_overlay(MAILBOXES, data)?;
-    let custom = crate::ivr::prompts::custom_names(&crate::ivr::prompts::custom_dir(data));
-    Config::parse_layers(
-        text,
-        overlay.as_deref(),
-        mailboxes.as_deref(),
-        &|n| custom.iter().any(|c| c == n),
-        &crate::config::system_resolve,
-    )
-    .map_err(|e| e.to_string())
-}
-
-/// Apply the gateway changes `openum gateway set` kept in `service.json`.
-pub fn apply_gateway_settings(cfg: &mut Config, data: &Path) -> Result<(), String> {
-    for (name, change) in &load_settings(data)?.gateways {
-        match crate::config::change_gateway(
-            &mut cfg.directory,
-            name,
-            change,
-            &crate::config::system_resolve,
-        ) {
-            Ok(log) => {
-                log_resolutions(&log);
-                tracing::info!(event = "gateway_change_applied", gateway = %name, change = ?change);
-            }
-            Err(e) => tracing::warn!(event = "gateway_change_ignored", gateway = %name, error = %e),
-        }
-    }
-    Ok(())
-}
-
 /// Run the server; returns the exit code (0, or 3 when a drain had to cut calls).
-/// `base` is the configuration text, re-read with the data dir's objects when
-/// the CLI changes them (`POST /api/autoattendants/reload`).
-pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> {
+pub fn run(
+    src: startup::Source,
+    overrides: startup::Overrides,
+    data: PathBuf,
+) -> Result<i32, String> {
     install_panic_hook();
     let fd_limit = raise_fd_limit();
+    let role = overrides.role;
+    // The file is used at a first start (and by a router at every start): check
+    // it before anything is written.
+    let first = !store_path(&data).exists();
+    let checked = match role == Role::Router || first {
+        true => Some(startup::check_text(&src, &data)?),
+        false => None,
+    };
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
-    let role = cfg.service.role;
+    // A router records nothing: no store, no prompts, no PINs.
+    let mut change_feed = None;
+    let mut objects = None;
+    let (mut cfg, store, hashed): (Config, Option<Arc<dyn MailboxStore>>, usize) = match role {
+        Role::Router => (checked.ok_or("the router's configuration")?, None, 0),
+        _ => {
+            let cache = checked
+                .as_ref()
+                .map_or(crate::store::sled::DEFAULT_CACHE_MB, |c| {
+                    c.service.store_cache_mb
+                });
+            let sled = SledStore::open_with_cache(&store_path(&data), cache)
+                .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
+            let o = startup::objects_of(&sled, &data);
+            let (cfg, hashed) = startup::load_model(&src, &data, &o)?;
+            objects = Some(o);
+            let (store, feed) = Notifying::new(Arc::new(sled));
+            change_feed = Some(feed);
+            (cfg, Some(Arc::new(store) as Arc<dyn MailboxStore>), hashed)
+        }
+    };
+    overrides.apply(&mut cfg);
     let settings = load_settings(&data)?;
     if let Some(m) = settings.startup_mode_for(role) {
         cfg.service.startup_mode = m;
     }
     log_resolutions(&cfg.resolutions);
-    apply_gateway_settings(&mut cfg, &data)?;
-    let mode = cfg.service.startup_mode;
-    // A router records nothing: no store, no prompts, no PINs.
-    let mut change_feed = None;
-    let store: Option<Arc<dyn MailboxStore>> = match role {
-        Role::Router => None,
-        _ => {
-            let sled = SledStore::open_with_cache(&store_path(&data), cfg.service.store_cache_mb)
-                .map_err(|e| format!("{}: {e}", store_path(&data).display()))?;
-            let (store, feed) = Notifying::new(Arc::new(sled));
-            change_feed = Some(feed);
-            Some(Arc::new(store))
+    let admin_ip = cfg.service.admin.ip();
+    if !admin_ip.is_loopback() {
+        if !overrides.insecure_admin {
+            return Err(format!(
+                "the admin API would listen on {} (not loopback) without TLS: bind it to \
+                 127.0.0.1 (--admin 127.0.0.1:PORT), or give --insecure-admin to accept \
+                 bearer tokens in clear on the network",
+                cfg.service.admin
+            ));
         }
-    };
-    let hashed = match &store {
-        Some(s) => provision_pins(&cfg, s.as_ref())?,
-        None => 0,
-    };
+        tracing::warn!(event = "admin_insecure", address = %cfg.service.admin,
+            "the admin API listens beyond loopback without TLS (--insecure-admin)");
+    }
+    let mode = cfg.service.startup_mode;
+    // The local admin credential: new at every start, on disk for the CLI only.
+    let local_token = crate::tokens::generate();
+    crate::tokens::write_local(&data, &local_token)
+        .map_err(|e| format!("{}: {e}", crate::tokens::local_path(&data).display()))?;
     if hashed > 0 {
         // argon2id works in 19 MiB per hash; give that back to the system rather
         // than carry it for the life of the process.
@@ -552,11 +510,13 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
             metrics,
             tls: tls_admin.map(Arc::new),
             data: data.clone(),
-            base: Arc::new(base),
+            objects: objects.clone(),
+            local_token_hash: crate::tokens::hash(&local_token).into(),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(state.clone()))
+                .wrap(actix_web::middleware::from_fn(admin::auth::require_token))
                 .configure(admin::routes)
         })
         .workers(1)
@@ -605,6 +565,7 @@ pub fn run(mut cfg: Config, data: PathBuf, base: String) -> Result<i32, String> 
     tracing::info!(event = "started", fd_limit, startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run_with_code().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
+    let _ = std::fs::remove_file(crate::tokens::local_path(&data));
     tracing::info!(event = "stopped", exit_code = ?r.as_ref().ok());
     r
 }

@@ -1,6 +1,7 @@
 //! `openum mailbox get|set-pin|unlock` (Get-UMMailbox, Set-UMMailboxPIN, and
-//! clearing a lockout; enable|set|disable are in `mailbox_admin`): straight on the store when the server is stopped, through
-//! its admin API when it runs. Refusals cite the policy rule broken.
+//! clearing a lockout; enable|set|disable|list are in `mailbox_enable`):
+//! straight on the store when the server is stopped, through its admin API
+//! when it runs. Refusals cite the policy rule broken.
 
 use super::{Access, Common, access, http_get, load_config, print_json};
 use clap::Subcommand;
@@ -53,8 +54,18 @@ pub enum MailboxCmd {
         sip_resource_identifier: Option<String>,
         #[arg(long)]
         e164: Option<String>,
+        /// The subscriber's language (en-US, fr-FR; default: the dial plan's).
+        #[arg(long)]
+        language: Option<String>,
         #[arg(long)]
         pin: Option<String>,
+    },
+    /// Every UM mailbox.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
     },
     /// Set-UMMailbox: change a UM mailbox's display name, policy, SIP resource
     /// identifier or E.164 number.
@@ -70,6 +81,10 @@ pub enum MailboxCmd {
         sip_resource_identifier: Option<String>,
         #[arg(long)]
         e164: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long)]
+        dial_plan: Option<String>,
     },
     /// Disable-UMMailbox: no more voicemail for it (its messages are kept).
     Disable {
@@ -80,25 +95,16 @@ pub enum MailboxCmd {
     /// Greetings and the recorded name as files: import, export, remove.
     Greeting {
         #[command(subcommand)]
-        cmd: super::greeting_cli::GreetingCmd,
+        cmd: super::greeting::GreetingCmd,
     },
 }
 
 pub(crate) fn post(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
-    match ureq::post(url).send_json(body) {
-        Ok(r) => r.into_json().map_err(|e| e.to_string()),
-        Err(ureq::Error::Status(_, r)) => {
-            let v: serde_json::Value = r.into_json().unwrap_or_default();
-            Err(v["error"].as_str().unwrap_or("refused").to_string())
-        }
-        Err(e) => Err(format!(
-            "the server's admin API at {url} is not reachable: {e}"
-        )),
-    }
+    super::http_post(url, body)
 }
 
 pub fn run(cmd: MailboxCmd) -> Result<(), String> {
-    use super::mailbox_admin::{self as admin, Fields};
+    use super::mailbox_enable::{self as admin, Fields};
     match cmd {
         MailboxCmd::Enable {
             common,
@@ -108,6 +114,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
             policy,
             sip_resource_identifier,
             e164,
+            language,
             pin,
         } => admin::enable(
             &common,
@@ -118,9 +125,11 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
                 policy,
                 sip_resource_identifier,
                 e164,
+                language,
             },
             pin,
         ),
+        MailboxCmd::List { common, json } => admin::list(&common, json),
         MailboxCmd::Set {
             common,
             extension,
@@ -128,19 +137,22 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
             policy,
             sip_resource_identifier,
             e164,
+            language,
+            dial_plan,
         } => admin::set(
             &common,
             &extension,
             Fields {
                 display_name,
-                dial_plan: None,
+                dial_plan,
                 policy,
                 sip_resource_identifier,
                 e164,
+                language,
             },
         ),
         MailboxCmd::Disable { common, extension } => admin::disable(&common, &extension),
-        MailboxCmd::Greeting { cmd } => super::greeting_cli::run(cmd),
+        MailboxCmd::Greeting { cmd } => super::greeting::run(cmd),
         MailboxCmd::Get {
             common,
             extension,

@@ -78,7 +78,7 @@ pub fn run(cmd: GreetingCmd) -> Result<(), String> {
                 }
                 Access::Remote(url) => {
                     let u = url_for(&url, &extension, &kind);
-                    let v: serde_json::Value = ureq::put(&u)
+                    let v: serde_json::Value = super::request("PUT", &u)
                         .query("file", &name)
                         .send_bytes(&bytes)
                         .map_err(|e| http_error(&u, e))?
@@ -147,7 +147,9 @@ pub fn run(cmd: GreetingCmd) -> Result<(), String> {
                 }
                 Access::Remote(url) => {
                     let u = url_for(&url, &extension, &kind);
-                    ureq::delete(&u).call().map_err(|e| http_error(&u, e))?;
+                    super::request("DELETE", &u)
+                        .call()
+                        .map_err(|e| http_error(&u, e))?;
                 }
             }
             println!("{extension}: {kind} greeting removed");

@@ -84,14 +84,16 @@ fn remove(common: &Common, id: &str) -> Result<(), String> {
         Access::Direct(s) => {
             s.remove(id).map_err(|e| e.to_string())?;
         }
-        Access::Remote(url) => match ureq::delete(&format!("{url}/api/messages/{id}")).call() {
-            Ok(_) => {}
-            Err(ureq::Error::Status(_, r)) => {
-                let v: serde_json::Value = r.into_json().unwrap_or_default();
-                return Err(v["error"].as_str().unwrap_or("refused").to_string());
+        Access::Remote(url) => {
+            match super::request("DELETE", &format!("{url}/api/messages/{id}")).call() {
+                Ok(_) => {}
+                Err(ureq::Error::Status(_, r)) => {
+                    let v: serde_json::Value = r.into_json().unwrap_or_default();
+                    return Err(v["error"].as_str().unwrap_or("refused").to_string());
+                }
+                Err(e) => return Err(format!("the admin API is not reachable: {e}")),
             }
-            Err(e) => return Err(format!("the admin API is not reachable: {e}")),
-        },
+        }
     }
     println!("message {id} is removed");
     Ok(())
@@ -104,7 +106,8 @@ fn set_status(common: &Common, id: &str, status: MessageStatus) -> Result<(), St
             .map_err(|e| e.to_string())?,
         Access::Remote(url) => {
             let body = serde_json::json!({ "status": status });
-            match ureq::post(&format!("{url}/api/messages/{id}/status")).send_json(body) {
+            match super::request("POST", &format!("{url}/api/messages/{id}/status")).send_json(body)
+            {
                 Ok(r) => r.into_json().map_err(|e| e.to_string())?,
                 Err(ureq::Error::Status(_, r)) => {
                     let v: serde_json::Value = r.into_json().unwrap_or_default();

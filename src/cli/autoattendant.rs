@@ -1,12 +1,13 @@
-//! `openum autoattendant new|set|get|remove|import-greeting`: the
-//! New-/Set-/Get-/Remove-UMAutoAttendant cmdlets and custom greetings. Changes go
-//! to `DATA/autoattendants.toml` (laid over the configuration at every load),
-//! are validated with the whole configuration before they are written (a refusal
-//! names the object and field), and reach a running server at once.
+//! `openum autoattendant new|set|get|list|remove|import-greeting`: the
+//! New-/Set-/Get-/Remove-UMAutoAttendant cmdlets and custom greetings. Changes
+//! go through `super::change` (validated with the whole model, atomic, live on
+//! a running server). `new --pilots P --gateway G` makes the hunt groups the
+//! pilots need on G; without `--gateway` a pilot no hunt group carries is
+//! refused, saying so.
 
-use super::{Common, config_text, load_config};
+use super::{Common, change, load_config, model_doc};
 use clap::Subcommand;
-use openum::config::{Config, overlay};
+use openum::config::change::Kind;
 use openum::ivr::prompts;
 use openum::media::import;
 
@@ -33,6 +34,10 @@ pub enum AaCmd {
         operator: Option<String>,
         #[arg(long)]
         language: Option<String>,
+        /// The IP gateway the pilots' calls come from: hunt groups for pilots
+        /// no hunt group carries are made on it.
+        #[arg(long)]
+        gateway: Option<String>,
     },
     /// Set-UMAutoAttendant: change what is given, keep the rest.
     Set {
@@ -141,94 +146,33 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), S
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Tell a running server to take the change.
-pub(crate) fn reload(common: &Common) -> Result<Option<()>, String> {
-    let Some(r) = super::admin_cli::running(&common.data) else {
-        return Ok(None);
-    };
-    let url = format!("{}/api/autoattendants/reload", r.admin_url);
-    match ureq::post(&url).call() {
-        Ok(_) => Ok(Some(())),
-        Err(ureq::Error::Status(_, resp)) => Err(format!(
-            "the running server refused the change: {}",
-            resp.into_string().unwrap_or_default()
-        )),
-        Err(e) => Err(format!(
-            "the server's admin API at {url} is not reachable: {e}"
-        )),
-    }
-}
-
-/// Change the attendants' overlay with `f` (see [`edit_overlay`]).
-fn edit(
-    common: &Common,
-    f: impl FnOnce(&str, &mut Vec<toml::Value>, &mut Vec<String>) -> Result<String, String>,
-) -> Result<(), String> {
-    edit_overlay(common, overlay::ATTENDANTS, f)
-}
-
-/// Change the overlay of `kind` with `f` (given the configuration text, the
-/// overlay's objects and removed names; it says what it did), validate the
-/// whole configuration with every overlay, write, and have a running server
-/// reload it.
-pub(crate) fn edit_overlay(
-    common: &Common,
-    kind: overlay::Kind,
-    f: impl FnOnce(&str, &mut Vec<toml::Value>, &mut Vec<String>) -> Result<String, String>,
-) -> Result<(), String> {
-    let path = overlay::path_of(kind, &common.data);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let (mut objects, mut removed) = overlay::load_kind(kind, &text).map_err(|e| e.to_string())?;
-    let (base, what) = config_text(common)?;
-    let done = f(&base, &mut objects, &mut removed)?;
-    let new_text = overlay::render_kind(kind, &objects, &removed);
-    // The other overlay as it stands on disk, this one as it will be.
-    let layer = |k: overlay::Kind| {
-        if k.file == kind.file {
-            Some(new_text.clone())
-        } else {
-            std::fs::read_to_string(overlay::path_of(k, &common.data)).ok()
-        }
-    };
-    let (aas, mbs) = (layer(overlay::ATTENDANTS), layer(overlay::MAILBOXES));
-    let custom = prompts::custom_names(&prompts::custom_dir(&common.data));
-    Config::parse_layers(
-        &base,
-        aas.as_deref(),
-        mbs.as_deref(),
-        &|n| custom.iter().any(|c| c == n),
-        &|_| vec!["127.0.0.1".parse().expect("an IP literal")],
-    )
-    .map_err(|e| format!("refused ({what} with the change): {e}"))?;
-    write_atomic(&path, new_text.as_bytes())?;
-    match reload(common)? {
-        Some(()) => println!("{done} (in effect now)"),
-        None => println!("{done}; it takes effect when the service starts"),
+/// Tell a running server to re-read imported prompts (and the model).
+fn reload_prompts(common: &Common) -> Result<(), String> {
+    if let Some(r) = super::running(&common.data) {
+        super::http_post(
+            &format!("{}/api/autoattendants/reload", r.admin_url),
+            serde_json::json!({}),
+        )?;
     }
     Ok(())
 }
 
-/// The overlay's table for `name`, copied from the configuration if needed.
-fn table_for<'a>(
-    base: &str,
-    aas: &'a mut Vec<toml::Value>,
+/// Change an attendant's table with `f` (it says what it did): the whole table
+/// goes back as the update.
+fn edit(
+    common: &Common,
     name: &str,
-) -> Result<&'a mut toml::map::Map<String, toml::Value>, String> {
-    let pos = match aas
-        .iter()
-        .position(|a| a.get("name").and_then(|n| n.as_str()) == Some(name))
-    {
-        Some(p) => p,
-        None => {
-            let t = overlay::base_attendant(base, name)
-                .ok_or_else(|| format!("no auto attendant {name:?}"))?;
-            aas.push(t);
-            aas.len() - 1
-        }
-    };
-    aas[pos]
-        .as_table_mut()
-        .ok_or_else(|| format!("auto attendant {name:?} is not a table"))
+    f: impl FnOnce(&mut toml::map::Map<String, toml::Value>) -> Result<String, String>,
+) -> Result<(), String> {
+    let doc = model_doc(common)?;
+    let mut t = openum::config::change::object(&doc, Kind::AutoAttendant, name)
+        .cloned()
+        .ok_or_else(|| format!("no auto attendant {name:?}"))?;
+    let done = f(&mut t)?;
+    let set = openum::config::change::to_json(&toml::Value::Table(t));
+    let c = serde_json::json!({"op": "update", "kind": "auto_attendant", "key": name, "set": set});
+    change(common, c, serde_json::Value::Null, false)?.say(&done);
+    Ok(())
 }
 
 pub fn run(cmd: AaCmd) -> Result<(), String> {
@@ -243,39 +187,43 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
             time_zone,
             operator,
             language,
+            gateway,
         } => {
             let enabled = status_enabled(&status)?;
-            if load_config(&common)?
-                .directory
-                .auto_attendants
-                .iter()
-                .any(|a| a.name == name)
-            {
-                return Err(format!("auto attendant {name:?} exists: use set"));
-            }
-            edit(&common, |_, aas, removed| {
-                removed.retain(|r| r != &name);
-                let mut t = toml::map::Map::new();
-                t.insert("name".into(), toml::Value::String(name.clone()));
-                t.insert("dial_plan".into(), toml::Value::String(dial_plan));
-                t.insert("pilots".into(), list(&pilots));
-                t.insert("enabled".into(), toml::Value::Boolean(enabled));
-                t.insert(
-                    "speech_enabled".into(),
-                    toml::Value::Boolean(speech_enabled),
-                );
-                for (k, v) in [
-                    ("time_zone", time_zone),
-                    ("operator", operator),
-                    ("language", language),
-                ] {
-                    if let Some(v) = v {
-                        t.insert(k.into(), toml::Value::String(v));
-                    }
+            let mut t = toml::map::Map::new();
+            t.insert("name".into(), toml::Value::String(name.clone()));
+            t.insert("dial_plan".into(), toml::Value::String(dial_plan));
+            t.insert("pilots".into(), list(&pilots));
+            t.insert("enabled".into(), toml::Value::Boolean(enabled));
+            t.insert(
+                "speech_enabled".into(),
+                toml::Value::Boolean(speech_enabled),
+            );
+            for (k, v) in [
+                ("time_zone", time_zone),
+                ("operator", operator),
+                ("language", language),
+            ] {
+                if let Some(v) = v {
+                    t.insert(k.into(), toml::Value::String(v));
                 }
-                aas.push(toml::Value::Table(t));
-                Ok(format!("auto attendant {name} created"))
-            })
+            }
+            let object = openum::config::change::to_json(&toml::Value::Table(t));
+            let c = serde_json::json!({"op": "create", "kind": "auto_attendant", "object": object, "gateway": gateway});
+            let how = change(&common, c, serde_json::Value::Null, false)?;
+            let hgs: Vec<&str> = how.answer()["done"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["kind"] == "hunt_group")
+                .filter_map(|d| d["name"].as_str())
+                .collect();
+            let extra = match hgs.is_empty() {
+                true => String::new(),
+                false => format!(" with hunt group(s) {}", hgs.join(", ")),
+            };
+            how.say(&format!("auto attendant {name} created{extra}"));
+            Ok(())
         }
         AaCmd::Set {
             common,
@@ -299,8 +247,7 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 .iter()
                 .map(|k| key_table(k))
                 .collect::<Result<Vec<_>, _>>()?;
-            edit(&common, |base, aas, _| {
-                let t = table_for(base, aas, &name)?;
+            edit(&common, &name.clone(), |t| {
                 if let Some(e) = enabled {
                     t.insert("enabled".into(), toml::Value::Boolean(e));
                 }
@@ -374,20 +321,10 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
             Ok(())
         }
         AaCmd::Remove { common, name } => {
-            let in_base = {
-                let (base, _) = config_text(&common)?;
-                overlay::base_attendant(&base, &name).is_some()
-            };
-            edit(&common, |_, aas, removed| {
-                let before = aas.len();
-                aas.retain(|a| a.get("name").and_then(|n| n.as_str()) != Some(name.as_str()));
-                if in_base && !removed.contains(&name) {
-                    removed.push(name.clone());
-                } else if before == aas.len() {
-                    return Err(format!("no auto attendant {name:?}"));
-                }
-                Ok(format!("auto attendant {name} removed"))
-            })
+            let c = serde_json::json!({"op": "remove", "kind": "auto_attendant", "key": name});
+            change(&common, c, serde_json::Value::Null, false)?
+                .say(&format!("auto attendant {name} removed"));
+            Ok(())
         }
         AaCmd::ImportGreeting {
             common,
@@ -420,8 +357,7 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 file.display(),
                 samples.len() as f64 / import::RATE as f64
             );
-            edit(&common, |base, aas, _| {
-                let t = table_for(base, aas, &name)?;
+            edit(&common, &name.clone(), |t| {
                 if let Some(h) = &holiday {
                     let day = t
                         .get_mut("holidays")
@@ -447,7 +383,8 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 Ok(format!(
                     "auto attendant {name} uses {prompt} as its {kind} greeting"
                 ))
-            })
+            })?;
+            reload_prompts(&common)
         }
     }
 }
