@@ -50,16 +50,21 @@ pub struct CallInfo {
 pub struct Control {
     pub hangup: Recipient<CallHangup>,
     pub transfer: Recipient<TransferRequest>,
+    pub step: Recipient<super::messages::CallStep>,
 }
 
 impl Control {
     pub fn of<A>(a: &Addr<A>) -> Control
     where
-        A: Actor<Context = Context<A>> + Handler<CallHangup> + Handler<TransferRequest>,
+        A: Actor<Context = Context<A>>
+            + Handler<CallHangup>
+            + Handler<TransferRequest>
+            + Handler<super::messages::CallStep>,
     {
         Control {
             hangup: a.clone().recipient(),
             transfer: a.clone().recipient(),
+            step: a.clone().recipient(),
         }
     }
 }
@@ -72,6 +77,7 @@ pub struct Lifeline {
     call_id: String,
     to: Recipient<CallGone>,
     clean: bool,
+    report: Option<super::messages::CallReport>,
 }
 
 impl Lifeline {
@@ -80,6 +86,7 @@ impl Lifeline {
             call_id,
             to,
             clean: false,
+            report: None,
         }
     }
 }
@@ -89,6 +96,7 @@ impl Drop for Lifeline {
         self.to.do_send(CallGone {
             call_id: std::mem::take(&mut self.call_id),
             clean: self.clean,
+            report: self.report.take(),
         });
     }
 }
@@ -129,9 +137,20 @@ pub struct CallActor {
     /// call ends (paused while the caller holds: RTP may stop then).
     last_activity: Instant,
     held: bool,
+    /// For the call data record: the message left, or why none was kept.
+    stored_id: Option<String>,
+    not_kept: Option<String>,
 }
 
 impl CallActor {
+    /// Tell the supervisor where the call is (the list of calls in progress).
+    fn step(&self, step: &str) {
+        self.control.step.do_send(super::messages::CallStep {
+            call_id: self.info.call_id.clone(),
+            step: step.to_string(),
+        });
+    }
+
     pub fn new(
         info: CallInfo,
         core: CallCore,
@@ -165,6 +184,8 @@ impl CallActor {
             srtp_failures_at_recording: 0,
             last_activity: Instant::now(),
             held: false,
+            stored_id: None,
+            not_kept: None,
         }
     }
 
@@ -278,6 +299,7 @@ impl CallActor {
                                     end = %reason.name(),
                                     call_id = %act.info.call_id,
                                 );
+                                act.stored_id = Some(meta.id.clone());
                                 true
                             }
                             Err(e) => {
@@ -312,6 +334,7 @@ impl CallActor {
                 } else {
                     None
                 };
+                self.not_kept = Some(why.unwrap_or("too_short").to_string());
                 match why {
                     Some(why) => {
                         metrics::counter!("openum_messages_not_recorded_total", "reason" => why)
@@ -355,6 +378,7 @@ impl CallActor {
                 );
             }
             CallEvent::RecordingStarted { late } => {
+                self.step("recording");
                 self.srtp_failures_at_recording = self.srtp_failures();
                 tracing::info!(event = "recording_started", call_id = %i.call_id, mailbox = %i.mailbox, greeting_late_ms = late.as_millis() as u64);
             }
@@ -368,6 +392,7 @@ impl CallActor {
                 });
             }
             CallEvent::AaStep(s) => {
+                self.step(s.step);
                 metrics::counter!("openum_aa_menu_steps_total", "step" => s.step).increment(1);
                 tracing::info!(
                     event = "aa_menu",
@@ -385,6 +410,7 @@ impl CallActor {
                 });
             }
             CallEvent::OvaStep(s) => {
+                self.step(s.step);
                 metrics::counter!("openum_ova_menu_steps_total", "step" => s.step).increment(1);
                 tracing::info!(
                     event = "ova_menu",
@@ -397,6 +423,7 @@ impl CallActor {
             }
             CallEvent::OvaStore(a) => self.on_ova_store(a, ctx),
             CallEvent::Greeting { lang, prompts } => {
+                self.step("greeting");
                 tracing::info!(event = "greeting_played", call_id = %i.call_id, mailbox = %i.mailbox, language = %lang.code(), prompts = %prompts.join(","));
             }
             CallEvent::Goodbye { prompts } => {
@@ -556,6 +583,16 @@ impl CallActor {
             rtp_out = self.core.packets_sent(),
             rtp_send_errors = self.send_errors,
         );
+        let q = self.core.rx_quality();
+        self.lifeline.report = Some(super::messages::CallReport {
+            rtp_in: rx.packets,
+            rtp_out: self.core.packets_sent(),
+            rtp_lost: q.lost(),
+            rtp_expected: q.expected(),
+            jitter_ms: q.jitter_ms(),
+            message_id: self.stored_id.take(),
+            not_kept: self.not_kept.take(),
+        });
         self.lifeline.clean = true;
         ctx.stop();
     }

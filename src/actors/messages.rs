@@ -103,6 +103,31 @@ pub struct CallHangup {
 pub struct CallGone {
     pub call_id: String,
     pub clean: bool,
+    /// What the call did, for its call data record (None if it died first).
+    pub report: Option<CallReport>,
+}
+
+/// A finished call's figures and outcome (call → supervisor, in [`CallGone`]).
+#[derive(Debug, Clone, Default)]
+pub struct CallReport {
+    pub rtp_in: u64,
+    pub rtp_out: u64,
+    pub rtp_lost: u64,
+    pub rtp_expected: u64,
+    pub jitter_ms: f64,
+    /// The message the call left, when it left one.
+    pub message_id: Option<String>,
+    /// Why nothing was kept, when a recording was not (too short, silence…).
+    pub not_kept: Option<String>,
+}
+
+/// Where a call is in its flow (call → supervisor): the menu step, for the
+/// list of calls in progress.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CallStep {
+    pub call_id: String,
+    pub step: String,
 }
 
 /// The configuration changed at run time (a gateway's status or address).

@@ -20,6 +20,7 @@
 
 pub mod call;
 mod call_ova;
+pub mod calls;
 pub mod endpoint;
 pub mod lateness;
 pub mod media_clock;

@@ -131,6 +131,10 @@ pub struct Supervisor {
     listeners: Vec<Recipient<DirectoryChanged>>,
     /// Where SUBSCRIBEs go (None in the router role: 405).
     mwi: Option<Recipient<SubscribeIn>>,
+    /// Calls in progress and the call data records they leave.
+    book: super::calls::CallBook,
+    /// Where CDRs are written, batched once a second (None: not kept).
+    cdr_sink: Option<Recipient<super::calls::CdrBatch>>,
 }
 
 impl Supervisor {
@@ -166,12 +170,28 @@ impl Supervisor {
             next_tag: 1,
             listeners: Vec::new(),
             mwi: None,
+            book: Default::default(),
+            cdr_sink: None,
         }
     }
 
     pub fn notify_directory_changes(mut self, to: Recipient<DirectoryChanged>) -> Self {
         self.listeners.push(to);
         self
+    }
+
+    /// Write call data records through `to`.
+    pub fn with_cdr_sink(mut self, to: Recipient<super::calls::CdrBatch>) -> Self {
+        self.cdr_sink = Some(to);
+        self
+    }
+
+    /// Hand the records made since the last time to the sink.
+    fn flush_cdrs(&mut self) {
+        let batch = self.book.take_done();
+        if let (false, Some(sink)) = (batch.is_empty(), &self.cdr_sink) {
+            sink.do_send(super::calls::CdrBatch(batch));
+        }
     }
 
     /// Pass SUBSCRIBEs (message waiting indication) to `to`.
@@ -204,6 +224,7 @@ impl Supervisor {
             rtp_port = port,
         );
         self.sockets.insert(a.req.call_id().to_string(), socket);
+        self.book.admitted(&a, Instant::now());
         let local = SocketAddr::new(self.cfg.address, port);
         self.core.accept(Instant::now(), a, local);
     }
@@ -270,6 +291,7 @@ impl Supervisor {
                     metrics::counter!("openum_transfers_total", "ok" => ok.to_string())
                         .increment(1);
                     tracing::info!(event = "transfer_result", call_id = %call_id, ok, reason = %reason);
+                    self.book.transfer_result(&call_id, ok);
                     if let Some(a) = self.actors.get(&call_id) {
                         a.do_send(TransferDone { ok });
                     }
@@ -301,9 +323,12 @@ impl Supervisor {
                 }
                 Output::EndedBeforeMedia { call_id, reason } => {
                     self.sockets.remove(&call_id);
+                    self.book
+                        .ended_before_media(&call_id, &reason, Instant::now());
                     tracing::info!(event = "call_ended", call_id = %call_id, reason = %reason, "before media started");
                 }
                 Output::Rejected(r) => {
+                    self.book.refused(&r);
                     metrics::counter!("openum_calls_rejected_total", "status" => r.status.to_string())
                         .increment(1);
                     tracing::warn!(
@@ -321,6 +346,7 @@ impl Supervisor {
                     node,
                     contact,
                 } => {
+                    self.book.redirected(&call_id, &node, &contact);
                     metrics::counter!("openum_calls_redirected_total", "node" => node.clone())
                         .increment(1);
                     tracing::info!(event = "call_redirected", call_id = %call_id, node = %node, contact = %contact);
@@ -334,6 +360,8 @@ impl Supervisor {
                         exit_code = code
                     );
                     println!("openum: drained {calls} call(s); exiting with {code}");
+                    // The last calls' records go before the process does.
+                    self.flush_cdrs();
                     // Let the last responses and BYEs leave the sockets.
                     ctx.run_later(Duration::from_millis(200), move |_, _| {
                         System::current().stop_with_code(code)
@@ -394,6 +422,7 @@ impl Supervisor {
             return;
         };
         let n = &s.negotiated;
+        self.book.media(&call_id, n.codec.name(), n.srtp.is_some());
         let mode = match (&s.setup.route, s.setup.deposit) {
             (Route::AutoAttendant { name, dial_plan }, _) => {
                 let dir = self.core.directory().clone();
@@ -610,6 +639,26 @@ impl Actor for Supervisor {
             });
         }
         self.worker_gauges();
+        ctx.run_interval(Duration::from_secs(1), |act, _| act.flush_cdrs());
+    }
+}
+
+impl Handler<super::messages::CallStep> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, m: super::messages::CallStep, _: &mut Context<Self>) {
+        self.book.step(&m.call_id, m.step);
+    }
+}
+
+/// Get-UMActiveCalls: the calls in progress.
+#[derive(Message)]
+#[rtype(result = "Vec<super::calls::ActiveCall>")]
+pub struct GetCalls;
+
+impl Handler<GetCalls> for Supervisor {
+    type Result = MessageResult<GetCalls>;
+    fn handle(&mut self, _: GetCalls, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.book.list(Instant::now()))
     }
 }
 
@@ -672,6 +721,7 @@ impl Handler<CallGone> for Supervisor {
     type Result = ();
     fn handle(&mut self, m: CallGone, ctx: &mut Context<Self>) {
         self.actors.remove(&m.call_id);
+        self.book.gone(&m.call_id, m.report, Instant::now());
         if m.clean {
             self.core.handle_call_finished(&m.call_id);
         } else if self.core.handle_call_died(Instant::now(), &m.call_id) {
@@ -686,6 +736,7 @@ impl Handler<CallGone> for Supervisor {
 impl Handler<TransferRequest> for Supervisor {
     type Result = ();
     fn handle(&mut self, m: TransferRequest, ctx: &mut Context<Self>) {
+        self.book.transfer_asked(&m.call_id, &m.extension);
         self.core
             .start_transfer(Instant::now(), &m.call_id, &m.extension);
         self.pump(ctx);

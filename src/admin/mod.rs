@@ -34,6 +34,7 @@ use crate::store::{MailboxStore, StoreError};
 use actix::Addr;
 
 pub mod auth;
+pub mod calls;
 pub mod objects;
 pub mod problem;
 pub mod tokens;
@@ -53,6 +54,11 @@ pub struct AdminState {
     pub objects: Option<Arc<crate::objects::Objects>>,
     /// SHA-256 of the local admin credential (`DATA/admin.token`).
     pub local_token_hash: Arc<str>,
+    /// The configuration text a router runs with (it has no store, so no model
+    /// of its own): what `GET /api/config` answers there.
+    pub router_config: Option<Arc<String>>,
+    /// Call data records (None in the router role).
+    pub cdrs: Option<Arc<dyn crate::store::cdr::CdrStore>>,
     pub metrics: Option<PrometheusHandle>,
     /// Present when the TLS listener runs: lets `certificate enable` swap the
     /// certificate without a restart.
@@ -556,5 +562,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/metrics", web::get().to(prometheus))
         .configure(objects::routes)
-        .configure(tokens::routes);
+        .configure(tokens::routes)
+        .configure(calls::routes);
 }

@@ -233,8 +233,18 @@ async fn changes(
     }
 }
 
-/// `GET /api/config`: the whole model, as `openum config export` prints it.
+/// `GET /api/config`: the whole model, as `openum config export` prints it (a
+/// router: the configuration file it runs with, version 0).
 async fn export(s: web::Data<AdminState>) -> HttpResponse {
+    if let (None, Some(text)) = (&s.objects, &s.router_config) {
+        let mut doc: toml::Value = match toml::from_str(text) {
+            Ok(d) => d,
+            Err(e) => return problem::internal(&e.to_string()),
+        };
+        change::strip_pins(&mut doc);
+        let t = toml::to_string(&doc).unwrap_or_default();
+        return HttpResponse::Ok().json(serde_json::json!({"version": 0, "toml": t}));
+    }
     match current_doc(&s) {
         Ok((version, doc)) => match toml::to_string(&doc) {
             Ok(t) => HttpResponse::Ok().json(serde_json::json!({"version": version, "toml": t})),

@@ -305,6 +305,7 @@ impl CallControl {
                 call_id: req.call_id().to_string(),
                 uri: req.uri.clone(),
                 gateway: g.map(str::to_string),
+                calling: super::calling_user(req),
             }));
             self.respond(tx, r);
             return false;

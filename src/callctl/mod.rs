@@ -114,6 +114,18 @@ pub struct Rejection {
     pub call_id: String,
     pub uri: String,
     pub gateway: Option<String>,
+    /// The From user part (the calling number).
+    pub calling: String,
+}
+
+/// The user part of a request's From (empty when anonymous or unparsable).
+pub(crate) fn calling_user(req: &Request) -> String {
+    req.headers
+        .get("From")
+        .map(crate::sip::msg::addr_uri)
+        .and_then(crate::sip::msg::uri_user)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// What the shell must do, in order.
@@ -356,6 +368,7 @@ impl CallControl {
             call_id: req.call_id().to_string(),
             uri: req.uri.clone(),
             gateway: gateway.map(str::to_string),
+            calling: calling_user(req),
         }));
         self.respond(tx, r);
     }
@@ -487,6 +500,7 @@ impl CallControl {
                     call_id: call_id.to_string(),
                     uri: String::new(),
                     gateway: Some(c.gateway.clone()),
+                    calling: String::new(),
                 }));
                 self.end_before_media(now, call_id, &why);
             }

@@ -8,6 +8,8 @@
 //! store. Never imports `openum::admin` (it is a client of it).
 
 pub mod autoattendant;
+pub mod calls;
+pub mod cdr;
 pub mod certificate;
 pub mod config;
 pub mod dialplan;
@@ -111,6 +113,13 @@ enum Cmd {
     },
     /// The whole model: check a file, export, import.
     Config(config::ConfigArgs),
+    /// The calls in progress (Get-UMActiveCalls).
+    Calls(calls::CallsArgs),
+    /// Call data records (Get-UMCallDataRecord, Get-UMCallSummaryReport).
+    Cdr {
+        #[command(subcommand)]
+        cmd: cdr::CdrCmd,
+    },
 }
 
 pub fn run() -> Result<(), String> {
@@ -127,6 +136,8 @@ pub fn run() -> Result<(), String> {
         Cmd::Mailbox { cmd } => mailbox::run(cmd),
         Cmd::Token { cmd } => token::run(cmd),
         Cmd::Config(a) => config::run(a),
+        Cmd::Calls(a) => calls::run(a),
+        Cmd::Cdr { cmd } => cdr::run(cmd),
     }
 }
 

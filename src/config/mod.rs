@@ -155,6 +155,13 @@ struct RawService {
     mailbox_sip_tls_port: u16,
     #[serde(default = "default_node_probe_ms")]
     node_probe_interval_ms: u64,
+    /// Days call data records are kept.
+    #[serde(default = "default_cdr_retention")]
+    cdr_retention_days: u32,
+}
+
+fn default_cdr_retention() -> u32 {
+    90
 }
 
 fn default_bind() -> IpAddr {
@@ -422,6 +429,8 @@ pub struct ServiceConfig {
     pub node_probe_interval: Duration,
     pub mailbox_nodes: Vec<MailboxNode>,
     pub role: Role,
+    /// How long call data records are kept.
+    pub cdr_retention: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -604,6 +613,7 @@ impl Config {
                 })
                 .collect(),
             role: Role::Combined,
+            cdr_retention: Duration::from_secs(s.cdr_retention_days.max(1) as u64 * 86_400),
         };
         unique(
             "mailbox_node",

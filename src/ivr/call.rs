@@ -248,6 +248,11 @@ impl CallCore {
         self.rx.stats
     }
 
+    /// Loss and jitter of what the caller sent (RFC 3550).
+    pub fn rx_quality(&self) -> &crate::media::quality::Quality {
+        &self.rx.quality
+    }
+
     pub fn packets_sent(&self) -> u64 {
         self.tx.packets_sent
     }

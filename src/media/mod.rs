@@ -7,6 +7,7 @@ pub mod dtmf;
 pub mod g711;
 pub mod import;
 pub mod inband;
+pub mod quality;
 pub mod recorder;
 pub mod rtp;
 pub mod srtp;

@@ -98,6 +98,8 @@ pub struct RtpReceiver {
     last_at: Option<Instant>,
     dtmf: DtmfDetector,
     pub stats: RxStats,
+    /// Loss and jitter (RFC 3550), for the call data record.
+    pub quality: super::quality::Quality,
 }
 
 impl RtpReceiver {
@@ -119,6 +121,7 @@ impl RtpReceiver {
             last_at: None,
             dtmf: DtmfDetector::default(),
             stats: RxStats::default(),
+            quality: Default::default(),
         }
     }
 
@@ -173,6 +176,15 @@ impl RtpReceiver {
         self.stats.packets += 1;
         let pt = header.payload_type;
         if Some(pt) == self.dtmf_pt {
+            let rate = self.codec.clock_rate();
+            self.quality.packet(
+                now,
+                header.ssrc,
+                header.sequence_number,
+                header.timestamp,
+                rate,
+                false,
+            );
             self.dtmf.age(now);
             return Ok(match self.dtmf.handle(header.timestamp, payload) {
                 Some(c) => {
@@ -187,6 +199,15 @@ impl RtpReceiver {
         }) = self.pts.iter().find(|e| e.pt == pt)
         else {
             if CN_PTS.contains(&pt) {
+                let rate = self.codec.clock_rate();
+                self.quality.packet(
+                    now,
+                    header.ssrc,
+                    header.sequence_number,
+                    header.timestamp,
+                    rate,
+                    false,
+                );
                 return Ok(Received::Nothing); // comfort noise: treat as silence
             }
             self.stats.foreign_pt += 1;
@@ -198,6 +219,13 @@ impl RtpReceiver {
         let gap = self.last_at.map(|t| now.saturating_duration_since(t));
         self.last_at = Some(now);
         let rate = codec.clock_rate();
+        self.quality.update(
+            now,
+            header.ssrc,
+            header.sequence_number,
+            header.timestamp,
+            rate,
+        );
         if self.ssrc != Some(header.ssrc) || rate != self.stream_rate {
             self.rebase(header.ssrc, header.timestamp, rate);
         }

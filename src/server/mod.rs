@@ -200,6 +200,7 @@ pub fn run(
     // A router records nothing: no store, no prompts, no PINs.
     let mut change_feed = None;
     let mut objects = None;
+    let mut cdr_store: Option<Arc<dyn crate::store::cdr::CdrStore>> = None;
     let (mut cfg, store, hashed): (Config, Option<Arc<dyn MailboxStore>>, usize) = match role {
         Role::Router => (checked.ok_or("the router's configuration")?, None, 0),
         _ => {
@@ -213,6 +214,7 @@ pub fn run(
             let o = startup::objects_of(&sled, &data);
             let (cfg, hashed) = startup::load_model(&src, &data, &o)?;
             objects = Some(o);
+            cdr_store = Some(Arc::new(sled.clone()));
             let (store, feed) = Notifying::new(Arc::new(sled));
             change_feed = Some(feed);
             (cfg, Some(Arc::new(store) as Arc<dyn MailboxStore>), hashed)
@@ -471,6 +473,15 @@ pub fn run(
                 .with_mwi(m.clone().recipient())
                 .notify_directory_changes(m.clone().recipient());
         }
+        if let Some(c) = cdr_store.clone() {
+            let retention = service.cdr_retention;
+            let sink = SyncArbiter::start(1, move || crate::actors::calls::CdrSink {
+                store: c.clone(),
+                retention,
+                last_purge: None,
+            });
+            sup = sup.with_cdr_sink(sink.recipient());
+        }
         let supervisor = sup_ctx.run(sup);
         let sink = net::Sink::of(&endpoint).with_limits(net::StreamLimits {
             message: cfg.service.sip_message_timeout,
@@ -512,6 +523,8 @@ pub fn run(
             data: data.clone(),
             objects: objects.clone(),
             local_token_hash: crate::tokens::hash(&local_token).into(),
+            cdrs: cdr_store.clone(),
+            router_config: (role == Role::Router).then(|| Arc::new(src.text.clone())),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()

@@ -7,6 +7,7 @@
 //! crash after leaves a whole message. Depends on `directory` types only (and sled).
 
 pub mod audio;
+pub mod cdr;
 pub mod greeting;
 pub mod notify;
 pub mod objects;

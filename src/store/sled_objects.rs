@@ -146,3 +146,61 @@ mod tests {
         assert_eq!(s.model().unwrap().unwrap().version, 1);
     }
 }
+
+mod cdr_impl {
+    //! [`CdrStore`] on sled: `c/<ended_at>/<call_id>` (RFC 3339 sorts by time).
+    use super::super::super::cdr::{Cdr, CdrQuery, CdrStore};
+    use super::super::{SledStore, StoreError};
+
+    impl CdrStore for SledStore {
+        fn put_cdrs(&self, cdrs: &[Cdr]) -> Result<(), StoreError> {
+            let mut batch = sled::Batch::default();
+            for c in cdrs {
+                let v = serde_json::to_vec(c).map_err(|e| StoreError::Io(e.to_string()))?;
+                batch.insert(format!("c/{}/{}", c.ended_at, c.call_id).as_bytes(), v);
+            }
+            self.db()?.apply_batch(batch).map_err(|e| self.failed(e))?;
+            self.flush()
+        }
+
+        fn cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, StoreError> {
+            let start = format!("c/{}", q.since.as_deref().unwrap_or(""));
+            let mut out = std::collections::VecDeque::new();
+            for kv in self.db()?.range(start.as_bytes()..b"c0".as_slice()) {
+                let (_, v) = kv.map_err(|e| self.failed(e))?;
+                let c: Cdr = serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("call data record: {e}")))?;
+                if q.matches(&c) {
+                    out.push_back(c);
+                    if out.len() > q.limit.max(1) {
+                        out.pop_front();
+                    }
+                }
+            }
+            Ok(out.into())
+        }
+
+        fn purge_cdrs(&self, before: &str) -> Result<usize, StoreError> {
+            let db = self.db()?;
+            let end = format!("c/{before}");
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for kv in db.range(b"c/".as_slice()..end.as_bytes()) {
+                let (k, _) = kv.map_err(|e| self.failed(e))?;
+                batch.remove(k);
+                n += 1;
+            }
+            db.apply_batch(batch).map_err(|e| self.failed(e))?;
+            self.flush()?;
+            Ok(n)
+        }
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn sled_meets_the_cdr_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        crate::store::cdr::contract::cdrs(&s);
+    }
+}
