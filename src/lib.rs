@@ -75,6 +75,7 @@ pub mod admin;
 pub mod alloc;
 pub mod callctl;
 pub mod config;
+pub mod datadir;
 pub mod directory;
 pub mod ivr;
 pub mod logging;

@@ -397,10 +397,10 @@ impl Legacy {
         };
         let attendants = take(read(path_of(ATTENDANTS, data))?);
         let mailboxes = take(read(path_of(MAILBOXES, data))?);
-        let settings = crate::server::load_settings(data)?;
+        let settings = crate::datadir::load_settings(data)?;
         let gateways: Vec<_> = settings.gateways.into_iter().collect();
         if !gateways.is_empty() {
-            files.push(crate::server::settings_path(data));
+            files.push(crate::datadir::settings_path(data));
         }
         Ok(Legacy {
             attendants,
@@ -451,12 +451,12 @@ impl Legacy {
     /// changes out of `service.json` (its startup modes stay): the store holds
     /// their objects now.
     fn retire(&self, data: &Path) {
-        let settings = crate::server::settings_path(data);
+        let settings = crate::datadir::settings_path(data);
         for f in &self.files {
             let r = if f == &settings {
-                crate::server::load_settings(data).and_then(|mut s| {
+                crate::datadir::load_settings(data).and_then(|mut s| {
                     s.gateways.clear();
-                    crate::server::save_settings(data, &s)
+                    crate::datadir::save_settings(data, &s)
                 })
             } else {
                 let to = f.with_extension("toml.migrated");

@@ -183,7 +183,7 @@ fn legacy_overlay_files_are_taken_in_at_bootstrap() {
     );
     assert!(!dir.path().join("mailboxes.toml").exists());
     assert!(dir.path().join("mailboxes.toml.migrated").exists());
-    let settings = crate::server::load_settings(dir.path()).unwrap();
+    let settings = crate::datadir::load_settings(dir.path()).unwrap();
     assert!(settings.gateways.is_empty());
     assert_eq!(settings.startup_mode, Some(crate::config::StartupMode::TCP));
     assert_eq!(out.done.iter().filter(|d| d.action == "migrate").count(), 2);

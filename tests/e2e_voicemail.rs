@@ -100,7 +100,8 @@ fn udp_call_to_an_extension_leaves_a_message_listed_and_exported_by_the_cli() {
     assert_eq!(m["mailbox"], "1001");
     assert_eq!(m["caller_id"], "5551234");
     assert_eq!(m["caller_name"], "SIPp Caller");
-    assert_eq!(m["codec"], "A");
+    assert_eq!(m["codec"], "PCMA");
+    assert_eq!(m["status"], "new");
     assert_eq!(m["format"], "ogg");
     let id = m["id"].as_str().unwrap().to_string();
     let duration = m["duration_ms"].as_u64().unwrap();

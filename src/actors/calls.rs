@@ -37,7 +37,7 @@ struct Active {
 }
 
 /// A call in progress as `openum calls` and `GET /api/calls` show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActiveCall {
     pub call_id: String,
     pub gateway: String,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What the admin API shows for a gateway.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GatewayHealth {
     pub name: String,
     pub address: String,

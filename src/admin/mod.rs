@@ -36,6 +36,7 @@ use actix::Addr;
 pub mod auth;
 pub mod calls;
 pub mod objects;
+pub mod openapi;
 pub mod problem;
 pub mod tokens;
 use actix_web::{HttpResponse, web};
@@ -76,9 +77,7 @@ pub struct TlsAdmin {
 /// and the current one stays.
 async fn reload_certificate(s: web::Data<AdminState>) -> HttpResponse {
     let Some(t) = s.tls.clone() else {
-        return HttpResponse::Conflict().json(
-            serde_json::json!({"error": "the TLS listener is not running (startup mode TCP)"}),
-        );
+        return problem::conflict("the TLS listener is not running (startup mode TCP)");
     };
     let r = web::block(move || {
         let files = crate::tls::TlsFiles::new(&t.data);
@@ -95,17 +94,18 @@ async fn reload_certificate(s: web::Data<AdminState>) -> HttpResponse {
         }
         Ok(Err(e)) => {
             tracing::warn!(event = "certificate_reload_refused", error = %e);
-            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+            problem::bad_request(&(e).to_string())
         }
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
 fn store_error(e: StoreError) -> HttpResponse {
     match e {
-        StoreError::NotFound(id) => HttpResponse::NotFound()
-            .json(serde_json::json!({"error": format!("no such message {id}")})),
-        e => HttpResponse::InternalServerError().json(serde_json::json!({"error": e.to_string()})),
+        StoreError::NotFound(id) => {
+            problem::not_found(&(format!("no such message {id}")).to_string())
+        }
+        e => problem::internal(&(e.to_string()).to_string()),
     }
 }
 
@@ -119,7 +119,7 @@ async fn status(s: web::Data<AdminState>) -> HttpResponse {
             "worker_calls": st.worker_calls,
             "mailbox_nodes": st.mailbox_nodes,
         })),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -127,14 +127,14 @@ async fn drain(s: web::Data<AdminState>) -> HttpResponse {
     match s.supervisor.send(Drain { now: false }).await {
         Ok(calls) => HttpResponse::Ok()
             .json(serde_json::json!({"draining": true, "calls_in_progress": calls})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
 async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
     match s.monitor.send(GetGatewayStatus).await {
         Ok(list) => HttpResponse::Ok().json(list),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -197,7 +197,7 @@ async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
             tracing::warn!(event = "objects_reload_refused", error = %e);
             problem::bad_request(&e)
         }
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -214,8 +214,8 @@ async fn mailbox_status(s: web::Data<AdminState>, path: web::Path<String>) -> Ht
     .await;
     match r {
         Ok(Ok(st)) => HttpResponse::Ok().json(st),
-        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Ok(Err(e)) => problem::not_found(&(e).to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -243,8 +243,7 @@ async fn set_pin(
         (Some(p), false) => crate::store::pins::NewPin::Given(p),
         (None, true) => crate::store::pins::NewPin::Generate,
         _ => {
-            return HttpResponse::BadRequest()
-                .json(serde_json::json!({"error": "give either a pin or generate"}));
+            return problem::bad_request("give either a pin or generate");
         }
     };
     let dir = current_dir(&s).await;
@@ -267,9 +266,9 @@ async fn set_pin(
         }
         Ok(Err(e)) => {
             tracing::warn!(event = "pin_refused", mailbox = %ext, reason = %e);
-            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+            problem::bad_request(&(e).to_string())
         }
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -285,15 +284,14 @@ async fn unlock(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRespon
             tracing::info!(event = "mailbox_unlocked", mailbox = %ext, was_locked = was);
             HttpResponse::Ok().json(serde_json::json!({"was_locked": was}))
         }
-        Ok(Err(e)) => HttpResponse::BadRequest().json(serde_json::json!({"error": e})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Ok(Err(e)) => problem::bad_request(&(e).to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
 /// What a router answers for messages: it has no store.
 fn no_store() -> HttpResponse {
-    HttpResponse::Conflict()
-        .json(serde_json::json!({"error": "this is a router-role node: it stores no messages"}))
+    problem::conflict("this is a router-role node: it stores no messages")
 }
 
 async fn media_timing() -> HttpResponse {
@@ -326,9 +324,13 @@ async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResp
         Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
             problem::not_found(&format!("no UM mailbox {ext}"))
         }
-        Ok(Ok((_, list))) => HttpResponse::Ok().json(list),
+        Ok(Ok((_, list))) => HttpResponse::Ok().json(
+            list.into_iter()
+                .map(crate::store::MessageView::from)
+                .collect::<Vec<_>>(),
+        ),
         Ok(Err(e)) => store_error(e),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -338,9 +340,9 @@ async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpRespo
         return no_store();
     };
     match web::block(move || store.get(&id)).await {
-        Ok(Ok(m)) => HttpResponse::Ok().json(m),
+        Ok(Ok(m)) => HttpResponse::Ok().json(crate::store::MessageView::from(m)),
         Ok(Err(e)) => store_error(e),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -363,11 +365,11 @@ async fn set_message_status(
     let status = body.status;
     match web::block(move || store.set_status(&id, status, std::time::SystemTime::now())).await {
         Ok(Ok(m)) => {
-            tracing::info!(event = "message_status", id = %m.id, mailbox = %m.mailbox, status = ?status, by = "admin");
-            HttpResponse::Ok().json(m)
+            tracing::info!(event = "message_status", message_id = %m.id, mailbox = %m.mailbox, status = status.name(), by = "admin");
+            HttpResponse::Ok().json(crate::store::MessageView::from(m))
         }
         Ok(Err(e)) => store_error(e),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -384,7 +386,7 @@ async fn remove_message(s: web::Data<AdminState>, path: web::Path<String>) -> Ht
             HttpResponse::NoContent().finish()
         }
         Ok(Err(e)) => store_error(e),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -406,7 +408,7 @@ async fn audio_as(
             HttpResponse::Ok().content_type(ctype).body(bytes)
         }
         Ok(Err(e)) => store_error(e),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -430,7 +432,7 @@ fn greeting_path(
     let (ext, kind) = path.into_inner();
     crate::store::greeting::parse_kind(&kind)
         .map(|k| (ext, k))
-        .map_err(|e| Box::new(HttpResponse::NotFound().json(serde_json::json!({"error": e}))))
+        .map_err(|e| Box::new(problem::not_found(&(e).to_string())))
 }
 
 async fn get_greeting(s: web::Data<AdminState>, path: web::Path<(String, String)>) -> HttpResponse {
@@ -450,11 +452,9 @@ async fn get_greeting(s: web::Data<AdminState>, path: web::Path<(String, String)
             };
             HttpResponse::Ok().content_type(ctype).body(bytes)
         }
-        Ok(Ok(None)) => {
-            HttpResponse::NotFound().json(serde_json::json!({"error": "no such recording"}))
-        }
-        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Ok(Ok(None)) => problem::not_found("no such recording"),
+        Ok(Err(e)) => problem::not_found(&(e).to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -485,9 +485,9 @@ async fn put_greeting(
         }
         Ok(Err(e)) => {
             tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = ?kind, file = %file, error = %e);
-            HttpResponse::BadRequest().json(serde_json::json!({"error": e}))
+            problem::bad_request(&(e).to_string())
         }
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -510,8 +510,8 @@ async fn delete_greeting(
             tracing::info!(event = "greeting_removed", mailbox = %ext, kind = ?kind);
             HttpResponse::Ok().json(serde_json::json!({"removed": true}))
         }
-        Ok(Err(e)) => HttpResponse::NotFound().json(serde_json::json!({"error": e})),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+        Ok(Err(e)) => problem::not_found(&(e).to_string()),
+        Err(e) => problem::internal(&e.to_string()),
     }
 }
 
@@ -530,7 +530,8 @@ async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/status", web::get().to(status))
+    cfg.route("/api/openapi.json", web::get().to(openapi::serve))
+        .route("/api/status", web::get().to(status))
         .route("/api/service/drain", web::post().to(drain))
         .route("/api/autoattendants/reload", web::post().to(reload_objects))
         .route("/api/media/timing", web::get().to(media_timing))

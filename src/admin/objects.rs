@@ -58,7 +58,7 @@ pub async fn commit(
             .filter(|r| touched.contains(&r.gateway.as_str()) || touched.contains(&"model"))
             .cloned()
             .collect();
-        crate::server::log_resolutions(&log);
+        crate::config::log_resolutions(&log);
         s.supervisor
             .do_send(DirectoryChanged(Arc::new(out.config.directory.clone())));
     }
@@ -295,18 +295,13 @@ async fn audit(s: web::Data<AdminState>, q: web::Query<AuditQuery>) -> HttpRespo
 /// The object resources. `/api/gateways` (probe state) and
 /// `/api/mailboxes/{ext}` (PIN status) answer GET with their richer views.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/changes")
-            .app_data(web::JsonConfig::default().limit(4 << 20))
-            .route(web::post().to(changes)),
-    )
-    .service(
-        web::resource("/api/config")
-            .app_data(web::JsonConfig::default().limit(4 << 20))
-            .route(web::get().to(export))
-            .route(web::post().to(import)),
-    )
-    .route("/api/audit", web::get().to(audit));
+    cfg.service(web::resource("/api/changes").route(web::post().to(changes)))
+        .service(
+            web::resource("/api/config")
+                .route(web::get().to(export))
+                .route(web::post().to(import)),
+        )
+        .route("/api/audit", web::get().to(audit));
     for kind in Kind::ALL {
         let collection = web::resource(format!("/api/{}", kind.path()))
             .app_data(web::Data::new(kind))

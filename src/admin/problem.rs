@@ -65,3 +65,29 @@ pub fn of_object_error(e: &ObjectError) -> HttpResponse {
     };
     problem(status, &e.to_string(), e.field())
 }
+
+/// Bodies, queries and paths that do not parse are problems too (actix's own
+/// answers are text/plain), and so is a path no route has.
+pub fn extractors(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    fn as_problem(detail: String) -> actix_web::Error {
+        let r = bad_request(&detail);
+        actix_web::error::InternalError::from_response(detail, r).into()
+    }
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(4 << 20)
+            .error_handler(|e, _| as_problem(format!("the JSON body: {e}"))),
+    )
+    .app_data(
+        web::QueryConfig::default().error_handler(|e, _| as_problem(format!("the query: {e}"))),
+    )
+    .app_data(web::PathConfig::default().error_handler(|e, _| as_problem(format!("the path: {e}"))))
+    .default_service(web::to(|req: actix_web::HttpRequest| async move {
+        not_found(&format!(
+            "no such resource: {} {}",
+            req.method(),
+            req.path()
+        ))
+    }));
+}

@@ -138,7 +138,8 @@ pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     };
     if json {
-        print_json(&msgs)?;
+        let views: Vec<openum::store::MessageView> = msgs.into_iter().map(Into::into).collect();
+        print_json(&views)?;
     } else {
         println!(
             "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8} {:<7}",

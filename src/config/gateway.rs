@@ -164,3 +164,15 @@ pub fn resolve_gateway(
     }
     Ok((resolved, log))
 }
+
+/// One `gateway_resolved` event per resolution (WARN when a name gave no address).
+pub fn log_resolutions(list: &[Resolution]) {
+    for r in list {
+        let addresses: Vec<String> = r.addresses.iter().map(|a| a.to_string()).collect();
+        if addresses.is_empty() {
+            tracing::warn!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = "no address");
+        } else {
+            tracing::info!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = %addresses.join(","));
+        }
+    }
+}

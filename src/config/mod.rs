@@ -26,7 +26,9 @@ mod pilots;
 mod roles;
 mod service;
 
-pub use gateway::{GatewayChange, Resolution, change_gateway, resolve_gateway, system_resolve};
+pub use gateway::{
+    GatewayChange, Resolution, change_gateway, log_resolutions, resolve_gateway, system_resolve,
+};
 pub use roles::{MailboxNode, Role};
 pub use service::{AutoCert, StartupMode, TlsConfig};
 

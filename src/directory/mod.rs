@@ -161,7 +161,7 @@ impl IpGateway {
 
 /// An IP gateway's `-Status`: Enabled; Disabled (new calls refused, not probed);
 /// NoNewCalls (calls in progress finish, new ones are refused: draining a gateway).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub enum GatewayState {
     Enabled,
     Disabled,
@@ -180,7 +180,7 @@ impl GatewayState {
 }
 
 /// How openum reaches a gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum GatewayTransport {
     Udp,
     Tcp,

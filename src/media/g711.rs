@@ -3,11 +3,17 @@
 //! whole codec frameworks. Decode is a const table lookup; encode is arithmetic
 //! (prompts are encoded once at start, not per packet).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// Serialized by its codec name, PCMU or PCMA, the name tables and SDP use
+/// (metadata written before 0.5 said `Mu` and `A`, still read).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum Law {
     /// PCMU, static payload type 0.
+    #[serde(rename = "PCMU", alias = "Mu")]
     Mu,
     /// PCMA, static payload type 8.
+    #[serde(rename = "PCMA", alias = "A")]
     A,
 }
 

@@ -28,86 +28,18 @@ use crate::actors::store::StoreActor;
 use crate::actors::supervisor::{Drain, Media, Supervisor};
 use crate::admin::{self, AdminState, TlsAdmin};
 use crate::callctl;
-use crate::config::{Config, GatewayChange, Role, StartupMode};
+use crate::config::{Config, Role};
 use crate::ivr::prompts::PromptLibrary;
 use crate::store::{MailboxStore, notify::Notifying, sled::SledStore};
 use crate::tls;
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What `runtime.json` holds.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Runtime {
-    pub pid: u32,
-    /// UDP/TCP SIP port, 0 when the startup mode is TLS.
-    pub sip_port: u16,
-    /// TLS SIP port, 0 when the startup mode is TCP.
-    pub sip_tls_port: u16,
-    pub admin_url: String,
-    pub startup_mode: StartupMode,
-    #[serde(default = "combined")]
-    pub role: Role,
-}
-
-fn combined() -> Role {
-    Role::Combined
-}
-
-/// Settings changed by the CLI that outlive the config file (`service.json`).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Settings {
-    /// `set-startup-mode` without `--role`: every role that has none of its own.
-    pub startup_mode: Option<StartupMode>,
-    /// `set-startup-mode --role R` (Set-UMCallRouterSettings for the router).
-    #[serde(default)]
-    pub startup_modes: BTreeMap<Role, StartupMode>,
-    /// `openum gateway set`, by gateway name.
-    #[serde(default)]
-    pub gateways: BTreeMap<String, GatewayChange>,
-}
-
-impl Settings {
-    pub fn startup_mode_for(&self, role: Role) -> Option<StartupMode> {
-        self.startup_modes.get(&role).copied().or(self.startup_mode)
-    }
-}
-
-pub fn runtime_path(data: &Path) -> PathBuf {
-    data.join("runtime.json")
-}
-
-pub fn store_path(data: &Path) -> PathBuf {
-    data.join("store")
-}
-
-pub fn settings_path(data: &Path) -> PathBuf {
-    data.join("service.json")
-}
-
-pub fn load_settings(data: &Path) -> Result<Settings, String> {
-    match std::fs::read_to_string(settings_path(data)) {
-        Ok(t) => {
-            serde_json::from_str(&t).map_err(|e| format!("{}: {e}", settings_path(data).display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-        Err(e) => Err(format!("{}: {e}", settings_path(data).display())),
-    }
-}
-
-pub fn save_settings(data: &Path, s: &Settings) -> Result<(), String> {
-    std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
-    let tmp = data.join("service.json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_string_pretty(s).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::rename(tmp, settings_path(data)).map_err(|e| e.to_string())
-}
+pub use crate::datadir::{
+    Runtime, Settings, load_settings, runtime_path, save_settings, settings_path, store_path,
+};
 
 /// Bind SIP TCP and UDP on one port. Port 0 picks a port free for both.
 fn bind_plain(
@@ -168,16 +100,7 @@ fn raise_fd_limit() -> u64 {
     l.rlim_cur
 }
 
-pub fn log_resolutions(list: &[crate::config::Resolution]) {
-    for r in list {
-        let addresses: Vec<String> = r.addresses.iter().map(|a| a.to_string()).collect();
-        if addresses.is_empty() {
-            tracing::warn!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = "no address");
-        } else {
-            tracing::info!(event = "gateway_resolved", gateway = %r.gateway, name = %r.name, result = %addresses.join(","));
-        }
-    }
-}
+pub use crate::config::log_resolutions;
 
 /// Run the server; returns the exit code (0, or 3 when a drain had to cut calls).
 pub fn run(
@@ -530,6 +453,7 @@ pub fn run(
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(state.clone()))
                 .wrap(actix_web::middleware::from_fn(admin::auth::require_token))
+                .configure(admin::problem::extractors)
                 .configure(admin::routes)
         })
         .workers(1)

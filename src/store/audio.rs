@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a message's audio is stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Raw G.711 bytes in the message's law (what versions before 0.3 stored).

@@ -8,7 +8,7 @@ use super::StoreError;
 use serde::{Deserialize, Serialize};
 
 /// What kind of call it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallType {
     VoiceMessage,
@@ -46,7 +46,7 @@ impl CallType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cdr {
     pub call_id: String,
     /// RFC 3339 UTC, millisecond precision.
@@ -120,7 +120,7 @@ pub trait CdrStore: Send + Sync {
 }
 
 /// One row of the summary report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SummaryRow {
     /// `2026-12-07` or `2026-12`.
     pub period: String,

@@ -37,8 +37,8 @@ pub enum StoreError {
     Conflict { expected: u64, found: u64 },
 }
 
-/// A stored voicemail's metadata, as listed by the CLI and the admin API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A stored voicemail's metadata, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageMeta {
     pub id: String,
     pub mailbox: String,
@@ -73,6 +73,24 @@ fn narrow_rate() -> u32 {
     audio::RATE
 }
 
+/// A message as the CLI and the admin API show it: its metadata and where it
+/// stands (new, saved, deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageView {
+    #[serde(flatten)]
+    pub meta: MessageMeta,
+    pub status: MessageStatus,
+}
+
+impl From<MessageMeta> for MessageView {
+    fn from(meta: MessageMeta) -> Self {
+        MessageView {
+            status: meta.status(),
+            meta,
+        }
+    }
+}
+
 impl MessageMeta {
     pub fn status(&self) -> MessageStatus {
         match (&self.deleted_at, self.read) {
@@ -84,12 +102,22 @@ impl MessageMeta {
 }
 
 /// Where a message stands, as the subscriber sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     New,
     Saved,
     Deleted,
+}
+
+impl MessageStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageStatus::New => "new",
+            MessageStatus::Saved => "saved",
+            MessageStatus::Deleted => "deleted",
+        }
+    }
 }
 
 /// A mailbox's message counts for MWI (RFC 3842 `Voice-Message: new/old`).

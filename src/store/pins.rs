@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
 /// What `openum mailbox get` shows (never a hash).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PinStatus {
     pub extension: String,
     pub display_name: String,
