@@ -23,7 +23,7 @@ fn stored_ids(log: &str) -> Vec<String> {
     log.lines()
         .filter(|l| l.contains("event=\"message_stored\""))
         .filter_map(|l| {
-            l.split(" id=")
+            l.split(" message_id=")
                 .nth(1)?
                 .split_whitespace()
                 .next()

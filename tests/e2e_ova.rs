@@ -91,7 +91,7 @@ fn sipp_logs_on_as_1001_deletes_the_first_message_and_saves_the_second() {
         Duration::from_secs(5),
     );
     server.wait_log(
-        &["event=\"ova_message_status\"", "status=Saved"],
+        &["event=\"ova_message_status\"", "status=saved"],
         1,
         Duration::from_secs(5),
     );
@@ -205,7 +205,7 @@ fn a_greeting_recorded_by_phone_greets_the_next_caller_and_a_message_is_forwarde
     c.wait("review", 1);
     c.keys("1");
     server.wait_log(
-        &["event=\"ova_recording_saved\"", "kind=Personal"],
+        &["event=\"ova_recording_saved\"", "kind=personal"],
         1,
         Duration::from_secs(5),
     );

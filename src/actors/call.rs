@@ -290,12 +290,12 @@ impl CallActor {
                                 metrics::counter!("openum_messages_stored_total").increment(1);
                                 tracing::info!(
                                     event = "message_stored",
-                                    id = %meta.id,
+                                    message_id = %meta.id,
                                     mailbox = %meta.mailbox,
                                     caller = %meta.caller_id,
                                     duration_ms = meta.duration_ms,
                                     rate = meta.rate,
-                                    format = ?meta.format,
+                                    format = meta.format.name(),
                                     end = %reason.name(),
                                     call_id = %act.info.call_id,
                                 );
@@ -466,7 +466,7 @@ impl CallActor {
                 let greeting = match res {
                     Ok(Ok(g)) => g,
                     other => {
-                        tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = ?other.err());
+                        tracing::warn!(event = "greeting_unavailable", mailbox = %act.info.mailbox, error = %other.map_or_else(|e| e.to_string(), |r| r.err().map(|e| e.to_string()).unwrap_or_default()));
                         Greetings::default()
                     }
                 };

@@ -158,7 +158,7 @@ impl CallActor {
                     move |act, audio| {
                         let audio = audio.flatten();
                         if audio.is_none() {
-                            tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, message = %key, error = "message audio unreadable");
+                            tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, message_id = %key, error = "message audio unreadable");
                         }
                         act.core
                             .ova(Instant::now(), |o, now| o.handle_audio(now, &key, audio));
@@ -170,8 +170,8 @@ impl CallActor {
                     ctx,
                     move |st| st.set_status(&id, status, SystemTime::now()).map_err(|e| (id, e.to_string())),
                     move |act, res| match res {
-                        Some(Ok(m)) => tracing::info!(event = "ova_message_status", call_id = %act.info.call_id, mailbox = %m.mailbox, message = %m.id, status = ?status),
-                        Some(Err((id, e))) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, message = %id, error = %e),
+                        Some(Ok(m)) => tracing::info!(event = "ova_message_status", call_id = %act.info.call_id, mailbox = %m.mailbox, message_id = %m.id, status = status.name()),
+                        Some(Err((id, e))) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, message_id = %id, error = %e),
                         None => {}
                     },
                 );
@@ -184,7 +184,7 @@ impl CallActor {
                     move |act, res| {
                         let ok = matches!(res, Some(Ok(())));
                         match res {
-                            Some(Ok(())) => tracing::info!(event = "ova_recording_saved", call_id = %act.info.call_id, mailbox = %mailbox, kind = ?kind),
+                            Some(Ok(())) => tracing::info!(event = "ova_recording_saved", call_id = %act.info.call_id, mailbox = %mailbox, kind = kind.name()),
                             Some(Err(e)) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, mailbox = %mailbox, error = %e),
                             None => {}
                         }
@@ -247,7 +247,7 @@ impl CallActor {
                     move |act, res| {
                         let ok = matches!(res, Some(Ok(_)));
                         match res {
-                            Some(Ok(m)) => tracing::info!(event = "ova_forwarded", call_id = %act.info.call_id, mailbox = %mailbox, to = %to2, message = %m.id),
+                            Some(Ok(m)) => tracing::info!(event = "ova_forwarded", call_id = %act.info.call_id, mailbox = %mailbox, to = %to2, message_id = %m.id),
                             Some(Err(e)) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, mailbox = %mailbox, error = %e),
                             None => {}
                         }

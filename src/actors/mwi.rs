@@ -66,7 +66,7 @@ impl MwiActor {
                         Ok(Ok(c)) => act.send_notifies(&ids, c, ctx),
                         other => {
                             // Never a made-up count: say nothing until the store answers.
-                            tracing::error!(event = "mwi_counts_failed", mailbox = %mailbox, error = ?other.map(|r| r.err()).err());
+                            tracing::error!(event = "mwi_counts_failed", mailbox = %mailbox, error = %other.map_or_else(|e| e.to_string(), |r| r.err().map(|e| e.to_string()).unwrap_or_default()));
                         }
                     }
                     fut::ready(())
@@ -137,7 +137,7 @@ impl Actor for MwiActor {
                 let records = match res {
                     Ok(Ok(r)) => r,
                     other => {
-                        tracing::error!(event = "mwi_restore_failed", error = ?other.map(|r| r.err()).err());
+                        tracing::error!(event = "mwi_restore_failed", error = %other.map_or_else(|e| e.to_string(), |r| r.err().map(|e| e.to_string()).unwrap_or_default()));
                         Vec::new()
                     }
                 };
@@ -203,23 +203,25 @@ impl Handler<RequestOutcome> for MwiActor {
     fn handle(&mut self, m: RequestOutcome, ctx: &mut Context<Self>) {
         let status = m.response.as_ref().map(|r| r.status);
         let (again, outcome) = self.core.handle_outcome(m.tag, status, Instant::now());
+        // The answer's status, or "none" when the NOTIFY timed out.
+        let status = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         match outcome {
             Outcome::Delivered => {
-                tracing::info!(event = "mwi_notify", outcome = "delivered", status = ?status)
+                tracing::info!(event = "mwi_notify", outcome = "delivered", status = %status)
             }
             Outcome::Unknown => {}
             Outcome::Terminated => {
-                tracing::info!(event = "mwi_notify", outcome = "terminated", status = ?status)
+                tracing::info!(event = "mwi_notify", outcome = "terminated", status = %status)
             }
             Outcome::Ended(id) => {
-                tracing::info!(event = "mwi_notify", outcome = "ended", status = ?status, subscription = %id, "the subscriber no longer knows the subscription (481)");
+                tracing::info!(event = "mwi_notify", outcome = "ended", status = %status, subscription = %id, "the subscriber no longer knows the subscription (481)");
                 self.persist(id, None);
             }
             Outcome::Retry(after) => {
-                tracing::warn!(event = "mwi_notify", outcome = "retry", status = ?status, retry_ms = after.as_millis() as u64)
+                tracing::warn!(event = "mwi_notify", outcome = "retry", status = %status, retry_ms = after.as_millis() as u64)
             }
             Outcome::GaveUp => {
-                tracing::warn!(event = "mwi_notify", outcome = "gave_up", status = ?status, "no answer after the last retry; next try at the next change")
+                tracing::warn!(event = "mwi_notify", outcome = "gave_up", status = %status, "no answer after the last retry; next try at the next change")
             }
         }
         if let Some(id) = again {

@@ -218,7 +218,7 @@ impl Supervisor {
             gateway = %a.gateway,
             caller = %a.setup.caller_id,
             codec = a.negotiated.as_ref().map_or("after ACK", |n| n.codec.name()),
-            dtmf_pt = ?a.negotiated.as_ref().and_then(|n| n.dtmf_pt),
+            dtmf_pt = %a.negotiated.as_ref().and_then(|n| n.dtmf_pt).map_or_else(|| "none".to_string(), |p| p.to_string()),
             delayed_offer = a.negotiated.is_none(),
             transport = a.flow.transport.via_name(),
             rtp_port = port,
@@ -326,6 +326,20 @@ impl Supervisor {
                     self.book
                         .ended_before_media(&call_id, &reason, Instant::now());
                     tracing::info!(event = "call_ended", call_id = %call_id, reason = %reason, "before media started");
+                }
+                Output::DiversionUnmatched {
+                    call_id,
+                    dial_plan,
+                    parties,
+                } => {
+                    metrics::counter!("openum_diversions_unmatched_total").increment(1);
+                    tracing::warn!(
+                        event = "diversion_unmatched",
+                        call_id = %call_id,
+                        dial_plan = %dial_plan,
+                        diverted_from = %parties,
+                        "the call names no mailbox of the dial plan in Diversion/History-Info: it goes to subscriber access"
+                    );
                 }
                 Output::Rejected(r) => {
                     self.book.refused(&r);

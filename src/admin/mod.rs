@@ -79,33 +79,40 @@ async fn reload_certificate(s: web::Data<AdminState>) -> HttpResponse {
     let Some(t) = s.tls.clone() else {
         return problem::conflict("the TLS listener is not running (startup mode TCP)");
     };
-    let r = web::block(move || {
-        let files = crate::tls::TlsFiles::new(&t.data);
-        let (pair, info, source) =
-            crate::tls::current_server_pair(&t.service, &files, std::time::SystemTime::now())?;
-        t.resolver.replace(&pair).map_err(|e| e.to_string())?;
-        Ok::<_, String>((info, source))
-    })
-    .await;
-    match r {
+    match web::block(move || t.reload()).await {
         Ok(Ok((info, source))) => {
-            tracing::info!(event = "certificate_reloaded", thumbprint = %info.thumbprint, source = %source);
             HttpResponse::Ok().json(serde_json::json!({"certificate": info, "source": source}))
         }
-        Ok(Err(e)) => {
-            tracing::warn!(event = "certificate_reload_refused", error = %e);
-            problem::bad_request(&(e).to_string())
-        }
+        Ok(Err(e)) => problem::bad_request(&e),
         Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+impl TlsAdmin {
+    /// Re-read the certificate to use and serve it to new handshakes (the API's
+    /// `certificate/reload` and SIGHUP); one event either way. Blocking.
+    pub fn reload(&self) -> Result<(crate::tls::certs::CertInfo, String), String> {
+        let files = crate::tls::TlsFiles::new(&self.data);
+        let r =
+            crate::tls::current_server_pair(&self.service, &files, std::time::SystemTime::now())
+                .and_then(|(pair, info, source)| {
+                    self.resolver.replace(&pair).map_err(|e| e.to_string())?;
+                    Ok((info, source.to_string()))
+                });
+        match &r {
+            Ok((info, source)) => {
+                tracing::info!(event = "certificate_reloaded", thumbprint = %info.thumbprint, source = %source)
+            }
+            Err(e) => tracing::warn!(event = "certificate_reload_refused", error = %e),
+        }
+        r
     }
 }
 
 fn store_error(e: StoreError) -> HttpResponse {
     match e {
-        StoreError::NotFound(id) => {
-            problem::not_found(&(format!("no such message {id}")).to_string())
-        }
-        e => problem::internal(&(e.to_string()).to_string()),
+        StoreError::NotFound(id) => problem::not_found(&format!("no such message {id}")),
+        e => problem::internal(&e.to_string()),
     }
 }
 
@@ -382,7 +389,7 @@ async fn remove_message(s: web::Data<AdminState>, path: web::Path<String>) -> Ht
     };
     match web::block(move || store.remove(&id)).await {
         Ok(Ok(m)) => {
-            tracing::info!(event = "message_removed", id = %m.id, mailbox = %m.mailbox, by = "admin");
+            tracing::info!(event = "message_removed", message_id = %m.id, mailbox = %m.mailbox, by = "admin");
             HttpResponse::NoContent().finish()
         }
         Ok(Err(e)) => store_error(e),
@@ -480,11 +487,11 @@ async fn put_greeting(
     .await;
     match r {
         Ok(Ok((format, size))) => {
-            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = ?kind, file = %file, format = ?format, bytes = size);
+            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = kind.name(), file = %file, format = format.name(), bytes = size);
             HttpResponse::Ok().json(serde_json::json!({"format": format, "bytes": size}))
         }
         Ok(Err(e)) => {
-            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = ?kind, file = %file, error = %e);
+            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = kind.name(), file = %file, error = %e);
             problem::bad_request(&(e).to_string())
         }
         Err(e) => problem::internal(&e.to_string()),
@@ -507,7 +514,7 @@ async fn delete_greeting(
     match web::block(move || crate::store::greeting::remove(store.as_ref(), &dir, &e2, kind)).await
     {
         Ok(Ok(())) => {
-            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = ?kind);
+            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = kind.name());
             HttpResponse::Ok().json(serde_json::json!({"removed": true}))
         }
         Ok(Err(e)) => problem::not_found(&(e).to_string()),

@@ -117,6 +117,14 @@ impl CallControl {
                 return None;
             }
         };
+        if let (Route::SubscriberAccess { dial_plan }, false) = (&route, diverted.is_empty()) {
+            let parties: Vec<String> = diverted.iter().map(|p| p.user.clone()).collect();
+            self.out.push_back(Output::DiversionUnmatched {
+                call_id: req.call_id().to_string(),
+                dial_plan: dial_plan.clone(),
+                parties: parties.join(","),
+            });
+        }
         let Some(dp) = dir.dial_plan(route.dial_plan()) else {
             self.reject(tx, &req, 500, "dial plan vanished", g);
             return None;

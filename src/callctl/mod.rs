@@ -191,6 +191,13 @@ pub enum Output {
     EndedBeforeMedia { call_id: String, reason: String },
     /// A call was refused.
     Rejected(Rejection),
+    /// A call to a pilot named diverting parties, none a mailbox of the dial
+    /// plan: it goes to subscriber access, and the shell says so.
+    DiversionUnmatched {
+        call_id: String,
+        dial_plan: String,
+        parties: String,
+    },
     /// A new call was redirected to a mailbox-role node.
     Redirected {
         call_id: String,

@@ -759,3 +759,30 @@ mod options_tests;
 
 #[path = "session_tests.rs"]
 mod session;
+
+#[test]
+fn a_diversion_naming_no_mailbox_is_said_and_goes_to_subscriber_access() {
+    let mut c = core();
+    let out = call(
+        &mut c,
+        &inv("sip:4000@um").header("Diversion: <sip:7777@pbx>;reason=no-answer"),
+        "div-1",
+    );
+    assert!(
+        out.iter().any(
+            |o| matches!(o, Output::DiversionUnmatched { parties, dial_plan, .. }
+            if parties == "7777" && dial_plan == "Demo")
+        ),
+        "{out:?}"
+    );
+    // A Diversion to a mailbox says nothing.
+    let out = call(
+        &mut c,
+        &inv("sip:4000@um").header("Diversion: <sip:1002@pbx>;reason=no-answer"),
+        "div-2",
+    );
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::DiversionUnmatched { .. }))
+    );
+}

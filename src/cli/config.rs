@@ -43,6 +43,7 @@ fn check(common: &Common) -> Result<(), String> {
     let (text, what) = config_text(common)?;
     let cfg = openum::config::Config::parse(&text, &openum::config::system_resolve)
         .map_err(|e| format!("{what}: {e}"))?;
+    openum::server::startup::check_files(&cfg).map_err(|e| format!("{what}: {e}"))?;
     print_json(&cfg.directory)
 }
 

@@ -127,16 +127,21 @@ fn set_status(common: &Common, id: &str, status: MessageStatus) -> Result<(), St
 }
 
 pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
-    let cfg = load_config(common)?;
-    if cfg.directory.mailbox_any(mailbox).is_none() {
-        return Err(format!("no UM mailbox with extension {mailbox}"));
-    }
+    // A UM-disabled mailbox's messages stay listed until the retention removes
+    // them: only an extension that is no mailbox and holds none is refused.
+    let enabled = load_config(common)?
+        .directory
+        .mailbox_any(mailbox)
+        .is_some();
     let msgs: Vec<MessageMeta> = match access(&common.data)? {
         Access::Direct(s) => s.list(mailbox).map_err(|e| e.to_string())?,
         Access::Remote(url) => http_get(&format!("{url}/api/mailboxes/{mailbox}/messages"))?
             .into_json()
             .map_err(|e| e.to_string())?,
     };
+    if msgs.is_empty() && !enabled {
+        return Err(format!("no UM mailbox with extension {mailbox}"));
+    }
     if json {
         let views: Vec<openum::store::MessageView> = msgs.into_iter().map(Into::into).collect();
         print_json(&views)?;

@@ -16,6 +16,14 @@ pub enum StartupMode {
 }
 
 impl StartupMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            StartupMode::TCP => "TCP",
+            StartupMode::TLS => "TLS",
+            StartupMode::Dual => "Dual",
+        }
+    }
+
     pub fn plain(self) -> bool {
         matches!(self, StartupMode::TCP | StartupMode::Dual)
     }

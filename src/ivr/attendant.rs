@@ -371,8 +371,9 @@ impl Attendant {
     fn failure(&mut self, why: &'static str) {
         self.failures += 1;
         if self.failures >= self.aa.input_failures {
-            self.step("too_many_failures", None, &[Prompt::Named(why)]);
-            return self.farewell(vec![Prompt::Named(why), Prompt::Named("goodbye")]);
+            let bye = [Prompt::Named(why), Prompt::Named("goodbye")];
+            self.step("too_many_failures", None, &bye);
+            return self.farewell(bye.to_vec());
         }
         self.back_to_menu(vec![Prompt::Named(why)]);
     }
@@ -601,6 +602,12 @@ impl Attendant {
 
     fn transfer(&mut self, extension: String) {
         self.stop_playback();
+        // The step that chose the transfer says what it plays.
+        let hold = Prompt::Named("please_hold");
+        match self.steps.back_mut() {
+            Some(last) => last.prompts.push(prompt_name(&hold)),
+            None => self.step("transfer", Some(extension.clone()), &[hold]),
+        }
         self.state = State::Transferring {
             extension,
             sent: false,

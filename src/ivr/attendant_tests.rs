@@ -134,6 +134,14 @@ fn key_2_transfers_to_1002_after_please_hold() {
     r.play_out();
     r.key('2');
     assert_eq!(r.step_names().last(), Some(&"key_transfer"));
+    // The event names the prompt it plays.
+    assert!(
+        r.steps
+            .last()
+            .unwrap()
+            .prompts
+            .contains(&"please_hold".to_string())
+    );
     // "Please hold" cannot be interrupted; the REFER goes when it ends.
     assert_eq!(r.last_transfer(), None);
     r.key('5');

@@ -118,6 +118,16 @@ pub fn run(
         true => Some(startup::check_text(&src, &data)?),
         false => None,
     };
+    let ports_checked = checked.is_some();
+    if let Some(c) = &checked {
+        let mut c = c.clone();
+        overrides.apply(&mut c);
+        startup::check_files(&c)?;
+        if let Some(m) = load_settings(&data)?.startup_mode_for(role) {
+            c.service.startup_mode = m;
+        }
+        startup::check_ports(&c)?;
+    }
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
     // A router records nothing: no store, no prompts, no PINs.
@@ -144,11 +154,15 @@ pub fn run(
         }
     };
     overrides.apply(&mut cfg);
+    startup::check_files(&cfg)?;
     let settings = load_settings(&data)?;
     if let Some(m) = settings.startup_mode_for(role) {
         cfg.service.startup_mode = m;
     }
     log_resolutions(&cfg.resolutions);
+    if !ports_checked {
+        startup::check_ports(&cfg)?;
+    }
     let admin_ip = cfg.service.admin.ip();
     if !admin_ip.is_loopback() {
         if !overrides.insecure_admin {
@@ -429,11 +443,11 @@ pub fn run(
                 fqdns,
                 sink.clone(),
             ));
-            tls_admin = Some(TlsAdmin {
+            tls_admin = Some(Arc::new(TlsAdmin {
                 resolver,
                 service: service.clone(),
                 data: data.clone(),
-            });
+            }));
         }
 
         let state = AdminState {
@@ -442,7 +456,7 @@ pub fn run(
             supervisor: supervisor.clone(),
             monitor,
             metrics,
-            tls: tls_admin.map(Arc::new),
+            tls: tls_admin.clone(),
             data: data.clone(),
             objects: objects.clone(),
             local_token_hash: crate::tokens::hash(&local_token).into(),
@@ -464,23 +478,55 @@ pub fn run(
         actix_rt::spawn(http);
 
         let sup = supervisor.clone();
+        let (hup_tls, hup_objects) = (tls_admin.clone(), objects.clone());
         actix_rt::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
             ) else {
                 tracing::error!(event = "signal_setup_failed");
                 return;
             };
-            // The first signal drains; the next ones hang calls up at once.
-            for n in 0.. {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
+            // The first TERM/INT drains; the next ones hang calls up at once.
+            // HUP re-reads the certificate and the model, and never stops.
+            let mut n = 0;
+            loop {
+                let name = tokio::select! {
+                    _ = term.recv() => "TERM",
+                    _ = int.recv() => "INT",
+                    _ = hup.recv() => "HUP",
+                };
+                if name == "HUP" {
+                    tracing::info!(event = "signal_received", signal = name, action = "reload");
+                    let (t, o, s) = (hup_tls.clone(), hup_objects.clone(), sup.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        if let Some(t) = t {
+                            let _ = t.reload();
+                        }
+                        if let Some(o) = o {
+                            match o.config() {
+                                Ok(Some((version, cfg))) => {
+                                    tracing::info!(event = "model_reloaded", version);
+                                    s.do_send(crate::actors::messages::DirectoryChanged(Arc::new(
+                                        cfg.directory,
+                                    )));
+                                }
+                                Ok(None) => {}
+                                Err(e) => {
+                                    tracing::warn!(event = "model_reload_refused", error = %e)
+                                }
+                            }
+                        }
+                    })
+                    .await;
+                    continue;
                 }
-                tracing::info!(event = "signal_received", count = n + 1);
-                sup.do_send(Drain { now: n > 0 });
+                n += 1;
+                let action = if n > 1 { "hang_up" } else { "drain" };
+                tracing::info!(event = "signal_received", signal = name, count = n, action);
+                sup.do_send(Drain { now: n > 1 });
             }
         });
         Ok::<_, String>(())
@@ -499,11 +545,14 @@ pub fn run(
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
     print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
-    tracing::info!(event = "started", fd_limit, startup_mode = ?mode, sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
+    tracing::info!(event = "started", fd_limit, startup_mode = mode.name(), sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run_with_code().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
     let _ = std::fs::remove_file(crate::tokens::local_path(&data));
-    tracing::info!(event = "stopped", exit_code = ?r.as_ref().ok());
+    match &r {
+        Ok(code) => tracing::info!(event = "stopped", exit_code = code),
+        Err(e) => tracing::error!(event = "stopped", error = %e),
+    }
     r
 }
 

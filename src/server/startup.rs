@@ -127,3 +127,66 @@ pub fn objects_of(sled: &SledStore, data: &Path) -> Arc<Objects> {
         crate::config::system_resolve,
     ))
 }
+
+/// The files the configuration names (TLS certificate, key, trust anchors)
+/// exist and can be read: every missing one is reported at once, naming its
+/// field, before anything is written (no certificate is generated in their
+/// place).
+pub fn check_files(cfg: &Config) -> Result<(), String> {
+    let t = &cfg.service.tls;
+    let mut problems = Vec::new();
+    for (field, path) in [
+        ("tls.cert", &t.cert),
+        ("tls.key", &t.key),
+        ("tls.trust_anchors", &t.trust_anchors),
+    ] {
+        if let Some(p) = path
+            && let Err(e) = std::fs::File::open(p)
+        {
+            problems.push(format!(
+                "service {:?}: {field}: {}: {e}",
+                cfg.service.fqdn,
+                p.display()
+            ));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems.join("; ")),
+    }
+}
+
+/// Every port this start would listen on is free, all reported at once (with
+/// the flag that moves it), before anything is written. Port 0 is always free.
+pub fn check_ports(cfg: &Config) -> Result<(), String> {
+    use std::net::{TcpListener, UdpSocket};
+    let s = &cfg.service;
+    let mut problems = Vec::new();
+    let mode = s.startup_mode;
+    if mode.plain() && s.sip_port != 0 {
+        let a = SocketAddr::new(s.sip_bind, s.sip_port);
+        if let Err(e) = TcpListener::bind(a) {
+            problems.push(format!("SIP TCP port {a}: {e} (--sip-port)"));
+        }
+        if s.udp
+            && let Err(e) = UdpSocket::bind(a)
+        {
+            problems.push(format!("SIP UDP port {a}: {e} (--sip-port)"));
+        }
+    }
+    if mode.tls() && s.sip_tls_port != 0 {
+        let a = SocketAddr::new(s.sip_bind, s.sip_tls_port);
+        if let Err(e) = TcpListener::bind(a) {
+            problems.push(format!("SIP TLS port {a}: {e} (--sip-tls-port)"));
+        }
+    }
+    if s.admin.port() != 0
+        && let Err(e) = TcpListener::bind(s.admin)
+    {
+        problems.push(format!("admin address {}: {e} (--admin)", s.admin));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(format!("cannot listen: {}", problems.join("; "))),
+    }
+}

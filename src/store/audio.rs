@@ -33,6 +33,14 @@ pub enum Format {
 }
 
 impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::G711 => "g711",
+            Format::Wav => "wav",
+            Format::Ogg => "ogg",
+        }
+    }
+
     /// From a policy's `storage_format` or a file extension.
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {

@@ -139,6 +139,16 @@ pub enum GreetingKind {
     Name,
 }
 
+impl GreetingKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            GreetingKind::Personal => "personal",
+            GreetingKind::Away => "away",
+            GreetingKind::Name => "name",
+        }
+    }
+}
+
 /// A mailbox's own settings (what the subscriber changes by phone).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxSettings {

@@ -189,7 +189,7 @@ pub fn prepare(
                 files
                     .save("server", &certs::self_signed(&names, now).map_err(gen_err)?)
                     .map_err(io)?;
-                tracing::info!(event = "certificate_created", kind = "self-signed", names = ?names);
+                tracing::info!(event = "certificate_created", kind = "self-signed", names = %names.join(","));
             }
         }
         AutoCert::DemoCa => {
@@ -202,7 +202,7 @@ pub fn prepare(
             if !files.exists("server") {
                 let p = certs::issue(&ca, &names, Usage::Server, now, 825).map_err(gen_err)?;
                 files.save("server", &p).map_err(io)?;
-                tracing::info!(event = "certificate_created", kind = "demo-ca server", names = ?names);
+                tracing::info!(event = "certificate_created", kind = "demo-ca server", names = %names.join(","));
             }
             for g in dir.gateways.iter().filter(|g| g.fqdn.is_some()) {
                 let stem = format!("clients/{}", g.name);
