@@ -77,6 +77,7 @@ pub mod callctl;
 pub mod config;
 pub mod datadir;
 pub mod directory;
+pub mod events;
 pub mod ivr;
 pub mod logging;
 pub mod media;

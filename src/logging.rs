@@ -6,6 +6,8 @@
 //! [`BUFFERED_LINES`] waiting are dropped and counted
 //! (`openum_log_lines_dropped_total` on `/metrics`), never waited for.
 //!
+//! Recent events are also kept in memory for the API (see `events`).
+//!
 //! Depends on tracing-subscriber and tracing-appender only.
 
 use std::sync::OnceLock;
@@ -28,15 +30,21 @@ pub fn init(json: bool) -> WorkerGuard {
     let _ = DROPPED.set(writer.error_counter());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(writer);
-    if json {
-        b.json().init();
-    } else {
-        b.init();
-    }
+    let fmt: Box<dyn tracing_subscriber::Layer<_> + Send + Sync> = match json {
+        true => Box::new(fmt.json()),
+        false => Box::new(fmt),
+    };
+    // The recent events for `GET /api/events`, past the same filter.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(crate::events::Keep)
+        .try_init();
     guard
 }
 

@@ -1,6 +1,7 @@
 //! `GET /api/calls` (Get-UMActiveCalls), `GET /api/cdrs` (Get-UMCallDataRecord:
-//! `since`, `mailbox`, `gateway`, `limit`) and `GET /api/cdrs/summary`
-//! (Get-UMCallSummaryReport: `group_by=day|month`, `since`).
+//! `since`, `mailbox`, `gateway`, `limit`), `GET /api/cdrs/summary`
+//! (Get-UMCallSummaryReport: `group_by=day|month`, `since`) and `GET
+//! /api/events` (the recent structured events: `after`, `limit`, `event`).
 
 use super::{AdminState, no_store, problem};
 use crate::actors::supervisor::GetCalls;
@@ -74,8 +75,22 @@ async fn cdr_summary(s: web::Data<AdminState>, p: web::Query<CdrParams>) -> Http
     }
 }
 
+#[derive(serde::Deserialize)]
+struct EventParams {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+    event: Option<String>,
+}
+
+async fn events(p: web::Query<EventParams>) -> HttpResponse {
+    let limit = p.limit.unwrap_or(1000).clamp(1, crate::events::KEPT);
+    HttpResponse::Ok().json(crate::events::since(p.after, limit, p.event.as_deref()))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/calls", web::get().to(calls))
+    cfg.route("/api/events", web::get().to(events))
+        .route("/api/calls", web::get().to(calls))
         .route("/api/cdrs", web::get().to(cdrs))
         .route("/api/cdrs/summary", web::get().to(cdr_summary));
 }

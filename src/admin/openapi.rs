@@ -539,6 +539,7 @@ pub fn document() -> OpenApi {
         .schema_from::<crate::store::cdr::SummaryRow>()
         .schema_from::<crate::store::objects::AuditRecord>()
         .schema_from::<crate::actors::calls::ActiveCall>()
+        .schema_from::<crate::events::EventRecord>()
         .schema_from::<crate::actors::monitor::GatewayHealth>()
         .schema_from::<crate::directory::GatewayTransport>()
         .schema_from::<crate::directory::GatewayState>()

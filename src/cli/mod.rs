@@ -13,6 +13,7 @@ pub mod cdr;
 pub mod certificate;
 pub mod config;
 pub mod dialplan;
+pub mod events;
 pub mod gateway;
 pub mod greeting;
 pub mod huntgroup;
@@ -113,6 +114,8 @@ enum Cmd {
     },
     /// The whole model: check a file, export, import.
     Config(config::ConfigArgs),
+    /// The running server's recent events (--follow: as they happen).
+    Events(events::EventsArgs),
     /// The calls in progress (Get-UMActiveCalls).
     Calls(calls::CallsArgs),
     /// Call data records (Get-UMCallDataRecord, Get-UMCallSummaryReport).
@@ -137,6 +140,7 @@ pub fn run() -> Result<(), String> {
         Cmd::Token { cmd } => token::run(cmd),
         Cmd::Config(a) => config::run(a),
         Cmd::Calls(a) => calls::run(a),
+        Cmd::Events(a) => events::run(a),
         Cmd::Cdr { cmd } => cdr::run(cmd),
     }
 }

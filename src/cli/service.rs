@@ -1,4 +1,6 @@
-//! `openum service drain|set-startup-mode|show` (Set-UMService, the drain).
+//! `openum service get|set|drain|set-startup-mode|show` (Get-/Set-UMService,
+//! the drain). `set KEY=VALUE…` changes `[service]` settings of the model
+//! (validated whole; most take effect at the next start, as in Exchange).
 
 use super::*;
 use openum::config::{Role, StartupMode};
@@ -26,10 +28,66 @@ pub enum ServiceCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Get-UMService: the `[service]` settings of the model.
+    Get {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set-UMService: KEY=VALUE pairs (TOML values: max_calls_allowed=50,
+    /// locale="fr-FR" or locale=fr-FR); KEY= returns a setting to its default.
+    Set {
+        #[command(flatten)]
+        common: Common,
+        #[arg(required = true)]
+        settings: Vec<String>,
+    },
+}
+
+/// `KEY=VALUE` as a JSON value: TOML first (numbers, booleans, arrays), else a string.
+fn setting(pair: &str) -> Result<(String, serde_json::Value), String> {
+    let (k, v) = pair
+        .split_once('=')
+        .ok_or_else(|| format!("{pair:?}: write KEY=VALUE"))?;
+    if v.is_empty() {
+        return Ok((k.to_string(), serde_json::Value::Null));
+    }
+    let parsed: Result<toml::Table, _> = toml::from_str(&format!("v = {v}"));
+    let value = match parsed.ok().and_then(|t| t.get("v").cloned()) {
+        Some(t) => openum::config::change::to_json(&t),
+        None => serde_json::Value::String(v.to_string()),
+    };
+    Ok((k.to_string(), value))
 }
 
 pub fn run(cmd: ServiceCmd) -> Result<(), String> {
     match cmd {
+        ServiceCmd::Get { common, json } => {
+            let doc = model_doc(&common)?;
+            let svc = doc
+                .get("service")
+                .cloned()
+                .unwrap_or(toml::Value::Table(Default::default()));
+            let v = openum::config::change::to_json(&svc);
+            if json {
+                return print_json(&v);
+            }
+            for (k, x) in v.as_object().into_iter().flatten() {
+                println!("{k:<34} {x}");
+            }
+            Ok(())
+        }
+        ServiceCmd::Set { common, settings } => {
+            let mut set = serde_json::Map::new();
+            for p in &settings {
+                let (k, v) = setting(p)?;
+                set.insert(k, v);
+            }
+            let c = serde_json::json!({"op": "service", "set": set});
+            change(&common, c, serde_json::Value::Null, false)?.say("service settings changed");
+            Ok(())
+        }
         ServiceCmd::Drain { common } => {
             let r =
                 running(&common.data).ok_or_else(|| "the service is not running".to_string())?;
