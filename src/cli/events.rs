@@ -60,12 +60,14 @@ pub fn run(a: EventsArgs) -> Result<(), String> {
     for e in &first[skip..] {
         show(e, a.json);
     }
-    while a.follow {
+    if !a.follow {
+        return Ok(());
+    }
+    loop {
         std::thread::sleep(std::time::Duration::from_millis(500));
         for e in fetch(&r.admin_url, after, a.event.as_deref())? {
             after = e["seq"].as_u64().unwrap_or(after);
             show(&e, a.json);
         }
     }
-    Ok(())
 }
