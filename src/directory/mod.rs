@@ -7,6 +7,7 @@
 //! Pure data and lookups; no IO. Depends on `std`, serde (for the JSON the admin API
 //! returns) and [`pin`] for PIN hashing.
 
+pub mod lang;
 pub mod party;
 pub mod pin;
 mod route;
@@ -344,17 +345,17 @@ impl Directory {
         self.dial_plans.iter().find(|d| d.name == name)
     }
     /// The language of a mailbox's calls: its own, else its dial plan's.
-    pub fn mailbox_language(&self, m: &UmMailbox) -> crate::ivr::speech::Lang {
+    pub fn mailbox_language(&self, m: &UmMailbox) -> lang::Lang {
         m.language
             .as_deref()
-            .and_then(crate::ivr::speech::Lang::parse)
+            .and_then(lang::Lang::parse)
             .or_else(|| self.dial_plan_language(&m.dial_plan))
             .unwrap_or_default()
     }
     /// A dial plan's default language.
-    pub fn dial_plan_language(&self, dial_plan: &str) -> Option<crate::ivr::speech::Lang> {
+    pub fn dial_plan_language(&self, dial_plan: &str) -> Option<lang::Lang> {
         self.dial_plan(dial_plan)
-            .and_then(|d| crate::ivr::speech::Lang::parse(&d.default_language))
+            .and_then(|d| lang::Lang::parse(&d.default_language))
     }
     pub fn policy(&self, name: &str) -> Option<&MailboxPolicy> {
         self.policies.iter().find(|p| p.name == name)

@@ -99,7 +99,7 @@ pub struct DepositParams {
     pub max_messages: Option<u32>,
     pub max_stored: Option<Duration>,
     /// The mailbox's own language, when it has one (else the call's).
-    pub lang: Option<super::speech::Lang>,
+    pub lang: Option<crate::directory::lang::Lang>,
     /// How the message is stored (the policy's).
     pub format: crate::store::audio::Format,
 }
@@ -121,7 +121,7 @@ impl DepositParams {
             lang: mailbox
                 .language
                 .as_deref()
-                .and_then(super::speech::Lang::parse),
+                .and_then(crate::directory::lang::Lang::parse),
             format: policy.storage_format,
         }
     }

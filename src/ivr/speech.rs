@@ -11,31 +11,7 @@
 use super::deposit::Prompt;
 use jiff::civil::{Date, DateTime, Weekday};
 
-/// A language the grammar speaks (and a prompt set, `prompts/<code>/`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Lang {
-    #[default]
-    EnUs,
-    FrFr,
-}
-
-impl Lang {
-    /// From a culture name (`en-US`, `fr-FR`; case and `_` tolerated).
-    pub fn parse(code: &str) -> Option<Lang> {
-        match code.to_ascii_lowercase().replace('_', "-").as_str() {
-            "en-us" | "en" => Some(Lang::EnUs),
-            "fr-fr" | "fr" => Some(Lang::FrFr),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::EnUs => "en-US",
-            Lang::FrFr => "fr-FR",
-        }
-    }
-}
+pub use crate::directory::lang::Lang;
 
 const TEENS: [&str; 10] = [
     "n_10", "n_11", "n_12", "n_13", "n_14", "n_15", "n_16", "n_17", "n_18", "n_19",
