@@ -355,15 +355,10 @@ pub fn change(
         .map_err(|e| format!("refused: {e}"))?;
         return Ok(Applied::Live(v));
     }
-    let s = match open_store(&common.data)? {
-        Some(s) => s,
-        None => {
-            let path = server::store_path(&common.data);
-            std::fs::create_dir_all(&common.data).map_err(|e| e.to_string())?;
-            let s = SledStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            drop(s);
-            open_store(&common.data)?.ok_or("the new store vanished")?
-        }
+    // Never a new store here: a verb run from the wrong directory must not
+    // leave a stray data directory behind.
+    let Access::Direct(s) = access(&common.data)? else {
+        return Err("the server went away meanwhile: try again".into());
     };
     let o = server::startup::objects_of(&s, &common.data);
     let (text, what) = config_text(common)?;
