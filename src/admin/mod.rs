@@ -1,30 +1,22 @@
-//! The admin HTTP API (actix-web), bound to the configured admin address (loopback by
-//! default): message listing and WAV export while the server runs, status, and
-//! Prometheus metrics.
+//! The admin HTTP API (actix-web), bound to the configured admin address (loopback
+//! by default), every request but the public ones with a bearer token (`auth`).
+//! One file per resource: `objects` (the UM objects, changes, the model, audit),
+//! `mailboxes` (PIN status, set-pin, unlock), `messages`, `greetings`,
+//! `gateways` (probe state), `calls` (calls in progress, CDRs, events),
+//! `tokens`, `openapi` (the document); errors as problem+json (`problem`).
+//! Here: the state they share, the route table, and the service itself:
 //!
 //! - `GET /api/status` — version, role, active calls, calls per worker, draining,
 //!   mailbox nodes (router role)
 //! - `POST /api/service/drain` — stop taking calls, exit when the last one ends
-//! - `GET /api/mailboxes` — UM mailboxes (no PINs)
-//! - `GET /api/mailboxes/{ext}` — a mailbox and its PIN status (set, expiry,
-//!   failed logons, locked)
-//! - `POST /api/mailboxes/{ext}/pin` — Set-UMMailboxPIN (`{"pin"|"generate", "expired"}`)
-//! - `POST /api/mailboxes/{ext}/unlock` — clear a lockout
-//! - `GET /api/gateways` — IP gateways and whether they answer OPTIONS
-//! - `POST /api/gateways/{name}` — change status / OutcallsAllowed / address (JSON)
-//! - `POST /api/autoattendants/reload` — take the CLI's attendant changes and
-//!   imported greetings (new calls use them)
+//! - `POST /api/autoattendants/reload` — re-read imported prompts and the model
 //! - `GET /api/media/timing` — how late call timers fire (server-side send jitter)
-//! - `GET /api/mailboxes/{ext}/messages` — messages, oldest first
-//! - `GET /api/messages/{id}` — one message's metadata
-//! - `GET|PUT|DELETE /api/mailboxes/{ext}/greetings/{personal|away|name}` — a
-//!   greeting as a file (PUT `?file=NAME` with the file as body: WAV and
-//!   Ogg/Opus kept as given, other formats converted)
-//! - `GET /api/messages/{id}/audio.wav` — the message as 16-bit PCM WAV
 //! - `POST /api/certificate/reload` — serve the currently enabled certificate
-//! - `GET /metrics` — Prometheus text format
+//! - `GET /metrics` — Prometheus text format (public: counts only)
 //!
-//! Depends on `store` and `directory`; store calls run on actix-web's blocking pool.
+//! Depends on `store`, `objects` and `directory`, and on `actors` for the
+//! supervisor's and the gateway monitor's answers; store calls run on
+//! actix-web's blocking pool.
 
 use crate::actors::monitor::{GatewayMonitor, GetGatewayStatus};
 use crate::actors::supervisor::{Drain, GetStatus, Supervisor};
@@ -35,6 +27,10 @@ use actix::Addr;
 
 pub mod auth;
 pub mod calls;
+mod gateways;
+mod greetings;
+mod mailboxes;
+mod messages;
 pub mod objects;
 pub mod openapi;
 pub mod problem;
@@ -109,13 +105,6 @@ impl TlsAdmin {
     }
 }
 
-fn store_error(e: StoreError) -> HttpResponse {
-    match e {
-        StoreError::NotFound(id) => problem::not_found(&format!("no such message {id}")),
-        e => problem::internal(&e.to_string()),
-    }
-}
-
 async fn status(s: web::Data<AdminState>) -> HttpResponse {
     match s.supervisor.send(GetStatus).await {
         Ok(st) => HttpResponse::Ok().json(serde_json::json!({
@@ -135,40 +124,6 @@ async fn drain(s: web::Data<AdminState>) -> HttpResponse {
         Ok(calls) => HttpResponse::Ok()
             .json(serde_json::json!({"draining": true, "calls_in_progress": calls})),
         Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-async fn gateways(s: web::Data<AdminState>) -> HttpResponse {
-    match s.monitor.send(GetGatewayStatus).await {
-        Ok(list) => HttpResponse::Ok().json(list),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-/// Set-UMIPGateway at run time (the JSON of `GatewayChange`), kept for clients
-/// of earlier versions: the same change as `PATCH /api/gateways/{name}`.
-async fn set_gateway(
-    s: web::Data<AdminState>,
-    who: web::ReqData<auth::Principal>,
-    path: web::Path<String>,
-    body: web::Json<GatewayChange>,
-) -> HttpResponse {
-    let name = path.into_inner();
-    let set = body
-        .into_inner()
-        .fields()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let change = crate::config::change::Change::Update {
-        kind: crate::config::change::Kind::Gateway,
-        key: name.clone(),
-        set,
-        unset: Vec::new(),
-    };
-    match objects::commit(&s, &who, change, None, false).await {
-        Ok(out) => HttpResponse::Ok().json(out.config.directory.gateway(&name)),
-        Err(r) => r,
     }
 }
 
@@ -208,94 +163,6 @@ async fn reload_objects(s: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
-/// `openum mailbox get`: a mailbox and its PIN status (no hash).
-async fn mailbox_status(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let ext = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let dir = current_dir(&s).await;
-    let r = web::block(move || {
-        crate::store::pins::status(store.as_ref(), &dir, &ext, std::time::SystemTime::now())
-    })
-    .await;
-    match r {
-        Ok(Ok(st)) => HttpResponse::Ok().json(st),
-        Ok(Err(e)) => problem::not_found(&(e).to_string()),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct SetPinBody {
-    pin: Option<String>,
-    #[serde(default)]
-    generate: bool,
-    #[serde(default)]
-    expired: bool,
-}
-
-/// `openum mailbox set-pin` (Set-UMMailboxPIN) while the server runs.
-async fn set_pin(
-    s: web::Data<AdminState>,
-    path: web::Path<String>,
-    body: web::Json<SetPinBody>,
-) -> HttpResponse {
-    let ext = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let b = body.into_inner();
-    let how = match (b.pin, b.generate) {
-        (Some(p), false) => crate::store::pins::NewPin::Given(p),
-        (None, true) => crate::store::pins::NewPin::Generate,
-        _ => {
-            return problem::bad_request("give either a pin or generate");
-        }
-    };
-    let dir = current_dir(&s).await;
-    let e2 = ext.clone();
-    let r = web::block(move || {
-        crate::store::pins::set_pin(
-            store.as_ref(),
-            &dir,
-            &e2,
-            how,
-            b.expired,
-            std::time::SystemTime::now(),
-        )
-    })
-    .await;
-    match r {
-        Ok(Ok(generated)) => {
-            tracing::info!(event = "pin_set", mailbox = %ext, expired = b.expired, generated = generated.is_some());
-            HttpResponse::Ok().json(serde_json::json!({"generated": generated}))
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(event = "pin_refused", mailbox = %ext, reason = %e);
-            problem::bad_request(&(e).to_string())
-        }
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-/// `openum mailbox unlock` while the server runs.
-async fn unlock(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let ext = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let e2 = ext.clone();
-    match web::block(move || crate::store::pins::unlock(store.as_ref(), &e2)).await {
-        Ok(Ok(was)) => {
-            tracing::info!(event = "mailbox_unlocked", mailbox = %ext, was_locked = was);
-            HttpResponse::Ok().json(serde_json::json!({"was_locked": was}))
-        }
-        Ok(Err(e)) => problem::bad_request(&(e).to_string()),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
 /// What a router answers for messages: it has no store.
 fn no_store() -> HttpResponse {
     problem::conflict("this is a router-role node: it stores no messages")
@@ -314,214 +181,6 @@ async fn current_dir(s: &AdminState) -> Arc<Directory> {
         .unwrap_or_else(|_| s.dir.clone())
 }
 
-async fn mailboxes(s: web::Data<AdminState>) -> HttpResponse {
-    HttpResponse::Ok().json(&current_dir(&s).await.mailboxes)
-}
-
-/// A mailbox's messages, oldest first. A UM-disabled mailbox's messages stay
-/// listed (until the retention removes them); an extension that is no mailbox
-/// and holds none is 404.
-async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let ext = path.into_inner();
-    let enabled = current_dir(&s).await.mailbox_any(&ext).is_some();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    match web::block(move || store.list(&ext).map(|l| (ext, l))).await {
-        Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
-            problem::not_found(&format!("no UM mailbox {ext}"))
-        }
-        Ok(Ok((_, list))) => HttpResponse::Ok().json(
-            list.into_iter()
-                .map(crate::store::MessageView::from)
-                .collect::<Vec<_>>(),
-        ),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let id = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    match web::block(move || store.get(&id)).await {
-        Ok(Ok(m)) => HttpResponse::Ok().json(crate::store::MessageView::from(m)),
-        Ok(Err(e)) => store_error(e),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct StatusBody {
-    status: crate::store::MessageStatus,
-}
-
-/// `openum message delete|undelete|mark-new|mark-saved` while the server runs
-/// (through the store's change feed, MWI follows).
-async fn set_message_status(
-    s: web::Data<AdminState>,
-    path: web::Path<String>,
-    body: web::Json<StatusBody>,
-) -> HttpResponse {
-    let id = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let status = body.status;
-    match web::block(move || store.set_status(&id, status, std::time::SystemTime::now())).await {
-        Ok(Ok(m)) => {
-            tracing::info!(event = "message_status", message_id = %m.id, mailbox = %m.mailbox, status = status.name(), by = "admin");
-            HttpResponse::Ok().json(crate::store::MessageView::from(m))
-        }
-        Ok(Err(e)) => store_error(e),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-/// `openum message remove`: the message is gone for good at once, as the
-/// deleted-item purge would remove it later (MWI follows when it was waiting).
-async fn remove_message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    let id = path.into_inner();
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    match web::block(move || store.remove(&id)).await {
-        Ok(Ok(m)) => {
-            tracing::info!(event = "message_removed", message_id = %m.id, mailbox = %m.mailbox, by = "admin");
-            HttpResponse::NoContent().finish()
-        }
-        Ok(Err(e)) => store_error(e),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-/// A message's audio as WAV or Ogg/Opus (converted when stored otherwise).
-async fn audio_as(
-    s: web::Data<AdminState>,
-    id: String,
-    format: crate::store::audio::Format,
-) -> HttpResponse {
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    match web::block(move || store.export(&id, format)).await {
-        Ok(Ok(bytes)) => {
-            let ctype = match format {
-                crate::store::audio::Format::Ogg => "audio/ogg",
-                _ => "audio/wav",
-            };
-            HttpResponse::Ok().content_type(ctype).body(bytes)
-        }
-        Ok(Err(e)) => store_error(e),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    audio_as(s, path.into_inner(), crate::store::audio::Format::Wav).await
-}
-
-async fn audio_ogg(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    audio_as(s, path.into_inner(), crate::store::audio::Format::Ogg).await
-}
-
-#[derive(serde::Deserialize)]
-struct GreetingQuery {
-    file: Option<String>,
-}
-
-/// The mailbox and the kind of greeting a path names; Err is the refusal.
-fn greeting_path(
-    path: web::Path<(String, String)>,
-) -> Result<(String, crate::store::GreetingKind), Box<HttpResponse>> {
-    let (ext, kind) = path.into_inner();
-    crate::store::greeting::parse_kind(&kind)
-        .map(|k| (ext, k))
-        .map_err(|e| Box::new(problem::not_found(&(e).to_string())))
-}
-
-async fn get_greeting(s: web::Data<AdminState>, path: web::Path<(String, String)>) -> HttpResponse {
-    let (ext, kind) = match greeting_path(path) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let dir = current_dir(&s).await;
-    match web::block(move || crate::store::greeting::get(store.as_ref(), &dir, &ext, kind)).await {
-        Ok(Ok(Some((format, bytes)))) => {
-            let ctype = match format {
-                crate::store::audio::Format::Ogg => "audio/ogg",
-                _ => "audio/wav",
-            };
-            HttpResponse::Ok().content_type(ctype).body(bytes)
-        }
-        Ok(Ok(None)) => problem::not_found("no such recording"),
-        Ok(Err(e)) => problem::not_found(&(e).to_string()),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-async fn put_greeting(
-    s: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-    q: web::Query<GreetingQuery>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let (ext, kind) = match greeting_path(path) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let dir = current_dir(&s).await;
-    let file = q.into_inner().file.unwrap_or_else(|| "greeting".into());
-    let (e2, f2) = (ext.clone(), file.clone());
-    let r = web::block(move || {
-        crate::store::greeting::put(store.as_ref(), &dir, &e2, kind, &f2, body.to_vec())
-    })
-    .await;
-    match r {
-        Ok(Ok((format, size))) => {
-            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = kind.name(), file = %file, format = format.name(), bytes = size);
-            HttpResponse::Ok().json(serde_json::json!({"format": format, "bytes": size}))
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = kind.name(), file = %file, error = %e);
-            problem::bad_request(&(e).to_string())
-        }
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
-async fn delete_greeting(
-    s: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> HttpResponse {
-    let (ext, kind) = match greeting_path(path) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Some(store) = s.store.clone() else {
-        return no_store();
-    };
-    let dir = current_dir(&s).await;
-    let e2 = ext.clone();
-    match web::block(move || crate::store::greeting::remove(store.as_ref(), &dir, &e2, kind)).await
-    {
-        Ok(Ok(())) => {
-            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = kind.name());
-            HttpResponse::Ok().json(serde_json::json!({"removed": true}))
-        }
-        Ok(Err(e)) => problem::not_found(&(e).to_string()),
-        Err(e) => problem::internal(&e.to_string()),
-    }
-}
-
 async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
     metrics::counter!("openum_log_lines_dropped_total").absolute(crate::logging::dropped_lines());
     if let Some(h) = crate::alloc::heap_stats() {
@@ -535,6 +194,10 @@ async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
         None => HttpResponse::NotFound().body("metrics recorder not installed"),
     }
 }
+
+use greetings::*;
+use mailboxes::*;
+use messages::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/openapi.json", web::get().to(openapi::serve))

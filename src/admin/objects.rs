@@ -307,8 +307,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::Data::new(kind))
             .route(web::post().to(create));
         let collection = match kind {
-            Kind::Gateway => collection.route(web::get().to(super::gateways)),
-            Kind::Mailbox => collection.route(web::get().to(super::mailboxes)),
+            Kind::Gateway => collection.route(web::get().to(super::gateways::gateways)),
+            Kind::Mailbox => collection.route(web::get().to(super::mailboxes::mailboxes)),
             _ => collection.route(web::get().to(list)),
         };
         let one = web::resource(format!("/api/{}/{{key}}", kind.path()))
@@ -316,10 +316,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(patch))
             .route(web::delete().to(remove));
         let one = match kind {
-            Kind::Mailbox => one.route(web::get().to(super::mailbox_status)),
+            Kind::Mailbox => one.route(web::get().to(super::mailboxes::mailbox_status)),
             Kind::Gateway => one
                 .route(web::get().to(get_one))
-                .route(web::post().to(super::set_gateway)),
+                .route(web::post().to(super::gateways::set_gateway)),
             _ => one.route(web::get().to(get_one)),
         };
         cfg.service(collection).service(one);

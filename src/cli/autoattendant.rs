@@ -76,6 +76,13 @@ pub enum AaCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Every auto attendant (as `get` without a name).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove-UMAutoAttendant.
     Remove {
         #[command(flatten)]
@@ -282,6 +289,11 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
                 Ok(format!("auto attendant {name} changed"))
             })
         }
+        AaCmd::List { common, json } => run(AaCmd::Get {
+            common,
+            name: None,
+            json,
+        }),
         AaCmd::Get { common, name, json } => {
             let cfg = load_config(&common)?;
             let aas: Vec<_> = cfg

@@ -1,0 +1,125 @@
+//! Messages: `GET /api/mailboxes/{ext}/messages` (oldest first, with status; a
+//! UM-disabled mailbox's kept messages too), `GET|DELETE /api/messages/{id}`,
+//! `POST /api/messages/{id}/status`, `GET /api/messages/{id}/audio.wav|.ogg`.
+//! Store calls run on actix-web's blocking pool.
+
+use super::*;
+
+pub(super) fn store_error(e: StoreError) -> HttpResponse {
+    match e {
+        StoreError::NotFound(id) => problem::not_found(&format!("no such message {id}")),
+        e => problem::internal(&e.to_string()),
+    }
+}
+
+/// A mailbox's messages, oldest first. A UM-disabled mailbox's messages stay
+/// listed (until the retention removes them); an extension that is no mailbox
+/// and holds none is 404.
+pub(super) async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let ext = path.into_inner();
+    let enabled = current_dir(&s).await.mailbox_any(&ext).is_some();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    match web::block(move || store.list(&ext).map(|l| (ext, l))).await {
+        Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
+            problem::not_found(&format!("no UM mailbox {ext}"))
+        }
+        Ok(Ok((_, list))) => HttpResponse::Ok().json(
+            list.into_iter()
+                .map(crate::store::MessageView::from)
+                .collect::<Vec<_>>(),
+        ),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+pub(super) async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    match web::block(move || store.get(&id)).await {
+        Ok(Ok(m)) => HttpResponse::Ok().json(crate::store::MessageView::from(m)),
+        Ok(Err(e)) => store_error(e),
+        Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct StatusBody {
+    status: crate::store::MessageStatus,
+}
+
+/// `openum message delete|undelete|mark-new|mark-saved` while the server runs
+/// (through the store's change feed, MWI follows).
+pub(super) async fn set_message_status(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+    body: web::Json<StatusBody>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    let status = body.status;
+    match web::block(move || store.set_status(&id, status, std::time::SystemTime::now())).await {
+        Ok(Ok(m)) => {
+            tracing::info!(event = "message_status", message_id = %m.id, mailbox = %m.mailbox, status = status.name(), by = "admin");
+            HttpResponse::Ok().json(crate::store::MessageView::from(m))
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+/// `openum message remove`: the message is gone for good at once, as the
+/// deleted-item purge would remove it later (MWI follows when it was waiting).
+pub(super) async fn remove_message(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    match web::block(move || store.remove(&id)).await {
+        Ok(Ok(m)) => {
+            tracing::info!(event = "message_removed", message_id = %m.id, mailbox = %m.mailbox, by = "admin");
+            HttpResponse::NoContent().finish()
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+/// A message's audio as WAV or Ogg/Opus (converted when stored otherwise).
+pub(super) async fn audio_as(
+    s: web::Data<AdminState>,
+    id: String,
+    format: crate::store::audio::Format,
+) -> HttpResponse {
+    let Some(store) = s.store.clone() else {
+        return no_store();
+    };
+    match web::block(move || store.export(&id, format)).await {
+        Ok(Ok(bytes)) => {
+            let ctype = match format {
+                crate::store::audio::Format::Ogg => "audio/ogg",
+                _ => "audio/wav",
+            };
+            HttpResponse::Ok().content_type(ctype).body(bytes)
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(e) => problem::internal(&e.to_string()),
+    }
+}
+
+pub(super) async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    audio_as(s, path.into_inner(), crate::store::audio::Format::Wav).await
+}
+
+pub(super) async fn audio_ogg(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+    audio_as(s, path.into_inner(), crate::store::audio::Format::Ogg).await
+}
