@@ -18,6 +18,9 @@ pub struct Runtime {
     /// TLS SIP port, 0 when the startup mode is TCP.
     pub sip_tls_port: u16,
     pub admin_url: String,
+    /// The admin API over HTTPS, when it listens there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_tls_url: Option<String>,
     pub startup_mode: StartupMode,
     #[serde(default = "combined")]
     pub role: Role,

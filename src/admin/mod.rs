@@ -29,6 +29,7 @@ pub mod auth;
 pub mod calls;
 mod gateways;
 mod greetings;
+pub mod https;
 mod mailboxes;
 mod messages;
 pub mod objects;

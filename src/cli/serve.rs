@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// cross the network in clear).
     #[arg(long)]
     insecure_admin: bool,
+    /// Also serve the admin API over HTTPS with the service certificate on this
+    /// address (which may be beyond loopback), e.g. 0.0.0.0:8443.
+    #[arg(long)]
+    admin_tls: Option<SocketAddr>,
     /// Override the RTP port range, e.g. 30000-30999.
     #[arg(long)]
     rtp_ports: Option<String>,
@@ -72,6 +76,7 @@ pub fn run(a: ServeArgs) -> Result<(), String> {
         max_calls: a.max_calls,
         workers: a.workers,
         insecure_admin: a.insecure_admin,
+        admin_tls: a.admin_tls,
     };
     let logs = openum::logging::init(a.log_json);
     let code = server::run(src, overrides, a.common.data);

@@ -160,6 +160,9 @@ struct RawService {
     /// Days call data records are kept.
     #[serde(default = "default_cdr_retention")]
     cdr_retention_days: u32,
+    /// The admin API over HTTPS with the service certificate, on this address
+    /// (may be beyond loopback: tokens are then encrypted).
+    admin_tls: Option<SocketAddr>,
 }
 
 fn default_cdr_retention() -> u32 {
@@ -433,6 +436,8 @@ pub struct ServiceConfig {
     pub role: Role,
     /// How long call data records are kept.
     pub cdr_retention: Duration,
+    /// The admin API's HTTPS address, if it has one.
+    pub admin_tls: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -616,6 +621,7 @@ impl Config {
                 .collect(),
             role: Role::Combined,
             cdr_retention: Duration::from_secs(s.cdr_retention_days.max(1) as u64 * 86_400),
+            admin_tls: s.admin_tls,
         };
         unique(
             "mailbox_node",

@@ -127,6 +127,7 @@ pub fn run(
             c.service.startup_mode = m;
         }
         startup::check_ports(&c)?;
+        startup::check_admin(&c, overrides.insecure_admin)?;
     }
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create data dir {}: {e}", data.display()))?;
@@ -163,16 +164,10 @@ pub fn run(
     if !ports_checked {
         startup::check_ports(&cfg)?;
     }
-    let admin_ip = cfg.service.admin.ip();
-    if !admin_ip.is_loopback() {
-        if !overrides.insecure_admin {
-            return Err(format!(
-                "the admin API would listen on {} (not loopback) without TLS: bind it to \
-                 127.0.0.1 (--admin 127.0.0.1:PORT), or give --insecure-admin to accept \
-                 bearer tokens in clear on the network",
-                cfg.service.admin
-            ));
-        }
+    if !ports_checked {
+        startup::check_admin(&cfg, overrides.insecure_admin)?;
+    }
+    if !cfg.service.admin.ip().is_loopback() {
         tracing::warn!(event = "admin_insecure", address = %cfg.service.admin,
             "the admin API listens beyond loopback without TLS (--insecure-admin)");
     }
@@ -249,6 +244,24 @@ pub fn run(
         )?),
         false => None,
     };
+    // The admin API's HTTPS uses the same service certificate (prepared for
+    // it alone when the startup mode has no TLS).
+    let admin_tls_setup = match (cfg.service.admin_tls, &tls_setup) {
+        (None, _) | (Some(_), Some(_)) => None,
+        (Some(_), None) => Some(tls::prepare(
+            &cfg.service,
+            &cfg.directory,
+            &data,
+            std::time::SystemTime::now(),
+        )?),
+    };
+    let admin_tls_listener = match cfg.service.admin_tls {
+        Some(a) => Some(
+            std::net::TcpListener::bind(a)
+                .map_err(|e| format!("cannot bind admin HTTPS address {a}: {e}"))?,
+        ),
+        None => None,
+    };
     let tls_listener = match &tls_setup {
         Some(_) => {
             let a = SocketAddr::new(cfg.service.sip_bind, cfg.service.sip_tls_port);
@@ -269,6 +282,10 @@ pub fn run(
     let admin_listener = std::net::TcpListener::bind(cfg.service.admin)
         .map_err(|e| format!("cannot bind admin address {}: {e}", cfg.service.admin))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let admin_tls_addr = match &admin_tls_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     let dir = Arc::new(cfg.directory.clone());
     let service = Arc::new(cfg.service.clone());
 
@@ -449,6 +466,20 @@ pub fn run(
                 data: data.clone(),
             }));
         }
+        if let (None, Some(setup)) = (&tls_admin, &admin_tls_setup) {
+            let resolver =
+                Arc::new(tls::CertResolver::new(&setup.server).map_err(|e| e.to_string())?);
+            tls_admin = Some(Arc::new(TlsAdmin {
+                resolver,
+                service: service.clone(),
+                data: data.clone(),
+            }));
+        }
+        if let (Some(t), Some(l)) = (&tls_admin, admin_tls_listener) {
+            let acceptor =
+                tokio_rustls::TlsAcceptor::from(tls::admin_server_config(t.resolver.clone())?);
+            actix_rt::spawn(admin::https::front(tokio_tcp(l)?, acceptor, admin_addr));
+        }
 
         let state = AdminState {
             store: store.clone(),
@@ -538,6 +569,7 @@ pub fn run(
         sip_port: ports.plain,
         sip_tls_port: ports.tls,
         admin_url: format!("http://{admin_addr}"),
+        admin_tls_url: admin_tls_addr.map(|a| format!("https://{a}")),
         startup_mode: mode,
         role,
     };

@@ -36,6 +36,8 @@ pub struct Overrides {
     pub workers: Option<usize>,
     /// `--insecure-admin`: allow a non-loopback admin bind without TLS.
     pub insecure_admin: bool,
+    /// `--admin-tls ADDR`: the admin API over HTTPS there too.
+    pub admin_tls: Option<SocketAddr>,
 }
 
 impl Overrides {
@@ -69,6 +71,9 @@ impl Overrides {
         }
         if let Some(w) = self.workers {
             s.workers = w;
+        }
+        if let Some(a) = self.admin_tls {
+            s.admin_tls = Some(a);
         }
     }
 }
@@ -185,8 +190,29 @@ pub fn check_ports(cfg: &Config) -> Result<(), String> {
     {
         problems.push(format!("admin address {}: {e} (--admin)", s.admin));
     }
+    if let Some(a) = s.admin_tls
+        && a.port() != 0
+        && let Err(e) = TcpListener::bind(a)
+    {
+        problems.push(format!("admin HTTPS address {a}: {e} (--admin-tls)"));
+    }
     match problems.is_empty() {
         true => Ok(()),
         false => Err(format!("cannot listen: {}", problems.join("; "))),
     }
+}
+
+/// The plain admin API stays on loopback unless `--insecure-admin` says
+/// otherwise (tokens would cross the network in clear); `--admin-tls` is the
+/// way beyond it.
+pub fn check_admin(cfg: &Config, insecure: bool) -> Result<(), String> {
+    let a = cfg.service.admin;
+    if a.ip().is_loopback() || insecure {
+        return Ok(());
+    }
+    Err(format!(
+        "the admin API would listen on {a} (not loopback) without TLS: bind it to 127.0.0.1 \
+         (--admin 127.0.0.1:PORT) and serve it beyond with --admin-tls ADDR (HTTPS with the \
+         service certificate), or give --insecure-admin to accept bearer tokens in clear"
+    ))
 }

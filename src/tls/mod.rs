@@ -298,6 +298,21 @@ pub fn server_config(
     Ok(Arc::new(cfg))
 }
 
+/// The admin API's TLS (HTTPS with the service certificate; clients present
+/// bearer tokens, not certificates).
+pub fn admin_server_config(
+    resolver: Arc<CertResolver>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
 /// TLS client side, for requests openum sends to gateways on 5061 (OPTIONS probes):
 /// it presents our certificate and checks the gateway's against the trust anchors.
 pub fn client_connector(s: &TlsSetup) -> Result<tokio_rustls::TlsConnector, String> {
