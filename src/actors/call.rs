@@ -295,7 +295,7 @@ impl CallActor {
                                     caller = %meta.caller_id,
                                     duration_ms = meta.duration_ms,
                                     rate = meta.rate,
-                                    format = meta.format.name(),
+                                    format = %meta.format.name(),
                                     end = %reason.name(),
                                     call_id = %act.info.call_id,
                                 );

@@ -170,7 +170,7 @@ impl CallActor {
                     ctx,
                     move |st| st.set_status(&id, status, SystemTime::now()).map_err(|e| (id, e.to_string())),
                     move |act, res| match res {
-                        Some(Ok(m)) => tracing::info!(event = "ova_message_status", call_id = %act.info.call_id, mailbox = %m.mailbox, message_id = %m.id, status = status.name()),
+                        Some(Ok(m)) => tracing::info!(event = "ova_message_status", call_id = %act.info.call_id, mailbox = %m.mailbox, message_id = %m.id, status = %status.name()),
                         Some(Err((id, e))) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, message_id = %id, error = %e),
                         None => {}
                     },
@@ -184,7 +184,7 @@ impl CallActor {
                     move |act, res| {
                         let ok = matches!(res, Some(Ok(())));
                         match res {
-                            Some(Ok(())) => tracing::info!(event = "ova_recording_saved", call_id = %act.info.call_id, mailbox = %mailbox, kind = kind.name()),
+                            Some(Ok(())) => tracing::info!(event = "ova_recording_saved", call_id = %act.info.call_id, mailbox = %mailbox, kind = %kind.name()),
                             Some(Err(e)) => tracing::error!(event = "ova_store_failed", call_id = %act.info.call_id, mailbox = %mailbox, error = %e),
                             None => {}
                         }

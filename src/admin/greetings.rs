@@ -67,11 +67,11 @@ pub(super) async fn put_greeting(
     .await;
     match r {
         Ok(Ok((format, size))) => {
-            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = kind.name(), file = %file, format = format.name(), bytes = size);
+            tracing::info!(event = "greeting_imported", mailbox = %ext, kind = %kind.name(), file = %file, format = %format.name(), bytes = size);
             HttpResponse::Ok().json(serde_json::json!({"format": format, "bytes": size}))
         }
         Ok(Err(e)) => {
-            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = kind.name(), file = %file, error = %e);
+            tracing::warn!(event = "greeting_refused", mailbox = %ext, kind = %kind.name(), file = %file, error = %e);
             problem::bad_request(&(e).to_string())
         }
         Err(e) => problem::internal(&e.to_string()),
@@ -94,7 +94,7 @@ pub(super) async fn delete_greeting(
     match web::block(move || crate::store::greeting::remove(store.as_ref(), &dir, &e2, kind)).await
     {
         Ok(Ok(())) => {
-            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = kind.name());
+            tracing::info!(event = "greeting_removed", mailbox = %ext, kind = %kind.name());
             HttpResponse::Ok().json(serde_json::json!({"removed": true}))
         }
         Ok(Err(e)) => problem::not_found(&(e).to_string()),

@@ -66,7 +66,7 @@ pub(super) async fn set_message_status(
     let status = body.status;
     match web::block(move || store.set_status(&id, status, std::time::SystemTime::now())).await {
         Ok(Ok(m)) => {
-            tracing::info!(event = "message_status", message_id = %m.id, mailbox = %m.mailbox, status = status.name(), by = "admin");
+            tracing::info!(event = "message_status", message_id = %m.id, mailbox = %m.mailbox, status = %status.name(), by = "admin");
             HttpResponse::Ok().json(crate::store::MessageView::from(m))
         }
         Ok(Err(e)) => store_error(e),

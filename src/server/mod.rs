@@ -577,7 +577,7 @@ pub fn run(
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
     print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
-    tracing::info!(event = "started", fd_limit, startup_mode = mode.name(), sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
+    tracing::info!(event = "started", fd_limit, startup_mode = %mode.name(), sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run_with_code().map_err(|e| e.to_string());
     let _ = std::fs::remove_file(runtime_path(&data));
     let _ = std::fs::remove_file(crate::tokens::local_path(&data));
