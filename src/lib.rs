@@ -82,6 +82,7 @@ pub mod ivr;
 pub mod logging;
 pub mod media;
 pub mod mwi;
+pub mod notify;
 pub mod objects;
 pub mod sdp;
 pub mod server;

@@ -25,6 +25,7 @@ pub mod overlay;
 mod pilots;
 mod roles;
 mod service;
+pub mod smtp;
 
 pub use gateway::{
     GatewayChange, Resolution, change_gateway, log_resolutions, resolve_gateway, system_resolve,
@@ -85,6 +86,7 @@ struct RawConfig {
     mailbox: Vec<RawMailbox>,
     #[serde(default)]
     mailbox_node: Vec<RawMailboxNode>,
+    smtp: Option<smtp::RawSmtp>,
 }
 
 /// A mailbox-role node a router sends calls to (`--role router`).
@@ -263,6 +265,18 @@ struct RawPolicy {
     /// How new messages are stored: "ogg" (Ogg/Opus, the default) or "wav".
     #[serde(default = "d_storage")]
     storage_format: String,
+    /// Voicemail to email: attach the audio (default true), what to do once
+    /// sent ("keep", "mark_saved", "delete"), the attachment's format ("ogg",
+    /// "wav"; default: as stored), the size above which the audio is left out.
+    #[serde(default = "yes")]
+    email_attach: bool,
+    email_after: Option<String>,
+    email_format: Option<String>,
+    #[serde(default = "d_email_max")]
+    email_max_bytes: u64,
+}
+fn d_email_max() -> u64 {
+    10 * 1024 * 1024
 }
 fn d_storage() -> String {
     "ogg".into()
@@ -392,6 +406,8 @@ struct RawMailbox {
     pin: Option<String>,
     /// The subscriber's language (deposits to the mailbox, voice access).
     language: Option<String>,
+    /// Where new messages are emailed.
+    email: Option<String>,
 }
 
 /// Service-level settings (the `Set-UMService` part).
@@ -446,6 +462,8 @@ pub struct Config {
     pub directory: Directory,
     /// The DNS resolutions made while loading (logged at start).
     pub resolutions: Vec<Resolution>,
+    /// Voicemail to email's SMTP server, when configured.
+    pub smtp: Option<smtp::SmtpConfig>,
 }
 
 fn digits(s: &str) -> bool {
@@ -661,7 +679,38 @@ impl Config {
                     ));
                 }
             };
+            let email_after = match p.email_after.as_deref() {
+                None => crate::directory::EmailAfter::Keep,
+                Some(a) => crate::directory::EmailAfter::parse(a).ok_or_else(|| {
+                    invalid(
+                        k,
+                        &p.name,
+                        "email_after",
+                        format!("{a:?}: use \"keep\", \"mark_saved\" or \"delete\""),
+                    )
+                })?,
+            };
+            let email_format = match p.email_format.as_deref() {
+                None => None,
+                Some(f) => match crate::store::audio::Format::parse(f) {
+                    Some(
+                        f @ (crate::store::audio::Format::Ogg | crate::store::audio::Format::Wav),
+                    ) => Some(f),
+                    _ => {
+                        return Err(invalid(
+                            k,
+                            &p.name,
+                            "email_format",
+                            format!("{f:?}: use \"ogg\" or \"wav\" (no MP3 encoder is built in)"),
+                        ));
+                    }
+                },
+            };
             policies.push(MailboxPolicy {
+                email_attach: p.email_attach,
+                email_after,
+                email_format,
+                email_max_bytes: p.email_max_bytes,
                 storage_format,
                 name: p.name,
                 min_pin_length: p.min_pin_length,
@@ -1035,7 +1084,18 @@ impl Config {
             if let Some(l) = &m.language {
                 language(l).map_err(|e| invalid("mailbox", &m.extension, "language", e))?;
             }
+            if let Some(e) = &m.email
+                && !email_address_ok(e)
+            {
+                return Err(invalid(
+                    k,
+                    &m.extension,
+                    "email",
+                    format!("{e:?} is not an email address (name@domain)"),
+                ));
+            }
             mailboxes.push(UmMailbox {
+                email: m.email,
                 language: m.language,
                 extension: m.extension,
                 display_name: m.display_name,
@@ -1083,7 +1143,9 @@ impl Config {
         attendant::check_targets(&auto_attendants, &mailboxes, &dial_plans)?;
         pilots::check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
 
+        let smtp = raw.smtp.map(smtp::build).transpose()?;
         Ok(Config {
+            smtp,
             resolutions,
             service,
             directory: Directory::new(
@@ -1096,6 +1158,22 @@ impl Config {
             ),
         })
     }
+}
+
+/// A plausible address: one `@`, a local part and a dotted domain, no spaces
+/// or angle brackets (what goes into an SMTP envelope and a To header).
+pub fn email_address_ok(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        && e.matches('@').count() == 1
 }
 
 fn unique<'a>(kind: &'static str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {

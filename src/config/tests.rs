@@ -473,3 +473,51 @@ fn connection_time_limits_are_checked() {
         assert!(e.contains(field), "{e}");
     }
 }
+
+#[test]
+fn email_settings_are_checked_naming_the_field() {
+    let with = |extra: &str| {
+        let text = format!("{DEMO_TOML}\n{extra}");
+        Config::parse(&text, &|_| vec!["127.0.0.1".parse().unwrap()])
+    };
+    let ok = with(
+        "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"Voicemail <vm@example.com>\"\nusername = \"u\"\npassword_file = \"/etc/openum/smtp.pw\"\n",
+    )
+    .unwrap();
+    let s = ok.smtp.unwrap();
+    assert_eq!((s.port, s.from_address.as_str()), (587, "vm@example.com"));
+    let e = with("[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("smtp") && e.contains("from"), "{e}");
+    let e = with("[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nusername = \"u\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("password_file"), "{e}");
+    let e = with("[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\npassword = \"secret\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("password"),
+        "a password in the file is refused: {e}"
+    );
+    let e = with("[[mailbox_policy]]\nname = \"P\"\nemail_after = \"burn\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mailbox_policy \"P\": email_after"), "{e}");
+    let e = with("[[mailbox_policy]]\nname = \"P\"\nemail_format = \"mp3\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("email_format") && e.contains("MP3"), "{e}");
+    let e = with("[[mailbox]]\nextension = \"1009\"\ndisplay_name = \"X\"\ndial_plan = \"Demo\"\nemail = \"x at y\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("mailbox \"1009\": email"), "{e}");
+    let p =
+        with("[[mailbox_policy]]\nname = \"P\"\nemail_after = \"delete\"\nemail_attach = false\n")
+            .unwrap();
+    let pol = p.directory.policies.iter().find(|x| x.name == "P").unwrap();
+    assert_eq!(pol.email_after, crate::directory::EmailAfter::Delete);
+    assert!(!pol.email_attach);
+    assert_eq!(pol.email_max_bytes, 10 * 1024 * 1024);
+}

@@ -107,6 +107,34 @@ pub struct MailboxPolicy {
     pub max_stored: Option<Duration>,
     /// How new messages are stored (Ogg/Opus or WAV).
     pub storage_format: crate::store::audio::Format,
+    /// Voicemail to email: attach the audio (else a notice only), what to do
+    /// with the message once sent, the attachment's format (None: as stored),
+    /// and the size above which the audio is left out.
+    pub email_attach: bool,
+    pub email_after: EmailAfter,
+    pub email_format: Option<crate::store::audio::Format>,
+    pub email_max_bytes: u64,
+}
+
+/// What becomes of a message once it was emailed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailAfter {
+    #[default]
+    Keep,
+    MarkSaved,
+    Delete,
+}
+
+impl EmailAfter {
+    pub fn parse(s: &str) -> Option<EmailAfter> {
+        match s {
+            "keep" => Some(EmailAfter::Keep),
+            "mark_saved" => Some(EmailAfter::MarkSaved),
+            "delete" => Some(EmailAfter::Delete),
+            _ => None,
+        }
+    }
 }
 
 mod opt_secs {
@@ -276,6 +304,8 @@ pub struct UmMailbox {
     pub initial_pin: Option<String>,
     /// The subscriber's language, when not the dial plan's.
     pub language: Option<String>,
+    /// Where new messages are emailed (Set-UMMailbox -EmailAddress), if anywhere.
+    pub email: Option<String>,
 }
 
 /// The whole validated object model. Built by `config`, read by everything else.

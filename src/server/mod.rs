@@ -156,6 +156,20 @@ pub fn run(
     };
     overrides.apply(&mut cfg);
     startup::check_files(&cfg)?;
+    let emailed = cfg
+        .directory
+        .mailboxes
+        .iter()
+        .filter(|m| m.email.is_some())
+        .count();
+    if emailed > 0 {
+        // Said, never silent: the addresses are kept, nothing is sent yet.
+        tracing::warn!(
+            event = "email_not_sent",
+            mailboxes = emailed,
+            "voicemail to email is not in this build yet: messages stay on the server only"
+        );
+    }
     let settings = load_settings(&data)?;
     if let Some(m) = settings.startup_mode_for(role) {
         cfg.service.startup_mode = m;

@@ -140,10 +140,12 @@ pub fn objects_of(sled: &SledStore, data: &Path) -> Arc<Objects> {
 pub fn check_files(cfg: &Config) -> Result<(), String> {
     let t = &cfg.service.tls;
     let mut problems = Vec::new();
+    let smtp_password = cfg.smtp.as_ref().and_then(|s| s.password_file.clone());
     for (field, path) in [
         ("tls.cert", &t.cert),
         ("tls.key", &t.key),
         ("tls.trust_anchors", &t.trust_anchors),
+        ("smtp.password_file", &smtp_password),
     ] {
         if let Some(p) = path
             && let Err(e) = std::fs::File::open(p)
