@@ -57,6 +57,9 @@ pub enum MailboxCmd {
         /// The subscriber's language (en-US, fr-FR; default: the dial plan's).
         #[arg(long)]
         language: Option<String>,
+        /// Where new messages are emailed (voicemail to email).
+        #[arg(long)]
+        email: Option<String>,
         #[arg(long)]
         pin: Option<String>,
     },
@@ -85,6 +88,9 @@ pub enum MailboxCmd {
         language: Option<String>,
         #[arg(long)]
         dial_plan: Option<String>,
+        /// Where new messages are emailed (voicemail to email).
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Disable-UMMailbox: no more voicemail for it (its messages are kept).
     Disable {
@@ -115,6 +121,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
             sip_resource_identifier,
             e164,
             language,
+            email,
             pin,
         } => admin::enable(
             &common,
@@ -126,6 +133,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
                 sip_resource_identifier,
                 e164,
                 language,
+                email,
             },
             pin,
         ),
@@ -139,6 +147,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
             e164,
             language,
             dial_plan,
+            email,
         } => admin::set(
             &common,
             &extension,
@@ -149,6 +158,7 @@ pub fn run(cmd: MailboxCmd) -> Result<(), String> {
                 sip_resource_identifier,
                 e164,
                 language,
+                email,
             },
         ),
         MailboxCmd::Disable { common, extension } => admin::disable(&common, &extension),

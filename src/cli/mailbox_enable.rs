@@ -16,6 +16,7 @@ pub struct Fields {
     pub sip_resource_identifier: Option<String>,
     pub e164: Option<String>,
     pub language: Option<String>,
+    pub email: Option<String>,
 }
 
 impl Fields {
@@ -31,6 +32,7 @@ impl Fields {
         );
         put(&mut m, "e164", self.e164);
         put(&mut m, "language", self.language);
+        put(&mut m, "email", self.email);
         m
     }
 }
