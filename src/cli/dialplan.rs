@@ -185,7 +185,7 @@ pub fn run(cmd: DialPlanCmd) -> Result<(), String> {
                     "{:<16} {:<9} {:>6} {:<11} {:<18} {}",
                     d["name"].as_str().unwrap_or(""),
                     d["uri_type"].as_str().unwrap_or(""),
-                    d["extension_digits"],
+                    d["extension_digits"].to_string(),
                     d["voip_security"].as_str().unwrap_or(""),
                     nums.join(","),
                     d["mailbox_policy"].as_str().unwrap_or("")

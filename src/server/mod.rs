@@ -658,7 +658,8 @@ fn print_banner(
         s.rtp_ports.0, s.rtp_ports.1
     ));
     out.push_str(&format!(
-        "  admin    http://{admin}/  (GET /api/mailboxes/{{ext}}/messages, /metrics)\n"
+        "  admin    http://{admin}/  (bearer token: {}/admin.token; /api/openapi.json, /metrics)\n",
+        data.display()
     ));
     out.push_str(&format!(
         "  data     {}  ({} PIN(s) hashed this start)\n",
