@@ -81,6 +81,7 @@ pub mod events;
 pub mod ivr;
 pub mod logging;
 pub mod media;
+pub mod metrics_catalog;
 pub mod mwi;
 pub mod notify;
 pub mod objects;

@@ -232,6 +232,8 @@ pub fn run(
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
+    // Every series exists from the start, at zero.
+    crate::metrics_catalog::register();
     if role == Role::Router && cfg.service.mailbox_nodes.is_empty() {
         return Err(
             "the router role needs at least one [[mailbox_node]] in the configuration".into(),

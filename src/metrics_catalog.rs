@@ -1,0 +1,228 @@
+//! Every Prometheus series openum exports, with its help text, registered at
+//! start (unlabelled ones at zero), so `/metrics` names each one before it
+//! first moves: a scraper's `rate()` and an alert on "absent" both need the
+//! series to exist. Labelled series appear (with their help text) with their
+//! first label value. A test keeps this list and the code's `counter!`/`gauge!`
+//! names the same.
+
+/// (name, help, labels)
+pub const COUNTERS: &[(&str, &str, &[&str])] = &[
+    (
+        "openum_aa_menu_steps_total",
+        "Auto attendant menu steps",
+        &["step"],
+    ),
+    (
+        "openum_call_actors_died_total",
+        "Call actors that stopped without finishing (bugs)",
+        &[],
+    ),
+    ("openum_calls_answered_total", "Calls answered", &[]),
+    (
+        "openum_calls_redirected_total",
+        "Calls redirected to a mailbox node (router role)",
+        &["node"],
+    ),
+    (
+        "openum_calls_rejected_total",
+        "Calls refused, by SIP status",
+        &["status"],
+    ),
+    (
+        "openum_cdrs_lost_total",
+        "Call data records the store refused",
+        &[],
+    ),
+    (
+        "openum_cdrs_written_total",
+        "Call data records written",
+        &[],
+    ),
+    (
+        "openum_diversions_unmatched_total",
+        "Calls whose Diversion named no mailbox",
+        &[],
+    ),
+    ("openum_dtmf_digits_total", "DTMF digits received", &[]),
+    (
+        "openum_gateway_unreachable_total",
+        "IP gateways found unreachable by OPTIONS",
+        &[],
+    ),
+    (
+        "openum_log_lines_dropped_total",
+        "Log lines dropped because stderr did not keep up",
+        &[],
+    ),
+    (
+        "openum_mailbox_full_total",
+        "Deposits refused by a mailbox quota",
+        &[],
+    ),
+    (
+        "openum_messages_failed_total",
+        "Messages the store failed to keep",
+        &[],
+    ),
+    (
+        "openum_messages_not_recorded_total",
+        "Audio that arrived but could not be kept, by reason",
+        &["reason"],
+    ),
+    ("openum_messages_stored_total", "Messages stored", &[]),
+    (
+        "openum_ova_menu_steps_total",
+        "Subscriber access menu steps",
+        &["step"],
+    ),
+    (
+        "openum_rtp_foreign_pt_total",
+        "RTP packets of a payload type the answer did not list",
+        &[],
+    ),
+    (
+        "openum_rtp_packets_received_total",
+        "RTP packets received",
+        &[],
+    ),
+    ("openum_rtp_packets_sent_total", "RTP packets sent", &[]),
+    (
+        "openum_rtp_timeouts_total",
+        "Calls ended for RTP inactivity",
+        &[],
+    ),
+    (
+        "openum_rtp_unanswered_pt_total",
+        "RTP packets of a G.711 law offered but not answered",
+        &[],
+    ),
+    (
+        "openum_session_timer_events_total",
+        "Session timer events (RFC 4028)",
+        &["event"],
+    ),
+    (
+        "openum_sip_conn_timeouts_total",
+        "SIP connections closed for slowness or idleness",
+        &["reason"],
+    ),
+    (
+        "openum_sip_malformed_total",
+        "Malformed SIP messages",
+        &["transport"],
+    ),
+    (
+        "openum_sip_queue_full_total",
+        "SIP messages dropped because the core queue was full",
+        &[],
+    ),
+    (
+        "openum_sip_rate_limited_total",
+        "SIP messages over a source's rate limit",
+        &[],
+    ),
+    (
+        "openum_sip_shed_total",
+        "New requests shed with 503 under load",
+        &[],
+    ),
+    ("openum_transfers_total", "Transfers, by result", &["ok"]),
+    (
+        "openum_untrusted_certificates_total",
+        "TLS peers whose certificate names no IP gateway",
+        &[],
+    ),
+    (
+        "openum_untrusted_requests_total",
+        "SIP requests from addresses that are no IP gateway",
+        &[],
+    ),
+    (
+        "openum_worker_calls_total",
+        "Calls placed on each worker",
+        &["worker"],
+    ),
+];
+
+pub const GAUGES: &[(&str, &str, &[&str])] = &[
+    ("openum_calls_active", "Calls in progress", &[]),
+    (
+        "openum_heap_allocated_bytes",
+        "Heap bytes allocated (jemalloc)",
+        &[],
+    ),
+    (
+        "openum_heap_resident_bytes",
+        "Heap bytes resident (jemalloc)",
+        &[],
+    ),
+    (
+        "openum_worker_calls",
+        "Calls in progress on each worker",
+        &["worker"],
+    ),
+];
+
+/// Describe every series and register the unlabelled ones at zero. Call once,
+/// after the recorder is installed.
+pub fn register() {
+    for (name, help, labels) in COUNTERS {
+        metrics::describe_counter!(*name, *help);
+        if labels.is_empty() {
+            metrics::counter!(*name).absolute(0);
+        }
+    }
+    for (name, help, labels) in GAUGES {
+        metrics::describe_gauge!(*name, *help);
+        if labels.is_empty() {
+            metrics::gauge!(*name).set(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn the_catalog_names_every_series_the_code_moves() {
+        let mut code = String::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut code,
+        );
+        let mut used = std::collections::BTreeSet::new();
+        for kind in ["counter!(\"", "gauge!(\"", "histogram!(\""] {
+            for part in code.split(kind).skip(1) {
+                if let Some(name) = part.split('"').next()
+                    && name.starts_with("openum_")
+                {
+                    used.insert(name.to_string());
+                }
+            }
+        }
+        let known: std::collections::BTreeSet<String> = COUNTERS
+            .iter()
+            .chain(GAUGES)
+            .map(|(n, _, _)| n.to_string())
+            .collect();
+        let missing: Vec<_> = used.difference(&known).collect();
+        assert!(missing.is_empty(), "series the catalog lacks: {missing:?}");
+        let unused: Vec<_> = known.difference(&used).collect();
+        assert!(
+            unused.is_empty(),
+            "series the code no longer moves: {unused:?}"
+        );
+    }
+}
