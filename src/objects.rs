@@ -173,7 +173,9 @@ impl Objects {
         Ok(Some((m, doc)))
     }
 
-    fn validate(&self, doc: toml::Value) -> Result<Config, ObjectError> {
+    /// A model document, validated by the start-up rules (imported prompts
+    /// known, gateway FQDNs resolved).
+    pub fn validate(&self, doc: toml::Value) -> Result<Config, ObjectError> {
         let custom = crate::ivr::prompts::custom_names(&self.prompts_dir);
         Config::parse_value(doc, &|n| custom.iter().any(|c| c == n), &self.resolve)
             .map_err(|e| ObjectError::Change(ChangeError::Invalid(e)))
@@ -202,7 +204,6 @@ impl Objects {
         let config = self.validate(new_doc.clone())?;
         let mut pins: Vec<(String, PinState)> = Vec::new();
         let mut generated_pin = None;
-        let mut pins_seeded = 0;
         if let Some(p) = req.pin.clone() {
             let (state, generated) = prepare_pin(
                 self.mailboxes.as_ref(),
@@ -222,12 +223,9 @@ impl Objects {
             pins.push((p.extension, state));
             generated_pin = generated;
         }
-        for (ext, pin) in seeded {
-            if self.mailboxes.pin_state(&ext)?.is_none() {
-                pins.push((ext, seed_pin(&pin, now)?));
-                pins_seeded += 1;
-            }
-        }
+        let seeded = self.seed_pins(seeded, now)?;
+        let pins_seeded = seeded.len();
+        pins.extend(seeded);
         let text = toml::to_string(&new_doc).map_err(|e| StoreError::Io(e.to_string()))?;
         let records = audit(&done, &req.who, now);
         let version = if req.dry_run {
@@ -273,17 +271,7 @@ impl Objects {
         let mut doc = legacy.doc(text)?;
         let seeded = change::strip_pins(&mut doc);
         let config = self.validate(doc.clone()).map_err(|e| e.to_string())?;
-        let mut pins = Vec::new();
-        for (ext, pin) in seeded {
-            if self
-                .mailboxes
-                .pin_state(&ext)
-                .map_err(|e| e.to_string())?
-                .is_none()
-            {
-                pins.push((ext, seed_pin(&pin, now).map_err(|e| e.to_string())?));
-            }
-        }
+        let pins = self.seed_pins(seeded, now).map_err(|e| e.to_string())?;
         let doc_text = toml::to_string(&doc).map_err(|e| e.to_string())?;
         let mut done = vec![Done {
             action: "bootstrap",
@@ -323,6 +311,25 @@ impl Objects {
             done,
             generated_pin: None,
         }))
+    }
+}
+
+impl Objects {
+    /// The PIN states a document's seeded PINs give, for the mailboxes that
+    /// have none stored yet (a PIN changed since is kept: configuration only
+    /// seeds).
+    fn seed_pins(
+        &self,
+        seeded: Vec<(String, String)>,
+        now: SystemTime,
+    ) -> Result<Vec<(String, PinState)>, StoreError> {
+        let mut out = Vec::new();
+        for (ext, pin) in seeded {
+            if self.mailboxes.pin_state(&ext)?.is_none() {
+                out.push((ext, seed_pin(&pin, now)?));
+            }
+        }
+        Ok(out)
     }
 }
 

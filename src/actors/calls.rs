@@ -84,31 +84,18 @@ impl CallBook {
             None => (String::new(), String::new()),
         };
         let cdr = Cdr {
-            call_id: a.req.call_id().to_string(),
-            started_at: wall.clone(),
-            answered_at: Some(wall),
+            answered_at: Some(wall.clone()),
             ended_at: String::new(),
-            duration_ms: 0,
-            call_type,
             calling: a.setup.caller_id.clone(),
             called: uri_user(&a.req.uri).unwrap_or_default().to_string(),
             diverted_from: diverted,
             gateway: a.gateway.clone(),
             dial_plan: a.setup.route.dial_plan().to_string(),
             mailbox,
-            outcome: String::new(),
-            message_id: None,
-            transferred_to: None,
-            status: None,
-            reason: None,
             codec,
             transport: a.flow.transport.via_name().to_string(),
             media_security: security,
-            rtp_in: 0,
-            rtp_out: 0,
-            rtp_lost: 0,
-            jitter_ms: 0.0,
-            mos: None,
+            ..Cdr::new(a.req.call_id(), &wall, call_type)
         };
         self.active.insert(
             cdr.call_id.clone(),
@@ -220,62 +207,22 @@ impl CallBook {
         }
         let wall = rfc3339(SystemTime::now());
         self.done.push(Cdr {
-            call_id: r.call_id.clone(),
-            started_at: wall.clone(),
-            answered_at: None,
-            ended_at: wall,
-            duration_ms: 0,
-            call_type: CallType::Refused,
             calling: r.calling.clone(),
             called: uri_user(&r.uri).unwrap_or_default().to_string(),
-            diverted_from: None,
             gateway: r.gateway.clone().unwrap_or_default(),
-            dial_plan: String::new(),
-            mailbox: String::new(),
             outcome: format!("refused {}: {}", r.status, r.reason),
-            message_id: None,
-            transferred_to: None,
             status: Some(r.status),
             reason: Some(r.reason.clone()),
-            codec: String::new(),
-            transport: String::new(),
-            media_security: String::new(),
-            rtp_in: 0,
-            rtp_out: 0,
-            rtp_lost: 0,
-            jitter_ms: 0.0,
-            mos: None,
+            ..Cdr::new(&r.call_id, &wall, CallType::Refused)
         });
     }
 
     pub fn redirected(&mut self, call_id: &str, node: &str, contact: &str) {
         let wall = rfc3339(SystemTime::now());
         self.done.push(Cdr {
-            call_id: call_id.to_string(),
-            started_at: wall.clone(),
-            answered_at: None,
-            ended_at: wall,
-            duration_ms: 0,
-            call_type: CallType::Redirected,
-            calling: String::new(),
-            called: String::new(),
-            diverted_from: None,
-            gateway: String::new(),
-            dial_plan: String::new(),
-            mailbox: String::new(),
             outcome: format!("redirected to mailbox node {node} ({contact})"),
-            message_id: None,
-            transferred_to: None,
             status: Some(302),
-            reason: None,
-            codec: String::new(),
-            transport: String::new(),
-            media_security: String::new(),
-            rtp_in: 0,
-            rtp_out: 0,
-            rtp_lost: 0,
-            jitter_ms: 0.0,
-            mos: None,
+            ..Cdr::new(call_id, &wall, CallType::Redirected)
         });
     }
 

@@ -80,18 +80,9 @@ fn kind_of(k: &web::Data<Kind>) -> Kind {
     *k.get_ref()
 }
 
-fn listed(doc: &toml::Value, kind: Kind) -> Vec<serde_json::Value> {
-    let mut v: Vec<_> = change::objects(doc, kind)
-        .into_iter()
-        .map(|t| change::to_json(&toml::Value::Table(t.clone())))
-        .collect();
-    v.sort_by(|a, b| a[kind.key()].as_str().cmp(&b[kind.key()].as_str()));
-    v
-}
-
 async fn list(s: web::Data<AdminState>, kind: web::Data<Kind>) -> HttpResponse {
     match current_doc(&s) {
-        Ok((_, doc)) => HttpResponse::Ok().json(listed(&doc, kind_of(&kind))),
+        Ok((_, doc)) => HttpResponse::Ok().json(change::objects_json(&doc, kind_of(&kind))),
         Err(r) => *r,
     }
 }

@@ -332,12 +332,12 @@ pub fn run(cmd: AaCmd) -> Result<(), String> {
             }
             Ok(())
         }
-        AaCmd::Remove { common, name } => {
-            let c = serde_json::json!({"op": "remove", "kind": "auto_attendant", "key": name});
-            change(&common, c, serde_json::Value::Null, false)?
-                .say(&format!("auto attendant {name} removed"));
-            Ok(())
-        }
+        AaCmd::Remove { common, name } => super::remove(
+            &common,
+            Kind::AutoAttendant,
+            &name,
+            &format!("auto attendant {name} removed"),
+        ),
         AaCmd::ImportGreeting {
             common,
             name,

@@ -133,30 +133,9 @@ pub fn run(cmd: CdrCmd) -> Result<(), String> {
                 }
                 Access::Remote(url) => {
                     let q = query_string(&[("group_by", Some(group_by.clone())), ("since", since)]);
-                    let v: serde_json::Value = http_get(&format!("{url}/api/cdrs/summary?{q}"))?
+                    http_get(&format!("{url}/api/cdrs/summary?{q}"))?
                         .into_json()
-                        .map_err(|e| e.to_string())?;
-                    if json {
-                        return print_json(&v);
-                    }
-                    serde_json::from_value::<Vec<serde_json::Value>>(v)
                         .map_err(|e| e.to_string())?
-                        .into_iter()
-                        .map(|r| SummaryRow {
-                            period: r["period"].as_str().unwrap_or("").into(),
-                            total: r["total"].as_u64().unwrap_or(0),
-                            voice_message: r["voice_message"].as_u64().unwrap_or(0),
-                            auto_attendant: r["auto_attendant"].as_u64().unwrap_or(0),
-                            subscriber_access: r["subscriber_access"].as_u64().unwrap_or(0),
-                            transfer: r["transfer"].as_u64().unwrap_or(0),
-                            refused: r["refused"].as_u64().unwrap_or(0),
-                            redirected: r["redirected"].as_u64().unwrap_or(0),
-                            quality_good: r["quality_good"].as_u64().unwrap_or(0),
-                            quality_average: r["quality_average"].as_u64().unwrap_or(0),
-                            quality_poor: r["quality_poor"].as_u64().unwrap_or(0),
-                            average_mos: r["average_mos"].as_f64(),
-                        })
-                        .collect()
                 }
             };
             if json {

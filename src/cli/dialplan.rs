@@ -151,17 +151,13 @@ pub fn run(cmd: DialPlanCmd) -> Result<(), String> {
             common,
             name,
             fields,
-        } => {
-            let set = fields.set();
-            if set.is_empty() {
-                return Err("nothing to change: give at least one flag".into());
-            }
-            let c =
-                serde_json::json!({"op": "update", "kind": "dial_plan", "key": name, "set": set});
-            change(&common, c, serde_json::Value::Null, false)?
-                .say(&format!("UM dial plan {name} changed"));
-            Ok(())
-        }
+        } => super::update(
+            &common,
+            Kind::DialPlan,
+            &name,
+            fields.set(),
+            &format!("UM dial plan {name} changed"),
+        ),
         DialPlanCmd::Get { common, name, json } => {
             show_object(&common, Kind::DialPlan, Some(&name), json)
         }
@@ -193,11 +189,11 @@ pub fn run(cmd: DialPlanCmd) -> Result<(), String> {
             }
             Ok(())
         }
-        DialPlanCmd::Remove { common, name } => {
-            let c = serde_json::json!({"op": "remove", "kind": "dial_plan", "key": name});
-            change(&common, c, serde_json::Value::Null, false)?
-                .say(&format!("UM dial plan {name} removed"));
-            Ok(())
-        }
+        DialPlanCmd::Remove { common, name } => super::remove(
+            &common,
+            Kind::DialPlan,
+            &name,
+            &format!("UM dial plan {name} removed"),
+        ),
     }
 }

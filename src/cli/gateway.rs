@@ -123,22 +123,15 @@ pub fn run(cmd: GatewayCmd) -> Result<(), String> {
             name,
             fields,
         } => {
-            let set = fields.set();
-            if set.is_empty() {
-                return Err("nothing to change: give at least one flag".into());
-            }
-            let c =
-                serde_json::json!({"op": "update", "kind": "ip_gateway", "key": name, "set": set});
-            change(&common, c, none, false)?.say(&format!("UM IP gateway {name} changed"));
-            return Ok(());
+            let done = format!("UM IP gateway {name} changed");
+            return update(&common, Kind::Gateway, &name, fields.set(), &done);
         }
         GatewayCmd::Get { common, name, json } => {
             return show_object(&common, Kind::Gateway, Some(&name), json);
         }
         GatewayCmd::Remove { common, name } => {
-            let c = serde_json::json!({"op": "remove", "kind": "ip_gateway", "key": name});
-            change(&common, c, none, false)?.say(&format!("UM IP gateway {name} removed"));
-            return Ok(());
+            let done = format!("UM IP gateway {name} removed");
+            return remove(&common, Kind::Gateway, &name, &done);
         }
     };
     let cfg = load_config(&common)?;

@@ -79,11 +79,11 @@ pub fn run(cmd: HuntGroupCmd) -> Result<(), String> {
             }
             Ok(())
         }
-        HuntGroupCmd::Remove { common, name } => {
-            let c = serde_json::json!({"op": "remove", "kind": "hunt_group", "key": name});
-            change(&common, c, serde_json::Value::Null, false)?
-                .say(&format!("UM hunt group {name} removed"));
-            Ok(())
-        }
+        HuntGroupCmd::Remove { common, name } => super::remove(
+            &common,
+            Kind::HuntGroup,
+            &name,
+            &format!("UM hunt group {name} removed"),
+        ),
     }
 }

@@ -66,23 +66,15 @@ pub fn enable(
 
 /// Set-UMMailbox: change a mailbox's fields.
 pub fn set(common: &Common, extension: &str, fields: Fields) -> Result<(), String> {
-    let set = fields.set();
-    if set.is_empty() {
-        return Err("nothing to change: give at least one flag".into());
-    }
-    let c = serde_json::json!({"op": "update", "kind": "mailbox", "key": extension, "set": set});
-    change(common, c, serde_json::Value::Null, false)?.say(&format!("mailbox {extension} changed"));
-    Ok(())
+    let done = format!("mailbox {extension} changed");
+    super::update(common, Kind::Mailbox, extension, fields.set(), &done)
 }
 
 /// Disable-UMMailbox: no more voicemail or subscriber access for it; its
 /// messages stay in the store.
 pub fn disable(common: &Common, extension: &str) -> Result<(), String> {
-    let c = serde_json::json!({"op": "remove", "kind": "mailbox", "key": extension});
-    change(common, c, serde_json::Value::Null, false)?.say(&format!(
-        "mailbox {extension} UM-disabled (its messages are kept)"
-    ));
-    Ok(())
+    let done = format!("mailbox {extension} UM-disabled (its messages are kept)");
+    super::remove(common, Kind::Mailbox, extension, &done)
 }
 
 /// Get-UMMailbox for every mailbox.

@@ -173,13 +173,12 @@ pub fn config_text(common: &Common) -> Result<(String, String), String> {
 /// directory never started) the configuration file's.
 pub fn load_config(common: &Common) -> Result<Config, String> {
     if let Some(r) = running(&common.data) {
-        let v: serde_json::Value = http_get(&format!("{}/api/config", r.admin_url))?
-            .into_json()
-            .map_err(|e| e.to_string())?;
-        let doc: toml::Value = toml::from_str(v["toml"].as_str().unwrap_or_default())
-            .map_err(|e| format!("the server's model: {e}"))?;
-        return Config::parse_value(doc, &|_| true, &openum::config::system_resolve)
-            .map_err(|e| format!("the server's model: {e}"));
+        return Config::parse_value(
+            served_doc(&r.admin_url)?,
+            &|_| true,
+            &openum::config::system_resolve,
+        )
+        .map_err(|e| format!("the server's model: {e}"));
     }
     if let Some(s) = open_store(&common.data)? {
         let o = server::startup::objects_of(&s, &common.data);
@@ -376,6 +375,35 @@ pub fn change(
     Ok(Applied::Stored(out.to_json()))
 }
 
+/// A Set- verb: change the given fields of one object (refused when no flag
+/// gave any), then say `done`.
+pub fn update(
+    common: &Common,
+    kind: openum::config::change::Kind,
+    key: &str,
+    set: serde_json::Map<String, serde_json::Value>,
+    done: &str,
+) -> Result<(), String> {
+    if set.is_empty() {
+        return Err("nothing to change: give at least one flag".into());
+    }
+    let c = serde_json::json!({"op": "update", "kind": kind.array(), "key": key, "set": set});
+    change(common, c, serde_json::Value::Null, false)?.say(done);
+    Ok(())
+}
+
+/// A Remove- (or Disable-) verb: remove one object, then say `done`.
+pub fn remove(
+    common: &Common,
+    kind: openum::config::change::Kind,
+    key: &str,
+    done: &str,
+) -> Result<(), String> {
+    let c = serde_json::json!({"op": "remove", "kind": kind.array(), "key": key});
+    change(common, c, serde_json::Value::Null, false)?.say(done);
+    Ok(())
+}
+
 /// Set `field` in a change's `set` when the flag was given.
 pub fn put(
     set: &mut serde_json::Map<String, serde_json::Value>,
@@ -400,22 +428,25 @@ pub fn objects_of_kind(
     common: &Common,
     kind: openum::config::change::Kind,
 ) -> Result<Vec<serde_json::Value>, String> {
-    let doc = model_doc(common)?;
-    let mut v: Vec<_> = openum::config::change::objects(&doc, kind)
-        .into_iter()
-        .map(|t| openum::config::change::to_json(&toml::Value::Table(t.clone())))
-        .collect();
-    v.sort_by(|a, b| a[kind.key()].as_str().cmp(&b[kind.key()].as_str()));
-    Ok(v)
+    Ok(openum::config::change::objects_json(
+        &model_doc(common)?,
+        kind,
+    ))
+}
+
+/// The model a running server serves (`GET /api/config`).
+fn served_doc(admin_url: &str) -> Result<toml::Value, String> {
+    let v: serde_json::Value = http_get(&format!("{admin_url}/api/config"))?
+        .into_json()
+        .map_err(|e| e.to_string())?;
+    toml::from_str(v["toml"].as_str().unwrap_or_default())
+        .map_err(|e| format!("the server's model: {e}"))
 }
 
 /// The model's document (what `config export` prints).
 pub fn model_doc(common: &Common) -> Result<toml::Value, String> {
     if let Some(r) = running(&common.data) {
-        let v: serde_json::Value = http_get(&format!("{}/api/config", r.admin_url))?
-            .into_json()
-            .map_err(|e| e.to_string())?;
-        return toml::from_str(v["toml"].as_str().unwrap_or_default()).map_err(|e| e.to_string());
+        return served_doc(&r.admin_url);
     }
     if let Some(s) = open_store(&common.data)? {
         let o = server::startup::objects_of(&s, &common.data);

@@ -125,23 +125,22 @@ pub fn run(cmd: PolicyCmd) -> Result<(), String> {
             common,
             name,
             fields,
-        } => {
-            let set = fields.set();
-            if set.is_empty() {
-                return Err("nothing to change: give at least one flag".into());
-            }
-            let c = serde_json::json!({"op": "update", "kind": "mailbox_policy", "key": name, "set": set});
-            change(&common, c, none, false)?.say(&format!("UM mailbox policy {name} changed"));
-            Ok(())
-        }
+        } => super::update(
+            &common,
+            Kind::Policy,
+            &name,
+            fields.set(),
+            &format!("UM mailbox policy {name} changed"),
+        ),
         PolicyCmd::Get { common, name, json } => {
             show_object(&common, Kind::Policy, Some(&name), json)
         }
         PolicyCmd::List { common, json } => show_object(&common, Kind::Policy, None, json),
-        PolicyCmd::Remove { common, name } => {
-            let c = serde_json::json!({"op": "remove", "kind": "mailbox_policy", "key": name});
-            change(&common, c, none, false)?.say(&format!("UM mailbox policy {name} removed"));
-            Ok(())
-        }
+        PolicyCmd::Remove { common, name } => super::remove(
+            &common,
+            Kind::Policy,
+            &name,
+            &format!("UM mailbox policy {name} removed"),
+        ),
     }
 }

@@ -178,6 +178,17 @@ pub fn objects(doc: &Value, kind: Kind) -> Vec<&Map<String, Value>> {
         .unwrap_or_default()
 }
 
+/// The objects of `kind` as JSON, ordered by name or extension (what the API
+/// and the CLI list).
+pub fn objects_json(doc: &Value, kind: Kind) -> Vec<serde_json::Value> {
+    let mut v: Vec<_> = objects(doc, kind)
+        .into_iter()
+        .map(|t| to_json(&Value::Table(t.clone())))
+        .collect();
+    v.sort_by(|a, b| a[kind.key()].as_str().cmp(&b[kind.key()].as_str()));
+    v
+}
+
 fn key_of(kind: Kind, t: &Map<String, Value>) -> Option<&str> {
     t.get(kind.key()).and_then(Value::as_str)
 }

@@ -104,7 +104,7 @@ pub fn load_model(src: &Source, data: &Path, objects: &Objects) -> Result<(Confi
         Ok(None) => {}
         Err(e) => return Err(format!("{}: {e}", src.what)),
     }
-    let Some((m, _)) = objects.current().map_err(|e| e.to_string())? else {
+    let Some((m, doc)) = objects.current().map_err(|e| e.to_string())? else {
         return Err("the store lost its object model".into());
     };
     if src.explicit && m.source_digest != digest(&src.text) {
@@ -116,10 +116,9 @@ pub fn load_model(src: &Source, data: &Path, objects: &Objects) -> Result<(Confi
              `openum config import FILE` takes the file in"
         );
     }
-    let (_, cfg) = objects
-        .config()
-        .map_err(|e| format!("the stored object model (version {}): {e}", m.version))?
-        .ok_or("the store lost its object model")?;
+    let cfg = objects
+        .validate(doc)
+        .map_err(|e| format!("the stored object model (version {}): {e}", m.version))?;
     Ok((cfg, 0))
 }
 

@@ -90,6 +90,40 @@ pub struct Cdr {
     pub mos: Option<f64>,
 }
 
+impl Cdr {
+    /// A record of `call_type` that started and ended `at`, with nothing
+    /// else known yet (the caller fills in what it knows).
+    pub fn new(call_id: &str, at: &str, call_type: CallType) -> Cdr {
+        Cdr {
+            call_id: call_id.to_string(),
+            started_at: at.to_string(),
+            answered_at: None,
+            ended_at: at.to_string(),
+            duration_ms: 0,
+            call_type,
+            calling: String::new(),
+            called: String::new(),
+            diverted_from: None,
+            gateway: String::new(),
+            dial_plan: String::new(),
+            mailbox: String::new(),
+            outcome: String::new(),
+            message_id: None,
+            transferred_to: None,
+            status: None,
+            reason: None,
+            codec: String::new(),
+            transport: String::new(),
+            media_security: String::new(),
+            rtp_in: 0,
+            rtp_out: 0,
+            rtp_lost: 0,
+            jitter_ms: 0.0,
+            mos: None,
+        }
+    }
+}
+
 /// Which records to list.
 #[derive(Debug, Clone, Default)]
 pub struct CdrQuery {
@@ -120,7 +154,7 @@ pub trait CdrStore: Send + Sync {
 }
 
 /// One row of the summary report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SummaryRow {
     /// `2026-12-07` or `2026-12`.
     pub period: String,
@@ -193,31 +227,21 @@ pub mod contract {
 
     pub fn sample(call_id: &str, ended_at: &str, mailbox: &str, t: CallType) -> Cdr {
         Cdr {
-            call_id: call_id.into(),
-            started_at: ended_at.into(),
-            answered_at: None,
-            ended_at: ended_at.into(),
             duration_ms: 1000,
-            call_type: t,
             calling: "5551234".into(),
             called: "4000".into(),
-            diverted_from: None,
             gateway: "loopback".into(),
             dial_plan: "Demo".into(),
             mailbox: mailbox.into(),
             outcome: "abandoned".into(),
-            message_id: None,
-            transferred_to: None,
-            status: None,
-            reason: None,
             codec: "PCMU".into(),
             transport: "UDP".into(),
             media_security: "RTP".into(),
             rtp_in: 50,
             rtp_out: 50,
-            rtp_lost: 0,
             jitter_ms: 0.5,
             mos: Some(4.39),
+            ..Cdr::new(call_id, ended_at, t)
         }
     }
 
