@@ -1,12 +1,23 @@
 //! Every Prometheus series openum exports, with its help text, registered at
 //! start (unlabelled ones at zero), so `/metrics` names each one before it
 //! first moves: a scraper's `rate()` and an alert on "absent" both need the
-//! series to exist. Labelled series appear (with their help text) with their
-//! first label value. A test keeps this list and the code's `counter!`/`gauge!`
-//! names the same.
+//! series to exist. A label written `name=a|b|c` has known values: the series
+//! is registered at zero for each; a label without values (a worker, a
+//! gateway) appears with its first value. A test keeps this list and the
+//! code's `counter!`/`gauge!`/`histogram!` names the same.
 
 /// (name, help, labels)
 pub const COUNTERS: &[(&str, &str, &[&str])] = &[
+    (
+        "openum_emails_total",
+        "Voicemail email attempts, by result",
+        &["result=sent|retry|failed|dropped"],
+    ),
+    (
+        "openum_webhooks_total",
+        "Webhook POST attempts, by result",
+        &["result=sent|retry|failed"],
+    ),
     (
         "openum_aa_menu_steps_total",
         "Auto attendant menu steps",
@@ -145,6 +156,11 @@ pub const COUNTERS: &[(&str, &str, &[&str])] = &[
 ];
 
 pub const GAUGES: &[(&str, &str, &[&str])] = &[
+    (
+        "openum_outbox_depth",
+        "Deliveries waiting in the outbox (emails, webhooks, message changes not yet handled)",
+        &[],
+    ),
     ("openum_calls_active", "Calls in progress", &[]),
     (
         "openum_heap_allocated_bytes",
@@ -168,16 +184,38 @@ pub const GAUGES: &[(&str, &str, &[&str])] = &[
 pub fn register() {
     for (name, help, labels) in COUNTERS {
         metrics::describe_counter!(*name, *help);
-        if labels.is_empty() {
-            metrics::counter!(*name).absolute(0);
+        for set in label_sets(labels) {
+            metrics::counter!(*name, set).absolute(0);
         }
     }
     for (name, help, labels) in GAUGES {
         metrics::describe_gauge!(*name, *help);
-        if labels.is_empty() {
-            metrics::gauge!(*name).set(0.0);
+        for set in label_sets(labels) {
+            metrics::gauge!(*name, set).set(0.0);
         }
     }
+}
+
+/// Every combination of the known label values (one empty set when the series
+/// has no label; none when a label's values are not known in advance).
+pub fn label_sets(labels: &[&str]) -> Vec<Vec<metrics::Label>> {
+    let mut sets: Vec<Vec<metrics::Label>> = vec![Vec::new()];
+    for l in labels {
+        let Some((name, values)) = l.split_once('=') else {
+            return Vec::new();
+        };
+        sets = sets
+            .into_iter()
+            .flat_map(|set| {
+                values.split('|').map(move |v| {
+                    let mut s = set.clone();
+                    s.push(metrics::Label::new(name.to_string(), v.to_string()));
+                    s
+                })
+            })
+            .collect();
+    }
+    sets
 }
 
 #[cfg(test)]

@@ -6,84 +6,12 @@
 mod common;
 use common::ova::*;
 use common::*;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn expect_notify(counts: &str, n: usize) -> String {
-    format!(
-        r#"  <recv request="NOTIFY">
-    <action>
-      <ereg regexp="Voice-Message: {counts}" search_in="body" check_it="true" assign_to="seen{n}"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      X-Seen: [$seen{n}]
-      Content-Length: 0
-    ]]>
-  </send>
-"#
-    )
-}
 
 #[test]
 fn a_subscriber_sees_0_0_then_1_0_then_0_1_and_again_after_a_restart() {
     let server = Server::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut notifies = String::new();
-    for (i, c) in ["0/0", "1/0", "0/1", "0/1"].iter().enumerate() {
-        notifies.push_str(&expect_notify(c, i));
-    }
-    let xml = format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="openum MWI subscriber">
-  <send retrans="500">
-    <![CDATA[
-      SUBSCRIBE sip:1001@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:phone1001@[local_ip]:[local_port]>;tag=[pid]mwi[call_number]
-      To: <sip:1001@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 SUBSCRIBE
-      Contact: <sip:phone1001@[local_ip]:[local_port]>
-      Event: message-summary
-      Accept: application/simple-message-summary
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-{notifies}</scenario>
-"#
-    );
-    let sf = dir.path().join("mwi.xml");
-    std::fs::write(&sf, xml).unwrap();
-    have_sipp();
-    let mut sipp = Command::new("sipp")
-        .arg(format!("127.0.0.1:{}", server.sip_port))
-        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
-        .args(["-p", &free_port().to_string()])
-        .args(["-nostdin", "-timeout", "150s", "-timeout_error"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    server.wait_log(
-        &[
-            "event=\"mwi_subscription\"",
-            "what=\"subscribed\"",
-            "mailbox=1001",
-        ],
-        1,
-        Duration::from_secs(10),
-    );
+    let phone = mwi::Subscriber::start(&server, "1001", &["0/0", "1/0", "0/1", "0/1"]);
     server.wait_log(
         &["event=\"mwi_notify_sent\"", "new=0 old=0"],
         1,
@@ -121,17 +49,7 @@ fn a_subscriber_sees_0_0_then_1_0_then_0_1_and_again_after_a_restart() {
         1,
         Duration::from_secs(15),
     );
-    let st = wait_for("SIPp subscriber to finish", Duration::from_secs(60), || {
-        sipp.try_wait().ok().flatten()
-    });
-    let mut err = String::new();
-    use std::io::Read;
-    let _ = sipp.stderr.take().unwrap().read_to_string(&mut err);
-    assert!(
-        st.success(),
-        "SIPp subscriber failed: {err}\n{}",
-        server.log_text()
-    );
+    phone.finish(&server);
 }
 
 /// A PBX that does not subscribe: the gateway (here a socket of the test) gets

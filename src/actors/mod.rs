@@ -12,6 +12,8 @@
 //!   pacing, the IVR core.
 //! - [`monitor::GatewayMonitor`]: OPTIONS probes of the IP gateways (event 1088).
 //! - [`store::StoreActor`]: sled on a sync thread, so fsyncs never stall media.
+//! - [`outbox::OutboxActor`]: passes model changes and kicks to the outbox
+//!   sender's thread (email, webhooks).
 //! - [`net`]: UDP/TCP/TLS read loops that turn bytes into messages for the endpoint.
 //!
 //! Imports go one way: `supervisor` → `call`, `endpoint`; `monitor` → `endpoint`;
@@ -28,6 +30,7 @@ pub mod messages;
 pub mod monitor;
 pub mod mwi;
 pub mod net;
+pub mod outbox;
 pub mod purge;
 pub mod store;
 pub mod supervisor;

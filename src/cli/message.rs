@@ -1,4 +1,4 @@
-//! `openum message list|export|delete|undelete|mark-new|mark-saved|remove`: a
+//! `openum message list|get|export|delete|undelete|mark-new|mark-saved|remove`: a
 //! mailbox's messages with their status (new, saved, deleted), a message's audio
 //! as WAV, status changes (a deleted message can be undeleted until the
 //! deleted-item retention purges it), and removal for good at once. Straight on
@@ -19,6 +19,15 @@ pub enum MessageCmd {
         common: Common,
         #[arg(long)]
         mailbox: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One message: its metadata, status and email delivery (queued, sent or
+    /// failed, with the last error).
+    Get {
+        #[command(flatten)]
+        common: Common,
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -69,6 +78,7 @@ pub fn run(cmd: MessageCmd) -> Result<(), String> {
             mailbox,
             json,
         } => list(&common, &mailbox, json),
+        MessageCmd::Get { common, id, json } => get(&common, &id, json),
         MessageCmd::Export { common, id, out } => export(&common, &id, &out),
         MessageCmd::Delete { common, id } => set_status(&common, &id, MessageStatus::Deleted),
         MessageCmd::Undelete { common, id } | MessageCmd::MarkSaved { common, id } => {
@@ -147,12 +157,12 @@ pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
         print_json(&views)?;
     } else {
         println!(
-            "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8} {:<7}",
-            "ID", "MAILBOX", "CALLER", "RECEIVED", "DURATION", "CODEC", "SIZE", "STATUS"
+            "{:<17} {:<8} {:<16} {:<25} {:>9} {:<5} {:>8} {:<7} {:<6}",
+            "ID", "MAILBOX", "CALLER", "RECEIVED", "DURATION", "CODEC", "SIZE", "STATUS", "EMAIL"
         );
         for m in &msgs {
             println!(
-                "{:<17} {:<8} {:<16} {:<25} {:>8.1}s {:<5} {:>8} {:<7}",
+                "{:<17} {:<8} {:<16} {:<25} {:>8.1}s {:<5} {:>8} {:<7} {:<6}",
                 m.id,
                 m.mailbox,
                 m.caller_id,
@@ -160,10 +170,60 @@ pub fn list(common: &Common, mailbox: &str, json: bool) -> Result<(), String> {
                 m.duration_ms as f64 / 1000.0,
                 m.codec.name(),
                 m.size,
-                format!("{:?}", m.status()).to_lowercase()
+                format!("{:?}", m.status()).to_lowercase(),
+                m.email.as_ref().map_or("-", |e| e.state.name())
             );
         }
         println!("{} message(s)", msgs.len());
+    }
+    Ok(())
+}
+
+fn get(common: &Common, id: &str, json: bool) -> Result<(), String> {
+    let m: MessageMeta = match access(&common.data)? {
+        Access::Direct(s) => s.get(id).map_err(|e| e.to_string())?,
+        Access::Remote(url) => http_get(&format!("{url}/api/messages/{id}"))?
+            .into_json()
+            .map_err(|e| e.to_string())?,
+    };
+    let v = openum::store::MessageView::from(m);
+    if json {
+        return print_json(&v);
+    }
+    let m = &v.meta;
+    let caller = match &m.caller_name {
+        Some(n) => format!("{n} ({})", m.caller_id),
+        None => m.caller_id.clone(),
+    };
+    println!("id:        {}", m.id);
+    println!("mailbox:   {}", m.mailbox);
+    println!("caller:    {caller}");
+    println!("received:  {}", m.received_at);
+    println!("duration:  {:.1}s", m.duration_ms as f64 / 1000.0);
+    println!(
+        "format:    {} ({} Hz, {} bytes)",
+        m.format.name(),
+        m.rate,
+        m.size
+    );
+    println!("status:    {}", v.status.name());
+    match &m.email {
+        None => println!("email:     -"),
+        Some(e) => {
+            println!(
+                "email:     {} to {} ({} attempt(s), {})",
+                e.state.name(),
+                e.to,
+                e.attempts,
+                e.at
+            );
+            if let Some(err) = &e.last_error {
+                println!("           last error: {err}");
+            }
+            if let Some(next) = &e.next_at {
+                println!("           next attempt: {next}");
+            }
+        }
     }
     Ok(())
 }

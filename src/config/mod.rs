@@ -26,6 +26,7 @@ mod pilots;
 mod roles;
 mod service;
 pub mod smtp;
+mod webhook;
 
 pub use gateway::{
     GatewayChange, Resolution, change_gateway, log_resolutions, resolve_gateway, system_resolve,
@@ -87,6 +88,9 @@ struct RawConfig {
     #[serde(default)]
     mailbox_node: Vec<RawMailboxNode>,
     smtp: Option<smtp::RawSmtp>,
+    #[serde(default)]
+    webhook: Vec<webhook::RawWebhook>,
+    outbox: Option<webhook::RawOutbox>,
 }
 
 /// A mailbox-role node a router sends calls to (`--role router`).
@@ -1144,6 +1148,31 @@ impl Config {
         pilots::check_pilots(&dial_plans, &hunt_groups, &auto_attendants)?;
 
         let smtp = raw.smtp.map(smtp::build).transpose()?;
+        let webhooks = raw
+            .webhook
+            .into_iter()
+            .map(webhook::build_webhook)
+            .collect::<Result<Vec<_>, _>>()?;
+        unique("webhook", webhooks.iter().map(|w| w.name.as_str()))?;
+        for w in &webhooks {
+            if let Some(m) = w
+                .mailboxes
+                .iter()
+                .find(|m| !mailboxes.iter().any(|x| &x.extension == *m))
+            {
+                return Err(invalid(
+                    "webhook",
+                    &w.name,
+                    "mailboxes",
+                    format!("no mailbox {m}"),
+                ));
+            }
+        }
+        let notify = crate::directory::notify::NotifySettings {
+            smtp: smtp.clone(),
+            webhooks,
+            retry: webhook::build_outbox(raw.outbox)?,
+        };
         Ok(Config {
             smtp,
             resolutions,
@@ -1155,7 +1184,8 @@ impl Config {
                 hunt_groups,
                 auto_attendants,
                 mailboxes,
-            ),
+            )
+            .with_notify(notify),
         })
     }
 }

@@ -10,18 +10,13 @@
 //! username = "openum"
 //! password_file = "/etc/openum/smtp.password"
 //! from = "Voicemail <voicemail@example.com>"
+//! ca_file = "/etc/openum/smtp-ca.pem"   # optional: trust beyond the system's
 //! ```
 
 use super::{ConfigError, invalid};
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    Starttls,
-    Tls,
-    None,
-}
+pub use crate::directory::notify::{SmtpConfig, SmtpSecurity};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,19 +27,7 @@ pub(super) struct RawSmtp {
     username: Option<String>,
     password_file: Option<std::path::PathBuf>,
     from: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub username: Option<String>,
-    pub password_file: Option<std::path::PathBuf>,
-    /// The From: header and envelope sender (`Name <addr>` or `addr`).
-    pub from: String,
-    /// The address part of `from`.
-    pub from_address: String,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 pub(super) fn build(r: RawSmtp) -> Result<SmtpConfig, ConfigError> {
@@ -101,5 +84,6 @@ pub(super) fn build(r: RawSmtp) -> Result<SmtpConfig, ConfigError> {
         password_file: r.password_file,
         from: r.from,
         from_address,
+        ca_file: r.ca_file,
     })
 }

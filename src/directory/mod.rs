@@ -8,6 +8,7 @@
 //! returns) and [`pin`] for PIN hashing.
 
 pub mod lang;
+pub mod notify;
 pub mod party;
 pub mod pin;
 mod route;
@@ -149,7 +150,7 @@ mod opt_secs {
     }
 }
 
-mod secs {
+pub(crate) mod secs {
     pub fn serialize<S: serde::Serializer>(
         d: &std::time::Duration,
         s: S,
@@ -317,6 +318,8 @@ pub struct Directory {
     pub hunt_groups: Vec<HuntGroup>,
     pub auto_attendants: Vec<AutoAttendant>,
     pub mailboxes: Vec<UmMailbox>,
+    /// Where notifications go (SMTP, webhooks) and how they are retried.
+    pub notify: notify::NotifySettings,
     #[serde(skip)]
     by_extension: HashMap<(String, String), usize>,
     /// (dial plan, lower-case SIP resource identifier) → mailbox.
@@ -365,10 +368,17 @@ impl Directory {
             hunt_groups,
             auto_attendants,
             mailboxes,
+            notify: notify::NotifySettings::default(),
             by_extension,
             by_sip,
             by_e164,
         }
+    }
+
+    /// With these notification settings.
+    pub fn with_notify(mut self, n: notify::NotifySettings) -> Self {
+        self.notify = n;
+        self
     }
 
     pub fn dial_plan(&self, name: &str) -> Option<&DialPlan> {

@@ -86,7 +86,9 @@ pub fn filename_params(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+            // Mail clients that read only `filename=` (Python's email package
+            // among them) see spaces kept and anything else plain.
+            if c.is_ascii_alphanumeric() || "._- ()+,".contains(c) {
                 c
             } else {
                 '_'

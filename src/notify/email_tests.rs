@@ -102,7 +102,7 @@ fn a_french_voicemail_has_an_encoded_subject_exchange_headers_and_its_audio() {
         m.contains("filename*=UTF-8''Message%20vocal%203001.ogg"),
         "{m}"
     );
-    assert!(m.contains("filename=\"Message_vocal_3001.ogg\""));
+    assert!(m.contains("filename=\"Message vocal 3001.ogg\""));
     // The text part, decoded, in French with the dial plan's zone.
     let b64: String = m
         .split(

@@ -156,20 +156,6 @@ pub fn run(
     };
     overrides.apply(&mut cfg);
     startup::check_files(&cfg)?;
-    let emailed = cfg
-        .directory
-        .mailboxes
-        .iter()
-        .filter(|m| m.email.is_some())
-        .count();
-    if emailed > 0 {
-        // Said, never silent: the addresses are kept, nothing is sent yet.
-        tracing::warn!(
-            event = "email_not_sent",
-            mailboxes = emailed,
-            "voicemail to email is not in this build yet: messages stay on the server only"
-        );
-    }
     let settings = load_settings(&data)?;
     if let Some(m) = settings.startup_mode_for(role) {
         cfg.service.startup_mode = m;
@@ -403,6 +389,16 @@ pub fn run(
                 "OPENUM_FAULT_INJECTION=1: INVITEs may ask a call actor to panic (tests only)"
             );
         }
+        // Email and webhooks, where there is a store: kicked by every message change.
+        let outbox = match &store {
+            Some(s) => Some(crate::actors::outbox::OutboxActor::spawn(
+                s.clone(),
+                dir.clone(),
+                service.fqdn.clone(),
+            )?),
+            None => None,
+        };
+        let kicker = outbox.as_ref().map(|o| o.1.clone());
         // Message waiting indication, where there is a store.
         let mwi = match (&media, change_feed) {
             (Some(m), Some(feed)) => {
@@ -416,7 +412,10 @@ pub fn run(
                 let addr = MwiActor::new(core, m.store.clone(), endpoint.clone()).start();
                 let to = addr.clone();
                 let _ = feed.set(Box::new(move |mailbox: &str| {
-                    to.do_send(MailboxChanged(mailbox.to_string()))
+                    to.do_send(MailboxChanged(mailbox.to_string()));
+                    if let Some(k) = &kicker {
+                        k.kick();
+                    }
                 }));
                 Some(addr)
             }
@@ -437,6 +436,9 @@ pub fn run(
         .notify_directory_changes(monitor.clone().recipient());
         if let Some(p) = &purge {
             sup = sup.notify_directory_changes(p.clone().recipient());
+        }
+        if let Some((o, _)) = &outbox {
+            sup = sup.notify_directory_changes(o.clone().recipient());
         }
         if let Some(m) = &mwi {
             sup = sup

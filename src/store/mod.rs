@@ -11,6 +11,7 @@ pub mod cdr;
 pub mod greeting;
 pub mod notify;
 pub mod objects;
+pub mod outbox;
 pub mod pins;
 pub mod sled;
 mod sled_chunks;
@@ -67,6 +68,10 @@ pub struct MessageMeta {
     /// The audio's sample rate: 8000, or 16000 for wideband (Opus callers).
     #[serde(default = "narrow_rate")]
     pub rate: u32,
+    /// Its email, when the mailbox has an address: queued, sent or failed
+    /// (with the last error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<outbox::Delivery>,
 }
 
 fn narrow_rate() -> u32 {
@@ -390,6 +395,10 @@ pub trait MailboxStore: Send + Sync {
         Ok(self.pin_state(mailbox)?.map(|s| s.hash))
     }
     fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError>;
+    /// What is owed after message changes (see [`outbox`]), oldest first.
+    fn outbox(&self) -> Result<Vec<outbox::OutboxItem>, StoreError>;
+    /// Apply one sender step durably and all at once.
+    fn outbox_step(&self, step: outbox::OutboxStep) -> Result<(), StoreError>;
     /// Write a mailbox's PIN state durably.
     fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError>;
 }

@@ -126,6 +126,12 @@ impl MailboxStore for Notifying {
     fn set_record(&self, kind: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
         self.inner.set_record(kind, key, value)
     }
+    fn outbox(&self) -> Result<Vec<super::outbox::OutboxItem>, StoreError> {
+        self.inner.outbox()
+    }
+    fn outbox_step(&self, step: super::outbox::OutboxStep) -> Result<(), StoreError> {
+        self.inner.outbox_step(step)
+    }
     fn pin_state(&self, mailbox: &str) -> Result<Option<PinState>, StoreError> {
         self.inner.pin_state(mailbox)
     }

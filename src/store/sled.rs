@@ -15,6 +15,8 @@
 //!   deposits do not lose counts
 //! - `p/<mailbox>` → PIN state (JSON; a bare argon2 PHC string before 0.3)
 //! - `r/<kind>/<key>` → other modules' durable records (MWI subscriptions)
+//! - `q/<id>` → the outbox ([`super::outbox`]): an item per message change,
+//!   written in the change's own batch, and the deliveries made of it
 //! - `o/model` → the object model (JSON: version, TOML document), `o/audit/<version
 //!   as 16 hex>/<n>` → its audit records, `t/<id>` → API tokens (hashed); see
 //!   [`super::objects`]
@@ -23,12 +25,14 @@
 //! hex digits, so key order is arrival order.
 
 use super::audio::{Format, Sound};
+use super::outbox::{Job, OutboxItem, OutboxStep};
 use super::sled_chunks as chunks;
 use super::stats::Stats;
 use super::{
     Counts, GreetingKind, MailboxSettings, MailboxStore, MessageMeta, MessageStatus, NewMessage,
     PinState, StoreError, Usage,
 };
+use crate::directory::notify::HookEvent;
 use crate::media::g711::Law;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -304,9 +308,11 @@ impl MailboxStore for SledStore {
             forwarded_by: msg.forwarded_by,
             format,
             rate: sound.rate,
+            email: None,
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
+        let owed = self.owe(&db, &mut batch, &meta, HookEvent::Deposited, false)?;
         chunks::insert(&mut batch, &audio_key(&id), &audio);
         batch.insert(format!("i/{id}").as_bytes(), msg.mailbox.as_bytes());
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
@@ -325,6 +331,7 @@ impl MailboxStore for SledStore {
             }
             undo.remove(format!("i/{id}").as_bytes());
             undo.remove(format!("m/{}/{id}", msg.mailbox).as_bytes());
+            undo.remove(owed.as_bytes());
             let _counting = self.stats_lock();
             let _replacing = self.values_write();
             if let Ok(mut stats) = self.stats(&db, &msg.mailbox) {
@@ -473,9 +480,17 @@ impl MailboxStore for SledStore {
             }
         }
         let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
+        let db = self.db()?;
         let mut batch = sled::Batch::default();
         batch.insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json);
-        self.apply_counted(&self.db()?, &m.mailbox, batch, |s| {
+        if m.status() != before.status() {
+            let event = match m.status() {
+                MessageStatus::Deleted => HookEvent::Deleted,
+                _ => HookEvent::StatusChanged,
+            };
+            self.owe(&db, &mut batch, &m, event, false)?;
+        }
+        self.apply_counted(&db, &m.mailbox, batch, |s| {
             s.remove(&before);
             s.add(&m);
         })?;
@@ -492,6 +507,7 @@ impl MailboxStore for SledStore {
         chunks::remove(&mut batch, &db, &audio_key(id)).map_err(|e| self.failed(e))?;
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
+        self.owe(&db, &mut batch, &m, HookEvent::Deleted, true)?;
         let replacing = self.values_write();
         self.apply_counted(&db, &m.mailbox, batch, |s| s.remove(&m))?;
         drop(replacing);
@@ -551,6 +567,48 @@ impl MailboxStore for SledStore {
             .map_err(|e| StoreError::Corrupt(format!("PIN state of {mailbox}: {e}")))
     }
 
+    fn outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        self.db()?
+            .scan_prefix(b"q/")
+            .map(|kv| {
+                let (k, v) = kv.map_err(|e| self.failed(e))?;
+                serde_json::from_slice(&v).map_err(|e| {
+                    StoreError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&k)))
+                })
+            })
+            .collect()
+    }
+
+    fn outbox_step(&self, step: OutboxStep) -> Result<(), StoreError> {
+        let db = self.db()?;
+        let mut batch = sled::Batch::default();
+        batch.remove(format!("q/{}", step.done).as_bytes());
+        if let Some(mut again) = step.retry {
+            again.id = step.done.clone();
+            self.queue(&db, &mut batch, again)?;
+        }
+        for item in step.add {
+            self.queue(&db, &mut batch, item)?;
+        }
+        // The message's key is read and written under the stats lock, as every
+        // other change to it is, so a status change meanwhile is not undone.
+        let _counting = self.stats_lock();
+        if let Some((id, delivery)) = step.email {
+            match self.get(&id) {
+                Ok(mut m) => {
+                    m.email = Some(delivery);
+                    let json = serde_json::to_vec(&m).map_err(|e| StoreError::Io(e.to_string()))?;
+                    batch.insert(format!("m/{}/{id}", m.mailbox).as_bytes(), json);
+                }
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        db.apply_batch(batch).map_err(|e| self.failed(e))?;
+        drop(_counting);
+        self.flush()
+    }
+
     fn set_pin_state(&self, mailbox: &str, state: &PinState) -> Result<(), StoreError> {
         let v = serde_json::to_vec(state).map_err(|e| StoreError::Io(e.to_string()))?;
         self.db()?
@@ -561,6 +619,43 @@ impl MailboxStore for SledStore {
 }
 
 impl SledStore {
+    /// Put the outbox item a message change owes into the change's batch;
+    /// returns its key.
+    fn owe(
+        &self,
+        db: &sled::Db,
+        batch: &mut sled::Batch,
+        m: &MessageMeta,
+        event: HookEvent,
+        removed: bool,
+    ) -> Result<String, StoreError> {
+        let item = OutboxItem::new(
+            Job::Changed {
+                event,
+                removed,
+                message: Box::new(m.clone().into()),
+            },
+            std::time::SystemTime::now(),
+        );
+        self.queue(db, batch, item)
+    }
+
+    /// Give `item` an id (unless it has one) and put it into `batch`.
+    fn queue(
+        &self,
+        db: &sled::Db,
+        batch: &mut sled::Batch,
+        mut item: OutboxItem,
+    ) -> Result<String, StoreError> {
+        if item.id.is_empty() {
+            item.id = format!("{:016x}", db.generate_id().map_err(|e| self.failed(e))?);
+        }
+        let key = format!("q/{}", item.id);
+        let v = serde_json::to_vec(&item).map_err(|e| StoreError::Io(e.to_string()))?;
+        batch.insert(key.as_bytes(), v);
+        Ok(key)
+    }
+
     /// Write a raw value (tests: data as an earlier version left it).
     #[cfg(test)]
     pub fn db_insert_raw(&self, key: &str, value: &[u8]) {

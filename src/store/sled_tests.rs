@@ -558,3 +558,114 @@ fn a_reader_never_joins_two_versions_of_a_recording_or_half_a_removed_message() 
         }
     });
 }
+
+/// Every durable message change leaves its outbox item, written with it; a
+/// sender step replaces, adds and records the email state at once.
+#[test]
+fn message_changes_owe_outbox_items_and_steps_apply_whole() {
+    use crate::directory::notify::HookEvent;
+    use crate::store::outbox::*;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    let a = s.deposit(msg("1001"), &g(&[1, 2, 3])).unwrap();
+    s.set_status(&a.id, MessageStatus::Saved, SystemTime::now())
+        .unwrap();
+    // The same status again changes nothing and owes nothing.
+    s.set_status(&a.id, MessageStatus::Saved, SystemTime::now())
+        .unwrap();
+    s.set_status(&a.id, MessageStatus::Deleted, SystemTime::now())
+        .unwrap();
+    let items = s.outbox().unwrap();
+    let events: Vec<(HookEvent, String)> = items
+        .iter()
+        .map(|i| match &i.job {
+            Job::Changed { event, message, .. } => (*event, message.status.name().to_string()),
+            j => panic!("unexpected {}", j.kind()),
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (HookEvent::Deposited, "new".to_string()),
+            (HookEvent::StatusChanged, "saved".to_string()),
+            (HookEvent::Deleted, "deleted".to_string()),
+        ]
+    );
+    assert!(items.windows(2).all(|w| w[0].id < w[1].id));
+
+    // Fan the first out into an email, with the message's state queued.
+    let email = OutboxItem::new(
+        Job::Email {
+            message_id: a.id.clone(),
+            mailbox: "1001".into(),
+            to: "a@example.com".into(),
+        },
+        SystemTime::now(),
+    );
+    let delivery = Delivery {
+        state: DeliveryState::Queued,
+        to: "a@example.com".into(),
+        attempts: 0,
+        last_error: None,
+        at: "2026-12-08T00:00:00Z".into(),
+        next_at: None,
+    };
+    s.outbox_step(OutboxStep {
+        done: items[0].id.clone(),
+        retry: None,
+        add: vec![email],
+        email: Some((a.id.clone(), delivery)),
+    })
+    .unwrap();
+    let s = {
+        drop(s);
+        reopen(dir.path())
+    };
+    let items = s.outbox().unwrap();
+    assert_eq!(items.len(), 3);
+    let mail = items.iter().find(|i| i.job.kind() == "email").unwrap();
+    let m = s.get(&a.id).unwrap();
+    assert_eq!(m.email.as_ref().unwrap().state, DeliveryState::Queued);
+    assert_eq!(
+        m.status(),
+        MessageStatus::Deleted,
+        "the step kept the status"
+    );
+    // A retry keeps the id and its count.
+    let mut again = mail.clone();
+    again.attempts = 1;
+    again.last_error = Some("refused".into());
+    s.outbox_step(OutboxStep {
+        done: mail.id.clone(),
+        retry: Some(again),
+        ..OutboxStep::default()
+    })
+    .unwrap();
+    let kept = s.outbox().unwrap();
+    let mail2 = kept.iter().find(|i| i.job.kind() == "email").unwrap();
+    assert_eq!((mail2.id.as_str(), mail2.attempts), (mail.id.as_str(), 1));
+    // Removal owes its item too; a step on a removed message still applies.
+    s.remove(&a.id).unwrap();
+    s.outbox_step(OutboxStep {
+        done: mail.id.clone(),
+        email: Some((
+            a.id.clone(),
+            Delivery {
+                state: DeliveryState::Sent,
+                to: "a@example.com".into(),
+                attempts: 2,
+                last_error: None,
+                at: "x".into(),
+                next_at: None,
+            },
+        )),
+        ..OutboxStep::default()
+    })
+    .unwrap();
+    let left = s.outbox().unwrap();
+    assert!(left.iter().all(|i| i.job.kind() == "changed"));
+    assert!(
+        left.iter()
+            .any(|i| matches!(&i.job, Job::Changed { removed: true, .. }))
+    );
+}

@@ -108,6 +108,7 @@ mod tests {
             forwarded_by: None,
             format: Default::default(),
             rate: 8000,
+            email: None,
         }
     }
 
