@@ -1,5 +1,6 @@
 //! `openum policy new|set|get|list|remove` (New-/Set-/Get-/Remove-UMMailboxPolicy):
-//! PIN rules, greeting and message limits, storage format, retention, quotas.
+//! PIN rules, greeting and message limits, storage format, retention, quotas,
+//! voicemail to email (attach, after, format, size cap).
 
 use super::{Common, change, put, show_object};
 use clap::Subcommand;
@@ -43,6 +44,18 @@ pub struct Fields {
     /// Quota: minutes kept.
     #[arg(long)]
     max_stored_minutes: Option<u32>,
+    /// Voicemail to email: attach the audio (true) or send a notice only (false).
+    #[arg(long)]
+    email_attach: Option<bool>,
+    /// After a successful email: keep, mark_saved or delete.
+    #[arg(long)]
+    email_after: Option<String>,
+    /// The emailed audio: ogg or wav (default: as stored).
+    #[arg(long)]
+    email_format: Option<String>,
+    /// Larger audio is left out of the email (the body says so), bytes.
+    #[arg(long)]
+    email_max_bytes: Option<u64>,
 }
 
 impl Fields {
@@ -64,6 +77,10 @@ impl Fields {
         );
         put(&mut m, "max_messages", self.max_messages);
         put(&mut m, "max_stored_minutes", self.max_stored_minutes);
+        put(&mut m, "email_attach", self.email_attach);
+        put(&mut m, "email_after", self.email_after);
+        put(&mut m, "email_format", self.email_format);
+        put(&mut m, "email_max_bytes", self.email_max_bytes);
         m
     }
 }
