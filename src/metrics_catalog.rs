@@ -9,6 +9,29 @@
 /// (name, help, labels)
 pub const COUNTERS: &[(&str, &str, &[&str])] = &[
     (
+        "openum_calls_total",
+        "Calls ended, by type (the route they took, or refused/redirected) and SIP status",
+        &[
+            "type=voice_message|auto_attendant|subscriber_access|transfer",
+            "status=200",
+        ],
+    ),
+    (
+        "openum_logons_total",
+        "Subscriber access logons, by result",
+        &["result=ok|failed|locked"],
+    ),
+    (
+        "openum_mwi_notifies_total",
+        "MWI NOTIFYs answered or given up, by result",
+        &["result=delivered|terminated|ended|retry|gave_up"],
+    ),
+    (
+        "openum_rtp_packets_lost_total",
+        "RTP packets lost on the way in (RFC 3550), over ended calls",
+        &[],
+    ),
+    (
         "openum_emails_total",
         "Voicemail email attempts, by result",
         &["result=sent|retry|failed|dropped"],
@@ -78,7 +101,7 @@ pub const COUNTERS: &[(&str, &str, &[&str])] = &[
     (
         "openum_messages_not_recorded_total",
         "Audio that arrived but could not be kept, by reason",
-        &["reason"],
+        &["reason=payload_type|undecodable|srtp"],
     ),
     ("openum_messages_stored_total", "Messages stored", &[]),
     (
@@ -120,7 +143,7 @@ pub const COUNTERS: &[(&str, &str, &[&str])] = &[
     (
         "openum_sip_malformed_total",
         "Malformed SIP messages",
-        &["transport"],
+        &["transport=UDP|TCP|TLS"],
     ),
     (
         "openum_sip_queue_full_total",
@@ -157,6 +180,21 @@ pub const COUNTERS: &[(&str, &str, &[&str])] = &[
 
 pub const GAUGES: &[(&str, &str, &[&str])] = &[
     (
+        "openum_calls_active_by_type",
+        "Calls in progress by the route they took",
+        &["type=voice_message|auto_attendant|subscriber_access"],
+    ),
+    (
+        "openum_store_bytes",
+        "Bytes the mailbox store takes on disk",
+        &[],
+    ),
+    (
+        "openum_build_info",
+        "Always 1; the version in its label",
+        &[concat!("version=", env!("CARGO_PKG_VERSION"))],
+    ),
+    (
         "openum_outbox_depth",
         "Deliveries waiting in the outbox (emails, webhooks, message changes not yet handled)",
         &[],
@@ -179,6 +217,23 @@ pub const GAUGES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The version `openum_build_info` names.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// (name, help, buckets in seconds).
+pub const HISTOGRAMS: &[(&str, &str, &[f64])] = &[
+    (
+        "openum_invite_answer_seconds",
+        "From a new INVITE's arrival to our 200",
+        &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
+    ),
+    (
+        "openum_deposit_commit_seconds",
+        "From a call's end of recording to its message durable in the store",
+        &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+    ),
+];
+
 /// Describe every series and register the unlabelled ones at zero. Call once,
 /// after the recorder is installed.
 pub fn register() {
@@ -194,6 +249,27 @@ pub fn register() {
             metrics::gauge!(*name, set).set(0.0);
         }
     }
+    metrics::gauge!("openum_build_info", "version" => VERSION).set(1.0);
+    for (name, help, _) in HISTOGRAMS {
+        metrics::describe_histogram!(*name, metrics::Unit::Seconds, *help);
+        // The handle registers the series: its buckets show at zero.
+        let _ = metrics::histogram!(*name);
+    }
+}
+
+/// The recorder, with each histogram's buckets (else they would be summaries).
+pub fn builder() -> metrics_exporter_prometheus::PrometheusBuilder {
+    let mut b = metrics_exporter_prometheus::PrometheusBuilder::new();
+    for (name, _, buckets) in HISTOGRAMS {
+        // The only refusal is an empty list, and the catalog's lists are not.
+        b = b
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(name.to_string()),
+                buckets,
+            )
+            .expect("the catalog's buckets are not empty");
+    }
+    b
 }
 
 /// Every combination of the known label values (one empty set when the series
@@ -254,6 +330,7 @@ mod tests {
             .iter()
             .chain(GAUGES)
             .map(|(n, _, _)| n.to_string())
+            .chain(HISTOGRAMS.iter().map(|(n, _, _)| n.to_string()))
             .collect();
         let missing: Vec<_> = used.difference(&known).collect();
         assert!(missing.is_empty(), "series the catalog lacks: {missing:?}");

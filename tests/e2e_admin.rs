@@ -399,30 +399,3 @@ fn the_api_goes_beyond_loopback_only_over_https_with_the_service_certificate() {
     assert_eq!(curl(None), "401");
     assert_eq!(curl(Some(&server.token)), "200");
 }
-
-#[test]
-fn metrics_name_every_series_from_the_start_without_a_token() {
-    let server = Server::start(&[]);
-    let text = ureq::get(&format!("{}/metrics", server.admin_url))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    for (name, help, labels) in openum::metrics_catalog::COUNTERS
-        .iter()
-        .chain(openum::metrics_catalog::GAUGES)
-    {
-        // A labelled series appears with its first label value.
-        if labels.is_empty() {
-            assert!(
-                text.contains(&format!("# HELP {name} {help}")),
-                "no help for {name}"
-            );
-            assert!(
-                text.lines()
-                    .any(|l| l.starts_with(&format!("{name} ")) || l == format!("{name} 0")),
-                "{name} absent at start:\n{text}"
-            );
-        }
-    }
-}

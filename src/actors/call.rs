@@ -279,10 +279,13 @@ impl CallActor {
                     forwarded_by: None,
                     format,
                 };
+                let asked = Instant::now();
                 self.deposits
                     .send(Deposit { msg, audio })
                     .into_actor(self)
                     .then(move |res, act, ctx| {
+                        metrics::histogram!("openum_deposit_commit_seconds")
+                            .record(asked.elapsed().as_secs_f64());
                         // The store's refusal and a lost store actor are the same failure.
                         let res = res.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string()));
                         let ok = match res {

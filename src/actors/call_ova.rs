@@ -131,6 +131,7 @@ impl CallActor {
                     move |act, outcome| {
                         let outcome = outcome.unwrap_or(LogonOutcome::Failed);
                         if let LogonOutcome::Ok { must_change, view } = &outcome {
+                            metrics::counter!("openum_logons_total", "result" => "ok").increment(1);
                             tracing::info!(event = "ova_logon", call_id = %act.info.call_id, mailbox = %ext, messages = view.messages.len(), must_change);
                         }
                         act.core
@@ -285,6 +286,7 @@ fn logon(
             }
         },
         Ok(Logon::Wrong { failures, locked }) => {
+            metrics::counter!("openum_logons_total", "result" => "failed").increment(1);
             tracing::warn!(event = "ova_logon_failed", call_id = %cid, mailbox = %extension, failures, locked);
             if locked {
                 tracing::warn!(event = "mailbox_locked", call_id = %cid, mailbox = %extension, failures);
@@ -292,6 +294,7 @@ fn logon(
             LogonOutcome::Wrong { locked }
         }
         Ok(Logon::Locked) => {
+            metrics::counter!("openum_logons_total", "result" => "locked").increment(1);
             tracing::warn!(event = "ova_logon_refused", call_id = %cid, mailbox = %extension, reason = "locked");
             LogonOutcome::Locked
         }

@@ -155,7 +155,7 @@ impl CallBook {
         if a.cdr.transferred_to.is_some() && a.cdr.call_type == CallType::AutoAttendant {
             a.cdr.call_type = CallType::Transfer;
         }
-        self.done.push(a.cdr);
+        self.record(a.cdr);
     }
 
     /// The call actor is gone, with its figures when it finished.
@@ -206,7 +206,7 @@ impl CallBook {
             return;
         }
         let wall = rfc3339(SystemTime::now());
-        self.done.push(Cdr {
+        self.record(Cdr {
             calling: r.calling.clone(),
             called: uri_user(&r.uri).unwrap_or_default().to_string(),
             gateway: r.gateway.clone().unwrap_or_default(),
@@ -219,11 +219,35 @@ impl CallBook {
 
     pub fn redirected(&mut self, call_id: &str, node: &str, contact: &str) {
         let wall = rfc3339(SystemTime::now());
-        self.done.push(Cdr {
+        self.record(Cdr {
             outcome: format!("redirected to mailbox node {node} ({contact})"),
             status: Some(302),
             ..Cdr::new(call_id, &wall, CallType::Redirected)
         });
+    }
+
+    /// Keep a finished call's record for the next batch, and count it.
+    fn record(&mut self, cdr: Cdr) {
+        let status = cdr.status.unwrap_or(200).to_string();
+        metrics::counter!("openum_calls_total", "type" => cdr.call_type.name(), "status" => status)
+            .increment(1);
+        metrics::counter!("openum_rtp_packets_lost_total").increment(cdr.rtp_lost);
+        self.done.push(cdr);
+    }
+
+    /// Calls in progress by what they are (the route the call took).
+    pub fn active_by_type(&self) -> [(&'static str, usize); 3] {
+        let mut n = [
+            (CallType::VoiceMessage.name(), 0),
+            (CallType::AutoAttendant.name(), 0),
+            (CallType::SubscriberAccess.name(), 0),
+        ];
+        for a in self.active.values() {
+            if let Some(slot) = n.iter_mut().find(|(t, _)| *t == a.cdr.call_type.name()) {
+                slot.1 += 1;
+            }
+        }
+        n
     }
 
     /// The records made since the last batch.

@@ -205,6 +205,17 @@ impl Handler<RequestOutcome> for MwiActor {
         let (again, outcome) = self.core.handle_outcome(m.tag, status, Instant::now());
         // The answer's status, or "none" when the NOTIFY timed out.
         let status = status.map_or_else(|| "none".to_string(), |s| s.to_string());
+        let result = match &outcome {
+            Outcome::Delivered => Some("delivered"),
+            Outcome::Unknown => None,
+            Outcome::Terminated => Some("terminated"),
+            Outcome::Ended(_) => Some("ended"),
+            Outcome::Retry(_) => Some("retry"),
+            Outcome::GaveUp => Some("gave_up"),
+        };
+        if let Some(r) = result {
+            metrics::counter!("openum_mwi_notifies_total", "result" => r).increment(1);
+        }
         match outcome {
             Outcome::Delivered => {
                 tracing::info!(event = "mwi_notify", outcome = "delivered", status = %status)

@@ -384,6 +384,9 @@ impl Supervisor {
             }
         }
         metrics::gauge!("openum_calls_active").set(self.core.active_calls() as f64);
+        for (t, n) in self.book.active_by_type() {
+            metrics::gauge!("openum_calls_active_by_type", "type" => t).set(n as f64);
+        }
         self.arm_session_timer(ctx);
     }
 

@@ -32,6 +32,7 @@ mod greetings;
 pub mod https;
 mod mailboxes;
 mod messages;
+mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod problem;
@@ -182,20 +183,6 @@ async fn current_dir(s: &AdminState) -> Arc<Directory> {
         .unwrap_or_else(|_| s.dir.clone())
 }
 
-async fn prometheus(s: web::Data<AdminState>) -> HttpResponse {
-    metrics::counter!("openum_log_lines_dropped_total").absolute(crate::logging::dropped_lines());
-    if let Some(h) = crate::alloc::heap_stats() {
-        metrics::gauge!("openum_heap_allocated_bytes").set(h.allocated as f64);
-        metrics::gauge!("openum_heap_resident_bytes").set(h.resident as f64);
-    }
-    match &s.metrics {
-        Some(h) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4")
-            .body(h.render()),
-        None => HttpResponse::NotFound().body("metrics recorder not installed"),
-    }
-}
-
 use greetings::*;
 use mailboxes::*;
 use messages::*;
@@ -232,7 +219,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/certificate/reload",
             web::post().to(reload_certificate),
         )
-        .route("/metrics", web::get().to(prometheus))
+        .route("/metrics", web::get().to(metrics::prometheus))
         .configure(objects::routes)
         .configure(tokens::routes)
         .configure(calls::routes);

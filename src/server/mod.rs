@@ -215,9 +215,7 @@ pub fn run(
             tracing::warn!(event = "prompts_encode_skipped", error = %e, "Opus prompts are encoded on first use");
         }
     }
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
+    let metrics = crate::metrics_catalog::builder().install_recorder().ok();
     // Every series exists from the start, at zero.
     crate::metrics_catalog::register();
     if role == Role::Router && cfg.service.mailbox_nodes.is_empty() {

@@ -55,7 +55,15 @@ pub struct SipEndpoint {
     tls_client: Option<tokio_rustls::TlsConnector>,
     /// Per-source rate limits and load shedding, before parsing.
     guard: Guard,
+    /// When each new INVITE's datagram or message arrived, until its final
+    /// answer: the INVITE→200 histogram. Bounded (a flood cannot grow it).
+    invites: HashMap<TxId, Instant>,
+    /// The arrival of the message being handled.
+    received: Option<Instant>,
 }
+
+/// New INVITEs followed at once for the INVITE→200 histogram.
+const INVITES_FOLLOWED: usize = 4096;
 
 impl SipEndpoint {
     pub fn new(
@@ -77,6 +85,8 @@ impl SipEndpoint {
             connecting: HashMap::new(),
             tls_client: None,
             guard: Guard::new(guard::GuardConfig::default()),
+            invites: HashMap::new(),
+            received: None,
         }
     }
 
@@ -155,7 +165,23 @@ impl SipEndpoint {
                     "no answer to our request (Timer F)"
                 ),
             },
-            other => self.control.do_send(SipEvent(other)),
+            other => {
+                if let (
+                    Event::Request {
+                        tx: Some(tx),
+                        request,
+                        ..
+                    },
+                    Some(at),
+                ) = (&other, self.received)
+                    && request.method == Method::Invite
+                    && request.to_tag().is_none()
+                    && self.invites.len() < INVITES_FOLLOWED
+                {
+                    self.invites.insert(*tx, at);
+                }
+                self.control.do_send(SipEvent(other))
+            }
         }
     }
 }
@@ -241,17 +267,25 @@ impl Handler<Inbound> for SipEndpoint {
                     self.send(m.flow, r.to_bytes(), ctx);
                     return;
                 }
+                self.received = Some(m.received);
                 self.tl.handle_request(now, req, m.flow);
             }
             Ok(Message::Response(r)) => self.tl.handle_response(now, r),
         }
         self.pump(ctx);
+        self.received = None;
     }
 }
 
 impl Handler<Respond> for SipEndpoint {
     type Result = ();
     fn handle(&mut self, m: Respond, ctx: &mut Context<Self>) {
+        if m.response.status >= 200
+            && let Some(at) = self.invites.remove(&m.tx)
+            && m.response.status < 300
+        {
+            metrics::histogram!("openum_invite_answer_seconds").record(at.elapsed().as_secs_f64());
+        }
         // False when the transaction already ended (a CANCEL's 487 went first).
         if !self.tl.respond(Instant::now(), m.tx, &m.response) {
             tracing::debug!(
