@@ -49,8 +49,9 @@ pub struct Common {
     /// embedded demo configuration); later the model lives in the store.
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
-    /// Data directory (store, certificates, runtime file).
-    #[arg(long, global = true, default_value = "./data")]
+    /// Data directory (store, certificates, runtime file); the Debian
+    /// package's service sets OPENUM_DATA=/var/lib/openum.
+    #[arg(long, global = true, env = "OPENUM_DATA", default_value = "./data")]
     pub data: PathBuf,
 }
 
