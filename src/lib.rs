@@ -34,6 +34,9 @@
 //!   validated whole, committed atomically with its audit records (the model
 //!   lives in the store; the TOML file bootstraps it).
 //! - [`admin`] — HTTP admin API and Prometheus metrics.
+//! - [`probe`] — Test-UMConnectivity: openum's own test call (SIP, RTP, DTMF,
+//!   the prompts it hears), for `openum test-connectivity` and the self-test.
+//! - [`notify`] — voicemail to email and webhooks from the store's outbox.
 //! - [`alloc`] — the allocator (jemalloc) and its figures.
 //! - [`server`] — process wiring for `openum serve`.
 //!
@@ -85,6 +88,7 @@ pub mod metrics_catalog;
 pub mod mwi;
 pub mod notify;
 pub mod objects;
+pub mod probe;
 pub mod sdp;
 pub mod server;
 pub mod sip;

@@ -9,6 +9,11 @@
 /// (name, help, labels)
 pub const COUNTERS: &[(&str, &str, &[&str])] = &[
     (
+        "openum_self_tests_total",
+        "Periodic self-test calls, by result",
+        &["result=pass|fail"],
+    ),
+    (
         "openum_calls_total",
         "Calls ended, by type (the route they took, or refused/redirected) and SIP status",
         &[
@@ -179,6 +184,11 @@ pub const COUNTERS: &[(&str, &str, &[&str])] = &[
 ];
 
 pub const GAUGES: &[(&str, &str, &[&str])] = &[
+    (
+        "openum_self_test_ok",
+        "1 when the last self-test call passed, 0 when it failed (0 before the first)",
+        &[],
+    ),
     (
         "openum_calls_active_by_type",
         "Calls in progress by the route they took",

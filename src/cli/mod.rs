@@ -12,6 +12,7 @@ pub mod calls;
 pub mod cdr;
 pub mod certificate;
 pub mod config;
+pub mod connectivity;
 pub mod dialplan;
 pub mod events;
 pub mod gateway;
@@ -124,11 +125,15 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cdr::CdrCmd,
     },
+    /// Place a test call to a pilot and check each step (Test-UMConnectivity).
+    #[command(name = "test-connectivity")]
+    TestConnectivity(connectivity::ConnectivityArgs),
 }
 
 pub fn run() -> Result<(), String> {
     match Cli::parse().cmd {
         Cmd::Serve(a) => serve::run(a),
+        Cmd::TestConnectivity(a) => connectivity::run(a),
         Cmd::Message { cmd } => message::run(cmd),
         Cmd::DialPlan { cmd } => dialplan::run(cmd),
         Cmd::Gateway { cmd } => gateway::run(cmd),

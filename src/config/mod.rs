@@ -136,6 +136,13 @@ struct RawService {
     options_interval_secs: u64,
     #[serde(default)]
     tls: TlsConfig,
+    /// The server calls one of its own pilots this often (Test-UMConnectivity
+    /// as a periodic self-test); 0: never.
+    #[serde(default)]
+    self_test_interval_secs: u64,
+    /// The pilot the self-test calls (default: the first dial plan's first
+    /// access number).
+    self_test_pilot: Option<String>,
     /// Worker arbiters for call actors; 0 = one per core.
     #[serde(default)]
     workers: usize,
@@ -458,6 +465,9 @@ pub struct ServiceConfig {
     pub cdr_retention: Duration,
     /// The admin API's HTTPS address, if it has one.
     pub admin_tls: Option<SocketAddr>,
+    /// How often the server tests itself with a call (at least 10 s), if at all.
+    pub self_test_interval: Option<Duration>,
+    pub self_test_pilot: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -644,6 +654,9 @@ impl Config {
             role: Role::Combined,
             cdr_retention: Duration::from_secs(s.cdr_retention_days.max(1) as u64 * 86_400),
             admin_tls: s.admin_tls,
+            self_test_interval: (s.self_test_interval_secs > 0)
+                .then(|| Duration::from_secs(s.self_test_interval_secs.max(10))),
+            self_test_pilot: s.self_test_pilot,
         };
         unique(
             "mailbox_node",

@@ -11,6 +11,8 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::EnUs, Lang::FrFr];
+
     /// From a culture name (`en-US`, `fr-FR`; case and `_` tolerated).
     pub fn parse(code: &str) -> Option<Lang> {
         match code.to_ascii_lowercase().replace('_', "-").as_str() {

@@ -192,6 +192,7 @@ pub fn run(
                 .map_err(|e| e.to_string())?,
         )),
     };
+    let self_test_prompts = prompts.clone();
     if let Some(lib) = prompts.clone().filter(|_| opus_warmup(&cfg)) {
         // Opus callers must never wait for a prompt's first encoding; debug builds
         // (the test suite's many short-lived servers) encode on first use instead.
@@ -592,6 +593,15 @@ pub fn run(
     let text = serde_json::to_string_pretty(&runtime).map_err(|e| e.to_string())?;
     std::fs::write(runtime_path(&data), text).map_err(|e| e.to_string())?;
 
+    if let Some(lib) = &self_test_prompts {
+        crate::probe::selftest::start(
+            &cfg.service,
+            &cfg.directory,
+            (ports.plain, ports.tls),
+            &data,
+            lib.clone(),
+        );
+    }
     print_banner(&cfg, ports, admin_addr, &data, hashed, tls_setup.as_ref());
     tracing::info!(event = "started", fd_limit, startup_mode = %mode.name(), sip_port = ports.plain, sip_tls_port = ports.tls, admin = %admin_addr, data = %data.display());
     let r = sys.run_with_code().map_err(|e| e.to_string());
