@@ -82,6 +82,37 @@ impl Ear {
         for (i, (_, w)) in known.iter().enumerate() {
             index.entry(key(w)).or_default().push(i);
         }
+        // A window that also occurs in another prompt (prompts that share a
+        // recorded phrase) would name the wrong one: keep only distinctive ones.
+        let mut shared = vec![false; known.len()];
+        for lang in crate::directory::lang::Lang::ALL {
+            for name in crate::ivr::prompts::names() {
+                let Some(Clip::G711(bytes)) = lib.get_in(lang, name, Codec::G711(Law::Mu)) else {
+                    continue;
+                };
+                for pos in 0..bytes.len().saturating_sub(WINDOW - 1) {
+                    let Some(cands) = index.get(&key(&bytes[pos..pos + 8])) else {
+                        continue;
+                    };
+                    for &i in cands {
+                        let (owner, w) = &known[i];
+                        if owner != name && bytes[pos..pos + WINDOW] == w[..] {
+                            shared[i] = true;
+                        }
+                    }
+                }
+            }
+        }
+        let known: Vec<(String, Vec<u8>)> = known
+            .into_iter()
+            .zip(shared)
+            .filter(|(_, s)| !s)
+            .map(|(k, _)| k)
+            .collect();
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, (_, w)) in known.iter().enumerate() {
+            index.entry(key(w)).or_default().push(i);
+        }
         Ear {
             known,
             index,
