@@ -4,7 +4,7 @@
 //! - A SIPp deposit to 1001 gives one email that Python's `email` package
 //!   parses, CRLF throughout, with the voicemail headers, whose Ogg/Opus
 //!   attachment (and, after the policy asks for WAV, a WAV one) decodes to the
-//!   stored audio's length ± 20 ms; the webhook hears it, signed.
+//!   stored audio's length ± 20 ms (an MP3 one within its encoder's frames); the webhook hears it, signed.
 //! - With the SMTP server down the deposit is acknowledged at once, the email
 //!   waits in the outbox (`message get --json` says queued, with the error),
 //!   and arrives once the server is up; each attempt is an event.
@@ -338,6 +338,29 @@ fn a_deposit_is_emailed_whole_as_ogg_then_wav_and_the_webhook_hears_it_signed() 
     assert!(
         (sent - stored).abs() <= 20.0,
         "WAV attachment {sent} ms, stored {stored} ms"
+    );
+
+    // And MP3, for mail clients that play nothing else (LAME adds its encoder
+    // delay and pads the last frame: a frame or two at 8 kHz).
+    let r = server
+        .api("PATCH", "/api/policies/Default")
+        .send_json(serde_json::json!({ "email_format": "mp3" }));
+    assert!(r.is_ok(), "{r:?}");
+    deposit(&server, "1001", "5551234");
+    let mails = sink.wait_mails(3, Duration::from_secs(20));
+    let id3 = server.messages("1001")[2]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = check_mail(&mails[2]);
+    let a = attachment(&m);
+    assert_eq!(a["type"], "audio/mpeg");
+    assert!(a["filename"].as_str().unwrap().ends_with(".mp3"));
+    let stored = audio_ms(&server, &id3);
+    let sent = a["ms"].as_f64().unwrap();
+    assert!(
+        (sent - stored).abs() <= 250.0,
+        "MP3 attachment {sent} ms, stored {stored} ms"
     );
 }
 

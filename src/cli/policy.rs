@@ -50,7 +50,7 @@ pub struct Fields {
     /// After a successful email: keep, mark_saved or delete.
     #[arg(long)]
     email_after: Option<String>,
-    /// The emailed audio: ogg or wav (default: as stored).
+    /// The emailed audio: ogg, wav or mp3 (default: as stored).
     #[arg(long)]
     email_format: Option<String>,
     /// Larger audio is left out of the email (the body says so), bytes.

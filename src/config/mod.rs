@@ -709,16 +709,22 @@ impl Config {
             };
             let email_format = match p.email_format.as_deref() {
                 None => None,
-                Some(f) => match crate::store::audio::Format::parse(f) {
-                    Some(
-                        f @ (crate::store::audio::Format::Ogg | crate::store::audio::Format::Wav),
-                    ) => Some(f),
-                    _ => {
+                Some(f) => match crate::directory::EmailFormat::parse(f) {
+                    Some(crate::directory::EmailFormat::Mp3) if !cfg!(feature = "mp3") => {
                         return Err(invalid(
                             k,
                             &p.name,
                             "email_format",
-                            format!("{f:?}: use \"ogg\" or \"wav\" (no MP3 encoder is built in)"),
+                            "\"mp3\": this build has no MP3 encoder (the mp3 feature is off): use \"ogg\" or \"wav\"",
+                        ));
+                    }
+                    Some(f) => Some(f),
+                    None => {
+                        return Err(invalid(
+                            k,
+                            &p.name,
+                            "email_format",
+                            format!("{f:?}: use \"ogg\", \"wav\" or \"mp3\""),
                         ));
                     }
                 },

@@ -505,10 +505,12 @@ fn email_settings_are_checked_naming_the_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("mailbox_policy \"P\": email_after"), "{e}");
-    let e = with("[[mailbox_policy]]\nname = \"P\"\nemail_format = \"mp3\"\n")
+    let e = with("[[mailbox_policy]]\nname = \"P\"\nemail_format = \"flac\"\n")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("email_format") && e.contains("MP3"), "{e}");
+    assert!(e.contains("email_format") && e.contains("mp3"), "{e}");
+    let mp3 = with("[[mailbox_policy]]\nname = \"P\"\nemail_format = \"mp3\"\n");
+    assert_eq!(mp3.is_ok(), cfg!(feature = "mp3"));
     let e = with("[[mailbox]]\nextension = \"1009\"\ndisplay_name = \"X\"\ndial_plan = \"Demo\"\nemail = \"x at y\"\n")
         .unwrap_err()
         .to_string();

@@ -113,8 +113,36 @@ pub struct MailboxPolicy {
     /// and the size above which the audio is left out.
     pub email_attach: bool,
     pub email_after: EmailAfter,
-    pub email_format: Option<crate::store::audio::Format>,
+    pub email_format: Option<EmailFormat>,
     pub email_max_bytes: u64,
+}
+
+/// The audio format of a message's email (`email_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailFormat {
+    Ogg,
+    Wav,
+    Mp3,
+}
+
+impl EmailFormat {
+    pub fn parse(s: &str) -> Option<EmailFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "ogg" | "opus" => Some(EmailFormat::Ogg),
+            "wav" => Some(EmailFormat::Wav),
+            "mp3" => Some(EmailFormat::Mp3),
+            _ => None,
+        }
+    }
+    /// MIME type and file extension.
+    pub fn mime(self) -> (&'static str, &'static str) {
+        match self {
+            EmailFormat::Ogg => ("audio/ogg; codecs=opus", "ogg"),
+            EmailFormat::Wav => ("audio/wav", "wav"),
+            EmailFormat::Mp3 => ("audio/mpeg", "mp3"),
+        }
+    }
 }
 
 /// What becomes of a message once it was emailed.

@@ -5,8 +5,8 @@
 //! the time come in.
 
 use super::email::{Attachment, Voicemail};
-use crate::directory::Directory;
 use crate::directory::notify::HookEvent;
+use crate::directory::{Directory, EmailFormat};
 use crate::store::MessageView;
 use crate::store::audio::Format;
 use crate::store::outbox::{Delivery, DeliveryState, Job, OutboxItem};
@@ -98,17 +98,17 @@ pub fn fan_out(
     out
 }
 
-/// The audio format an email attaches: the policy's, else as stored (raw G.711
-/// goes as WAV: no mail client plays it).
-pub fn email_format(dir: &Directory, message: &MessageView) -> Format {
+/// The audio format an email attaches: the policy's, else as stored (raw
+/// G.711 goes as WAV: no mail client plays it).
+pub fn email_format(dir: &Directory, message: &MessageView) -> EmailFormat {
     let policy = dir
         .mailbox_any(&message.meta.mailbox)
         .and_then(|mb| dir.mailbox_policy(mb));
     match policy.and_then(|p| p.email_format) {
         Some(f) => f,
         None => match message.meta.format {
-            Format::G711 => Format::Wav,
-            f => f,
+            Format::Ogg => EmailFormat::Ogg,
+            _ => EmailFormat::Wav,
         },
     }
 }
@@ -142,10 +142,7 @@ pub fn voicemail(
     let (attachment, left_out) = match audio {
         Some(bytes) if bytes.len() as u64 > cap => (None, Some(bytes.len() as u64)),
         Some(bytes) => {
-            let (content_type, ext) = match format {
-                Format::Ogg => ("audio/ogg; codecs=opus", "ogg"),
-                _ => ("audio/wav", "wav"),
-            };
+            let (content_type, ext) = format.mime();
             let stamp = received.strftime("%Y-%m-%d %H%M").to_string();
             let who = m
                 .caller_name

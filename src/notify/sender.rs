@@ -13,8 +13,9 @@
 
 use super::plan;
 use crate::directory::Directory;
-use crate::directory::EmailAfter;
 use crate::directory::notify::{SmtpConfig, SmtpSecurity};
+use crate::directory::{EmailAfter, EmailFormat};
+use crate::store::audio::Format;
 use crate::store::outbox::{Delivery, DeliveryState, Job, OutboxItem, OutboxStep};
 use crate::store::{MailboxStore, MessageStatus, MessageView, StoreError};
 use std::sync::Arc;
@@ -307,10 +308,11 @@ impl OutboxSender {
             .and_then(|mb| self.dir.mailbox_policy(mb))
             .is_none_or(|p| p.email_attach);
         let audio = match attach {
-            true => match self
-                .store
-                .export(&message.meta.id, plan::email_format(&self.dir, message))
-            {
+            true => match export(
+                self.store.as_ref(),
+                &message.meta.id,
+                plan::email_format(&self.dir, message),
+            ) {
                 Ok(a) => Some(a),
                 Err(e) => return failed(format!("the audio could not be read: {e}"), false),
             },
@@ -363,6 +365,18 @@ impl OutboxSender {
                 error: e.to_string(),
                 permanent: false,
             },
+        }
+    }
+}
+
+/// A message's audio as the email attaches it.
+fn export(store: &dyn MailboxStore, id: &str, f: EmailFormat) -> Result<Vec<u8>, StoreError> {
+    match f {
+        EmailFormat::Ogg => store.export(id, Format::Ogg),
+        EmailFormat::Wav => store.export(id, Format::Wav),
+        EmailFormat::Mp3 => {
+            let (_, sound) = store.pcm(id)?;
+            crate::store::audio::encode_mp3(&sound).map_err(StoreError::Io)
         }
     }
 }

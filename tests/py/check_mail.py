@@ -39,6 +39,37 @@ def ogg_opus_ms(data):
     return (last_granule - pre_skip) * 1000.0 / 48000.0, pages
 
 
+def mp3_ms(data):
+    """Frames × samples per frame / rate (MPEG audio layer III headers)."""
+    br1 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+    br2 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]
+    rates = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]}
+    pos, frames, samples, rate = 0, 0, 0, None
+    if data[:3] == b"ID3":
+        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+        pos = 10 + size
+    while pos + 4 <= len(data):
+        h = int.from_bytes(data[pos:pos + 4], "big")
+        if (h >> 21) & 0x7FF != 0x7FF:
+            pos += 1
+            continue
+        version, layer = (h >> 19) & 3, (h >> 17) & 3
+        bi, si, pad = (h >> 12) & 15, (h >> 10) & 3, (h >> 9) & 1
+        if layer != 1 or version == 1 or bi in (0, 15) or si == 3:
+            pos += 1
+            continue
+        rate = rates[version][si]
+        br = (br1 if version == 3 else br2)[bi] * 1000
+        per = 1152 if version == 3 else 576
+        length = (144 if version == 3 else 72) * br // rate + pad
+        frames += 1
+        samples += per
+        pos += length
+    if not frames:
+        raise ValueError("no MPEG layer III frame")
+    return samples * 1000.0 / rate, frames
+
+
 def wav_ms(data):
     with wave.open(io.BytesIO(data)) as w:
         return w.getnframes() * 1000.0 / w.getframerate()
@@ -73,6 +104,8 @@ def main():
             info["content_duration"] = part.get("Content-Duration")
             if part.get_content_type() == "audio/ogg":
                 info["ms"], info["pages"] = ogg_opus_ms(data)
+            elif part.get_content_type() == "audio/mpeg":
+                info["ms"], info["frames"] = mp3_ms(data)
             elif part.get_content_type() in ("audio/wav", "audio/x-wav"):
                 info["ms"] = wav_ms(data)
         out["parts"].append(info)
