@@ -10,7 +10,7 @@
 use super::{Ear, Report};
 use crate::ivr::prompts::PromptLibrary;
 use crate::media::srtp::SrtpSession;
-use crate::sdp::crypto::{self, Crypto, SrtpKey, SrtpSuite};
+use crate::sdp::crypto::{self, SrtpKey};
 use crate::sip::msg::{self, Message, Response};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::io::{Read, Write};
@@ -433,15 +433,7 @@ impl Media {
 
 fn offer(rtp: SocketAddr, srtp_key: Option<&[u8]>) -> String {
     let (proto, crypto_line) = match srtp_key {
-        Some(k) => {
-            let c = Crypto {
-                tag: 1,
-                suite: SrtpSuite::AesCm128HmacSha1_80,
-                key: SrtpKey(k.to_vec()),
-                mki: None,
-            };
-            ("RTP/SAVP", format!("a=crypto:{}\r\n", crypto::print(&c)))
-        }
+        Some(k) => ("RTP/SAVP", crypto::offer_line(k)),
         None => ("RTP/AVP", String::new()),
     };
     let ip = rtp.ip();

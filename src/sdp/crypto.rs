@@ -185,6 +185,18 @@ pub fn parse(value: &str) -> Result<Crypto, CryptoError> {
 
 /// The attribute value for our side: `<tag> <suite> inline:<base64>`, with the
 /// lifetime and MKI when there is one (`|2^31|1:1`, as Lync expects it back).
+/// The `a=crypto` line (with its CRLF) of an offer of `key` under
+/// AES_CM_128_HMAC_SHA1_80, tag 1: what a test caller offers.
+pub fn offer_line(key: &[u8]) -> String {
+    let c = Crypto {
+        tag: 1,
+        suite: SrtpSuite::AesCm128HmacSha1_80,
+        key: SrtpKey(key.to_vec()),
+        mki: None,
+    };
+    format!("a=crypto:{}\r\n", print(&c))
+}
+
 pub fn print(c: &Crypto) -> String {
     let mki = c
         .mki

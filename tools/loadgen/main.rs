@@ -11,7 +11,7 @@
 
 use openum::media::g711::Law;
 use openum::media::srtp::SrtpSession;
-use openum::sdp::crypto::{self, Crypto, SrtpKey, SrtpSuite};
+use openum::sdp::crypto::{self, SrtpKey};
 use openum::sip::msg::{self, Message};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -252,15 +252,7 @@ async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Tone>) -> CallResult {
         .as_ref()
         .map(|_| (0..30).map(|i| (i as u8) ^ (idx as u8)).collect());
     let (proto, crypto_line) = match &srtp_key {
-        Some(k) => {
-            let c = Crypto {
-                tag: 1,
-                suite: SrtpSuite::AesCm128HmacSha1_80,
-                key: SrtpKey(k.clone()),
-                mki: None,
-            };
-            ("RTP/SAVP", format!("a=crypto:{}\r\n", crypto::print(&c)))
-        }
+        Some(k) => ("RTP/SAVP", crypto::offer_line(k)),
         None => ("RTP/AVP", String::new()),
     };
     let (fmt, rtpmap) = if a.opus() {
