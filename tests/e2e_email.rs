@@ -351,10 +351,10 @@ fn a_deposit_is_emailed_whole_as_ogg_then_wav_and_the_webhook_hears_it_signed() 
     }
 }
 
-/// The outbox is in the store: an email owed when the server dies (kill -9)
-/// is sent by the next start.
-#[test]
-fn an_email_owed_at_a_crash_is_sent_after_the_restart() {
+/// A server whose SMTP server is down, a message deposited to 1001 (its id),
+/// and `attempts` failed email attempts seen. deposit() returns once the
+/// message is stored: nothing waited for SMTP.
+fn deposit_with_smtp_down(attempts: usize) -> (tempfile::TempDir, u16, Server, String) {
     let tmp = tempfile::tempdir().unwrap();
     let smtp_port = free_port();
     let (hook_port, _hooks) = webhook_receiver();
@@ -367,9 +367,17 @@ fn an_email_owed_at_a_crash_is_sent_after_the_restart() {
         .to_string();
     server.wait_log(
         &["event=\"email_attempt\"", "result=\"retry\"", &id],
-        1,
+        attempts,
         Duration::from_secs(15),
     );
+    (tmp, smtp_port, server, id)
+}
+
+/// The outbox is in the store: an email owed when the server dies (kill -9)
+/// is sent by the next start.
+#[test]
+fn an_email_owed_at_a_crash_is_sent_after_the_restart() {
+    let (tmp, smtp_port, server, id) = deposit_with_smtp_down(1);
     let data = server.crash();
     let sink = SmtpSink::start(smtp_port, &tmp.path().join("mail"));
     let server = Server::start_at(data, &[]);
@@ -384,22 +392,7 @@ fn an_email_owed_at_a_crash_is_sent_after_the_restart() {
 
 #[test]
 fn with_the_smtp_server_down_the_deposit_is_kept_and_the_email_follows_once_it_is_up() {
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp_port = free_port();
-    let (hook_port, _hooks) = webhook_receiver();
-    let cfg = config(tmp.path(), smtp_port, hook_port, "");
-    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
-    // deposit() returns once the message is stored: nothing waited for SMTP.
-    deposit(&server, "1001", "5551234");
-    let id = server.messages("1001")[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    server.wait_log(
-        &["event=\"email_attempt\"", "result=\"retry\"", &id],
-        2,
-        Duration::from_secs(15),
-    );
+    let (tmp, smtp_port, server, id) = deposit_with_smtp_down(2);
     let v = message_json(&server, &id);
     assert_eq!(v["email"]["state"], "queued", "{v}");
     assert!(v["email"]["attempts"].as_u64().unwrap() >= 2, "{v}");
