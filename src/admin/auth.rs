@@ -2,7 +2,9 @@
 //! token: 401 with `WWW-Authenticate: Bearer`; with a token whose role does not
 //! reach the resource: 403. Public: the OpenAPI document and `/metrics` (counts
 //! only, no voicemail, no PIN). A `mailbox:EXT` token reaches only its own
-//! mailbox: `/api/mailboxes/EXT` and below, and the messages of EXT.
+//! mailbox: `/api/mailboxes/EXT` and below, and the messages of EXT. The web
+//! pages ([`super::subscriber`]) guard themselves by their session cookie, which also
+//! reads (only reads) its own mailbox through the API.
 
 use super::AdminState;
 use super::problem::problem;
@@ -57,13 +59,35 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if public(req.path()) {
+    if public(req.path()) || super::subscriber::is_page(req.path()) {
         return next.call(req).await.map(|r| r.map_into_left_body());
     }
     let Some(state) = req.app_data::<web::Data<AdminState>>().cloned() else {
         let r = super::problem::internal("no admin state");
         return Ok(req.into_response(r).map_into_right_body());
     };
+    // A web session reads its own mailbox through the API (the pages' audio);
+    // its changes go through the pages' forms, which check the CSRF token.
+    if bearer(&req).is_none()
+        && let Some((_, who)) = super::subscriber::subscriber(&state, req.request())
+    {
+        let p = who.principal();
+        let read = matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+        if !read || !mailbox_may(&state, &who.extension, req.method(), req.path()) {
+            let r = problem(
+                StatusCode::FORBIDDEN,
+                "a web session reads only its own mailbox through the API",
+                None,
+            );
+            tracing::warn!(event = "admin_refused", status = 403, method = %req.method(), path = %req.path(), reason = "web session");
+            return Ok(req.into_response(r).map_into_right_body());
+        }
+        req.extensions_mut().insert(p);
+        return next.call(req).await.map(|r| r.map_into_left_body());
+    }
     let refuse = |req: ServiceRequest, status: StatusCode, why: &str| {
         let mut r = problem(status, why, None);
         if status == StatusCode::UNAUTHORIZED {

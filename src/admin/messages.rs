@@ -5,7 +5,7 @@
 
 use super::*;
 
-pub(super) fn store_error(e: StoreError) -> HttpResponse {
+pub(crate) fn store_error(e: StoreError) -> HttpResponse {
     match e {
         StoreError::NotFound(id) => problem::not_found(&format!("no such message {id}")),
         e => problem::internal(&e.to_string()),
@@ -95,8 +95,11 @@ pub(super) async fn remove_message(
 }
 
 /// A message's audio as WAV or Ogg/Opus (converted when stored otherwise).
+/// With HTTP Range (RFC 9110 14.2, one range): a browser's `<audio>` seeks
+/// with it, and some will not play what cannot be ranged.
 pub(super) async fn audio_as(
     s: web::Data<AdminState>,
+    req: actix_web::HttpRequest,
     id: String,
     format: crate::store::audio::Format,
 ) -> HttpResponse {
@@ -109,17 +112,80 @@ pub(super) async fn audio_as(
                 crate::store::audio::Format::Ogg => "audio/ogg",
                 _ => "audio/wav",
             };
-            HttpResponse::Ok().content_type(ctype).body(bytes)
+            let range = req
+                .headers()
+                .get(actix_web::http::header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(|r| byte_range(r, bytes.len() as u64));
+            match range {
+                None => HttpResponse::Ok()
+                    .content_type(ctype)
+                    .insert_header(("Accept-Ranges", "bytes"))
+                    .body(bytes),
+                Some(Some((a, b))) => HttpResponse::PartialContent()
+                    .content_type(ctype)
+                    .insert_header(("Accept-Ranges", "bytes"))
+                    .insert_header(("Content-Range", format!("bytes {a}-{b}/{}", bytes.len())))
+                    .body(bytes[a as usize..=b as usize].to_vec()),
+                Some(None) => HttpResponse::RangeNotSatisfiable()
+                    .insert_header(("Content-Range", format!("bytes */{}", bytes.len())))
+                    .finish(),
+            }
         }
         Ok(Err(e)) => store_error(e),
         Err(e) => problem::internal(&e.to_string()),
     }
 }
 
-pub(super) async fn audio(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    audio_as(s, path.into_inner(), crate::store::audio::Format::Wav).await
+pub(super) async fn audio(
+    s: web::Data<AdminState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    audio_as(s, req, path.into_inner(), crate::store::audio::Format::Wav).await
 }
 
-pub(super) async fn audio_ogg(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
-    audio_as(s, path.into_inner(), crate::store::audio::Format::Ogg).await
+pub(super) async fn audio_ogg(
+    s: web::Data<AdminState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    audio_as(s, req, path.into_inner(), crate::store::audio::Format::Ogg).await
+}
+
+/// One `bytes=` range of a body of `len` bytes, as (first, last) inclusive:
+/// None when it cannot be met (416).
+pub(super) fn byte_range(h: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = h.trim().strip_prefix("bytes=")?;
+    let first = spec.split(',').next()?.trim();
+    let (a, b) = first.split_once('-')?;
+    let (a, b) = match (a.trim(), b.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (len.checked_sub(n.min(len))?, len.checked_sub(1)?)
+        }
+        (a, "") => (a.parse().ok()?, len.checked_sub(1)?),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<u64>().ok()?.min(len.checked_sub(1)?),
+        ),
+    };
+    (a <= b && b < len).then_some((a, b))
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_as_browsers_send_them() {
+        assert_eq!(byte_range("bytes=0-", 100), Some((0, 99)));
+        assert_eq!(byte_range("bytes=10-19", 100), Some((10, 19)));
+        assert_eq!(byte_range("bytes=90-200", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=100-", 100), None);
+        assert_eq!(byte_range("bytes=5-1", 100), None);
+        assert_eq!(byte_range("items=0-1", 100), None);
+        assert_eq!(byte_range("bytes=0-", 0), None);
+    }
 }

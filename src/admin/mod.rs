@@ -36,6 +36,7 @@ mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod problem;
+pub mod subscriber;
 pub mod tokens;
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -62,6 +63,10 @@ pub struct AdminState {
     /// Present when the TLS listener runs: lets `certificate enable` swap the
     /// certificate without a restart.
     pub tls: Option<Arc<TlsAdmin>>,
+    /// Subscribers signed in to the web pages.
+    pub sessions: Arc<subscriber::session::Sessions>,
+    /// The session cookie is `Secure` (the pages are reached over HTTPS).
+    pub secure_cookies: bool,
 }
 
 pub struct TlsAdmin {
@@ -220,6 +225,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(reload_certificate),
         )
         .route("/metrics", web::get().to(metrics::prometheus))
+        .configure(subscriber::routes)
         .configure(objects::routes)
         .configure(tokens::routes)
         .configure(calls::routes);

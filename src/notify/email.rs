@@ -115,7 +115,8 @@ fn base64_lines(bytes: &[u8]) -> String {
     out
 }
 
-fn duration_words(ms: u64) -> String {
+/// "1:02": minutes and seconds, rounded.
+pub fn duration_words(ms: u64) -> String {
     let s = (ms + 500) / 1000;
     format!("{}:{:02}", s / 60, s % 60)
 }

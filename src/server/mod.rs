@@ -510,6 +510,8 @@ pub fn run(
             local_token_hash: crate::tokens::hash(&local_token).into(),
             cdrs: cdr_store.clone(),
             router_config: (role == Role::Router).then(|| Arc::new(src.text.clone())),
+            sessions: Arc::default(),
+            secure_cookies: cfg.service.admin_tls.is_some(),
         };
         let http = actix_web::HttpServer::new(move || {
             actix_web::App::new()
