@@ -1,7 +1,8 @@
 //! End to end in a real browser: Debian's chromium driven by playwright-core
 //! (`tests/web/inbox.mjs`; `tools/test` installs both). After a SIPp deposit to
 //! 1001, the subscriber signs in with extension and PIN, sees the row with the
-//! caller, plays the message to its end (its duration within 0.1 s of the
+//! caller, finds it by number and not by a stranger's name (the API's search
+//! too), plays the message to its end (its duration within 0.1 s of the
 //! stored audio), deletes it (the counts change, and a SIPp MWI subscriber
 //! gets the NOTIFY that says 0), signs out (the inbox then sends back to the
 //! sign-in page); five wrong PINs lock 1002 and the right one is then refused
@@ -57,6 +58,24 @@ fn a_subscriber_signs_in_plays_deletes_and_a_wrong_pin_locks() {
             .ends_with("(Europe/Paris)"),
         "{seen}"
     );
+    assert_eq!(seen["search_hit"], "1 shown");
+    assert_eq!(seen["search_miss"], "0 shown");
+    // The API has the same search.
+    let n = |q: &str| {
+        server
+            .get(&format!("/api/mailboxes/1001/messages?{q}"))
+            .into_json::<Vec<serde_json::Value>>()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(n("q=5551234"), 1);
+    assert_eq!(n("q=SIPp%20caller"), 1);
+    assert_eq!(n("q=nobody"), 0);
+    assert_eq!(n("status=saved"), 0);
+    let bad = server
+        .api("GET", "/api/mailboxes/1001/messages?from=8/12/2026")
+        .call();
+    assert!(matches!(bad, Err(ureq::Error::Status(422, _))), "{bad:?}");
     let played = &seen["played"];
     assert_eq!(played["ended"], true);
     assert!(

@@ -15,24 +15,53 @@ pub(crate) fn store_error(e: StoreError) -> HttpResponse {
 /// A mailbox's messages, oldest first. A UM-disabled mailbox's messages stay
 /// listed (until the retention removes them); an extension that is no mailbox
 /// and holds none is 404.
-pub(super) async fn messages(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {
+/// `?q=` (caller name or number), `status=`, `from=`/`to=` (days in the
+/// mailbox's zone) narrow it, as the inbox's search does.
+pub(super) async fn messages(
+    s: web::Data<AdminState>,
+    path: web::Path<String>,
+    query: web::Query<crate::store::query::MessageQuery>,
+) -> HttpResponse {
     let ext = path.into_inner();
-    let enabled = current_dir(&s).await.mailbox_any(&ext).is_some();
+    let dir = current_dir(&s).await;
+    let enabled = dir.mailbox_any(&ext).is_some();
+    let tz = mailbox_zone(&dir, &ext);
     let Some(store) = s.store.clone() else {
         return no_store();
     };
+    let query = query.into_inner();
     match web::block(move || store.list(&ext).map(|l| (ext, l))).await {
         Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
             problem::not_found(&format!("no UM mailbox {ext}"))
         }
-        Ok(Ok((_, list))) => HttpResponse::Ok().json(
-            list.into_iter()
-                .map(crate::store::MessageView::from)
-                .collect::<Vec<_>>(),
-        ),
+        Ok(Ok((_, list))) => {
+            let mut out = Vec::new();
+            for v in list.into_iter().map(crate::store::MessageView::from) {
+                match query.matches(&v, &tz) {
+                    Ok(true) => out.push(v),
+                    Ok(false) => {}
+                    Err(e) => {
+                        return problem::problem(
+                            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            &e,
+                            None,
+                        );
+                    }
+                }
+            }
+            HttpResponse::Ok().json(out)
+        }
         Ok(Err(e)) => store_error(e),
         Err(e) => problem::internal(&e.to_string()),
     }
+}
+
+/// The time zone of a mailbox's dial plan (UTC when unknown).
+pub(crate) fn mailbox_zone(dir: &Directory, ext: &str) -> jiff::tz::TimeZone {
+    dir.mailbox_any(ext)
+        .and_then(|m| dir.dial_plan(&m.dial_plan))
+        .and_then(|d| crate::directory::schedule::time_zone(&d.time_zone).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 pub(super) async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {

@@ -123,12 +123,20 @@ const OPERATIONS: &[Op] = &[
         "objects",
         Ok::Object,
     ),
-    op(
-        Get,
-        "/api/mailboxes/{ext}/messages",
-        "A mailbox's messages, oldest first",
-        "messages",
-        Ok::List("MessageView"),
+    with_query(
+        op(
+            Get,
+            "/api/mailboxes/{ext}/messages",
+            "A mailbox's messages, oldest first",
+            "messages",
+            Ok::List("MessageView"),
+        ),
+        &[
+            ("q", "Caller name words, or digits of the number"),
+            ("status", "new, saved or deleted"),
+            ("from", "First day, YYYY-MM-DD in the mailbox's zone"),
+            ("to", "Last day, YYYY-MM-DD in the mailbox's zone"),
+        ],
     ),
     with_body(
         op(

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod objects;
 pub mod outbox;
 pub mod pins;
+pub mod query;
 pub mod sled;
 mod sled_chunks;
 pub mod stats;

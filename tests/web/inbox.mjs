@@ -32,6 +32,16 @@ try {
   seen.number = await row.locator('.number').textContent();
   seen.state = await row.locator('.state').textContent();
   seen.received = await row.locator('dd').first().textContent();
+  // Search by number, then by a name no caller has.
+  await page.getByLabel('Caller name or number').fill('555 1234');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForLoadState();
+  seen.search_hit = await page.locator('#shown').textContent();
+  await page.getByLabel('Caller name or number').fill('nobody');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForLoadState();
+  seen.search_miss = await page.locator('#shown').textContent();
+  await page.goto(base + '/inbox');
   seen.played = await row.locator('audio').evaluate(async (a) => {
     a.muted = true;
     const ended = new Promise((resolve, reject) => {

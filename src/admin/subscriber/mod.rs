@@ -194,7 +194,11 @@ async fn sign_out(
         .finish()
 }
 
-async fn inbox(s: web::Data<AdminState>, req: HttpRequest) -> HttpResponse {
+async fn inbox(
+    s: web::Data<AdminState>,
+    req: HttpRequest,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
     let Some((_, who)) = subscriber(&s, &req) else {
         return see("/");
     };
@@ -221,6 +225,36 @@ async fn inbox(s: web::Data<AdminState>, req: HttpRequest) -> HttpResponse {
             dir.mailbox_language(m)
         }),
     };
+    // Read by hand: an empty select or date field is "any", not an error.
+    let get = |k: &str| {
+        query
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut query_error = None;
+    let status = match get("status").as_deref() {
+        None => None,
+        Some("new") => Some(MessageStatus::New),
+        Some("saved") => Some(MessageStatus::Saved),
+        Some("deleted") => Some(MessageStatus::Deleted),
+        Some(x) => {
+            query_error = Some(format!("status {x:?}: new, saved or deleted"));
+            None
+        }
+    };
+    let q = crate::store::query::MessageQuery {
+        q: get("q"),
+        status,
+        from: get("from"),
+        to: get("to"),
+    };
+    if query_error.is_none()
+        && let Some(first) = list.first()
+        && let Err(e) = q.matches(&first.clone().into(), &tz)
+    {
+        query_error = Some(e);
+    }
     html(
         actix_web::http::StatusCode::OK,
         pages::inbox(pages::Inbox {
@@ -230,6 +264,8 @@ async fn inbox(s: web::Data<AdminState>, req: HttpRequest) -> HttpResponse {
             tz,
             csrf: &who.csrf,
             messages: list.into_iter().map(Into::into).collect(),
+            query: &q,
+            query_error,
         }),
     )
 }

@@ -60,6 +60,13 @@ struct Words {
     none: &'static str,
     anonymous: &'static str,
     counts: fn(usize, usize, usize) -> String,
+    search: &'static str,
+    search_label: &'static str,
+    state_label: &'static str,
+    any: &'static str,
+    from_day: &'static str,
+    to_day: &'static str,
+    shown: fn(usize) -> String,
 }
 
 fn words(l: Lang) -> Words {
@@ -85,6 +92,13 @@ fn words(l: Lang) -> Words {
             none: "No messages.",
             anonymous: "Anonymous caller",
             counts: |n, s, d| format!("{n} new, {s} saved, {d} deleted"),
+            search: "Search",
+            search_label: "Caller name or number",
+            state_label: "State",
+            any: "Any",
+            from_day: "From day",
+            to_day: "To day",
+            shown: |n| format!("{n} shown"),
         },
         Lang::FrFr => Words {
             title: "Messagerie vocale",
@@ -107,6 +121,13 @@ fn words(l: Lang) -> Words {
             none: "Aucun message.",
             anonymous: "Correspondant anonyme",
             counts: |n, s, d| format!("{n} nouveau(x), {s} enregistré(s), {d} supprimé(s)"),
+            search: "Rechercher",
+            search_label: "Nom ou numéro de l'appelant",
+            state_label: "État",
+            any: "Tous",
+            from_day: "Du",
+            to_day: "Au",
+            shown: |n| format!("{n} affiché(s)"),
         },
     }
 }
@@ -172,6 +193,10 @@ pub struct Inbox<'a> {
     pub tz: jiff::tz::TimeZone,
     pub csrf: &'a str,
     pub messages: Vec<MessageView>,
+    /// The search in force (rows shown are those it matches).
+    pub query: &'a crate::store::query::MessageQuery,
+    /// Why the search could not be read, when it could not.
+    pub query_error: Option<String>,
 }
 
 fn order(s: MessageStatus) -> u8 {
@@ -209,6 +234,48 @@ pub fn inbox(i: Inbox<'_>) -> String {
         w.sign_out,
         esc(&counts)
     );
+    let q = i.query;
+    let sel = |v: &str| {
+        let on = q.status.map(|s| s.name()) == Some(v);
+        if on { " selected" } else { "" }
+    };
+    body.push_str(&format!(
+        "<form method=\"get\" action=\"/inbox\" role=\"search\" class=\"search\">\
+<label for=\"q\">{}</label><input id=\"q\" name=\"q\" type=\"search\" value=\"{}\">\
+<label for=\"status\">{}</label><select id=\"status\" name=\"status\">\
+<option value=\"\">{}</option><option value=\"new\"{}>{}</option><option value=\"saved\"{}>{}</option><option value=\"deleted\"{}>{}</option></select>\
+<label for=\"from\">{}</label><input id=\"from\" name=\"from\" type=\"date\" value=\"{}\">\
+<label for=\"to\">{}</label><input id=\"to\" name=\"to\" type=\"date\" value=\"{}\">\
+<button type=\"submit\">{}</button></form>",
+        w.search_label,
+        esc(q.q.as_deref().unwrap_or("")),
+        w.state_label,
+        w.any,
+        sel("new"),
+        w.state[0],
+        sel("saved"),
+        w.state[1],
+        sel("deleted"),
+        w.state[2],
+        w.from_day,
+        esc(q.from.as_deref().unwrap_or("")),
+        w.to_day,
+        esc(q.to.as_deref().unwrap_or("")),
+        w.search
+    ));
+    if let Some(e) = &i.query_error {
+        body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)));
+    }
+    let msgs: Vec<MessageView> = match i.query_error {
+        Some(_) => Vec::new(),
+        None => msgs
+            .into_iter()
+            .filter(|m| q.matches(m, &i.tz).unwrap_or(false))
+            .collect(),
+    };
+    if !q.is_empty() {
+        body.push_str(&format!("<p id=\"shown\">{}</p>", (w.shown)(msgs.len())));
+    }
     if msgs.is_empty() {
         body.push_str(&format!("<p>{}</p>", w.none));
     }
@@ -297,7 +364,10 @@ form{margin:.5rem 0}\
 label{display:block;margin-top:.75rem;font-weight:600}\
 input{font-size:1rem;padding:.5rem;width:100%;max-width:20rem;box-sizing:border-box;border:1px solid #5a6270;border-radius:4px}\
 button{font-size:1rem;margin:.5rem .5rem 0 0;padding:.45rem .9rem;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;border-radius:4px;cursor:pointer}\
-button:focus,input:focus,a:focus{outline:3px solid #f59e0b;outline-offset:2px}\
+select{font-size:1rem;padding:.4rem}\
+form.search{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.25rem .75rem;align-items:end}\
+form.search label{margin-top:0}\
+button:focus,input:focus,select:focus,a:focus{outline:3px solid #f59e0b;outline-offset:2px}\
 header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center}\
 .error{color:#9b1c1c;background:#fde8e8;padding:.5rem;border-radius:4px}\
 ul.messages{list-style:none;padding:0}\
