@@ -215,10 +215,7 @@ async fn inbox(
     let mb = dir.mailbox_any(&who.extension);
     // The mailbox's language for dates; the browser's for the page's words
     // when it asks for one we speak.
-    let tz = mb
-        .and_then(|m| dir.dial_plan(&m.dial_plan))
-        .and_then(|d| crate::directory::schedule::time_zone(&d.time_zone).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = super::messages::mailbox_zone(&dir, &who.extension);
     let l = match req.headers().get(header::ACCEPT_LANGUAGE) {
         Some(_) => lang(&req),
         None => mb.map_or(crate::directory::lang::Lang::EnUs, |m| {
