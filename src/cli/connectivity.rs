@@ -120,36 +120,14 @@ pub fn run(a: ConnectivityArgs) -> Result<(), String> {
 }
 
 fn tls_client(a: &ConnectivityArgs, host: &str, target: SocketAddr) -> Result<TlsClient, String> {
-    let read =
-        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-    let tls_dir = a.data.as_ref().map(|d| d.join("tls"));
+    let files = a.data.as_deref().map(openum::tls::TlsFiles::new);
     let ca =
         a.ca.clone()
-            .or_else(|| tls_dir.as_ref().map(|d| d.join("ca.pem")))
+            .or_else(|| files.as_ref().map(|f| f.ca_path()))
             .ok_or("TLS needs --ca (or --data with the demo CA)")?;
-    let roots = openum::tls::certs::parse_chain(&read(&ca)?)
-        .map_err(|e| format!("{}: {e}", ca.display()))?;
     let pair = match (&a.cert, &a.key) {
         (Some(c), Some(k)) => Some((c.clone(), k.clone())),
-        _ => tls_dir.as_ref().and_then(|d| {
-            let mut pems: Vec<PathBuf> = std::fs::read_dir(d.join("clients"))
-                .ok()?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "pem"))
-                .collect();
-            pems.sort();
-            let c = pems.into_iter().next()?;
-            Some((c.clone(), c.with_extension("key")))
-        }),
-    };
-    let client = match pair {
-        Some((c, k)) => Some((
-            openum::tls::certs::parse_chain(&read(&c)?)
-                .map_err(|e| format!("{}: {e}", c.display()))?,
-            openum::tls::certs::parse_key(&read(&k)?)
-                .map_err(|e| format!("{}: {e}", k.display()))?,
-        )),
-        None => None,
+        _ => files.as_ref().and_then(|f| f.first_client()),
     };
     let server_name = a.server_name.clone().unwrap_or_else(|| {
         if target.ip().is_loopback() {
@@ -158,9 +136,9 @@ fn tls_client(a: &ConnectivityArgs, host: &str, target: SocketAddr) -> Result<Tl
             host.to_string()
         }
     });
-    Ok(TlsClient {
-        roots,
-        client,
+    TlsClient::from_files(
+        &ca,
+        pair.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
         server_name,
-    })
+    )
 }

@@ -14,6 +14,11 @@ pub fn event_char(code: u8) -> Option<char> {
     })
 }
 
+/// The RFC 4733 event code of a keypad character (the inverse of [`event_char`]).
+pub fn event_code(c: char) -> Option<u8> {
+    (0..=15).find(|&code| event_char(code) == Some(c))
+}
+
 /// The digit a SIP INFO carries (the other DTMF relay, common on Cisco and SBCs):
 /// `application/dtmf-relay` (`Signal=5` / `Duration=160` lines) or
 /// `application/dtmf` (the digit, or its RFC 4733 event code, alone). `Ok(None)`
@@ -195,5 +200,8 @@ mod tests {
         assert_eq!(d.handle(1, &ev(200, true, 1)), None);
         assert_eq!(event_char(10), Some('*'));
         assert_eq!(event_char(15), Some('D'));
+        assert_eq!(event_code('#'), Some(11));
+        assert_eq!(event_code('7'), Some(7));
+        assert_eq!(event_code('x'), None);
     }
 }

@@ -92,28 +92,9 @@ pub fn start(
 
 /// TLS towards ourselves: our CA, and the first gateway client certificate.
 fn own_tls(data: &Path) -> Result<TlsClient, String> {
-    let tls = data.join("tls");
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-    let roots =
-        crate::tls::certs::parse_chain(&read(&tls.join("ca.pem"))?).map_err(|e| e.to_string())?;
-    let mut pems: Vec<_> = std::fs::read_dir(tls.join("clients"))
-        .map_err(|e| format!("{}: {e}", tls.join("clients").display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pem"))
-        .collect();
-    pems.sort();
-    let cert = pems
-        .into_iter()
-        .next()
+    let files = crate::tls::TlsFiles::new(data);
+    let (cert, key) = files
+        .first_client()
         .ok_or("no gateway client certificate for mutual TLS")?;
-    let client = Some((
-        crate::tls::certs::parse_chain(&read(&cert)?).map_err(|e| e.to_string())?,
-        crate::tls::certs::parse_key(&read(&cert.with_extension("key"))?)
-            .map_err(|e| e.to_string())?,
-    ));
-    Ok(TlsClient {
-        roots,
-        client,
-        server_name: "localhost".into(),
-    })
+    TlsClient::from_files(&files.ca_path(), Some((&cert, &key)), "localhost".into())
 }

@@ -50,6 +50,34 @@ pub struct TlsClient {
     pub server_name: String,
 }
 
+impl TlsClient {
+    /// From PEM files: the trust anchors, and our certificate and key.
+    pub fn from_files(
+        ca: &std::path::Path,
+        client: Option<(&std::path::Path, &std::path::Path)>,
+        server_name: String,
+    ) -> Result<TlsClient, String> {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        let named =
+            |p: &std::path::Path, e: crate::tls::certs::CertError| format!("{}: {e}", p.display());
+        let roots = crate::tls::certs::parse_chain(&read(ca)?).map_err(|e| named(ca, e))?;
+        let client = match client {
+            Some((c, k)) => Some((
+                crate::tls::certs::parse_chain(&read(c)?).map_err(|e| named(c, e))?,
+                crate::tls::certs::parse_key(&read(k)?).map_err(|e| named(k, e))?,
+            )),
+            None => None,
+        };
+        Ok(TlsClient {
+            roots,
+            client,
+            server_name,
+        })
+    }
+}
+
 pub struct Options {
     pub target: SocketAddr,
     pub transport: Transport,
@@ -352,12 +380,18 @@ impl Media {
 
     /// Send silence on the 20 ms grid and hear what comes, until `until`.
     fn run(&mut self, ear: &mut Ear, until: Instant) {
+        self.pump(ear, until, true)
+    }
+
+    /// Hear what comes until `until`, sending silence on the grid when `talk`
+    /// (not while a DTMF event holds the grid).
+    fn pump(&mut self, ear: &mut Ear, until: Instant, talk: bool) {
         loop {
             let now = Instant::now();
             if now >= until {
                 return;
             }
-            if now >= self.next {
+            if talk && now >= self.next {
                 let ts = self.ts;
                 let p = self.packet(0, false, &[0xFF; 160], ts);
                 let _ = self.sock.send_to(&p, self.remote);
@@ -365,7 +399,8 @@ impl Media {
                 self.next += Duration::from_millis(20);
                 continue;
             }
-            let wait = self.next.min(until).saturating_duration_since(now);
+            let wake = if talk { self.next.min(until) } else { until };
+            let wait = wake.saturating_duration_since(now);
             let _ = self
                 .sock
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))));
@@ -379,11 +414,11 @@ impl Media {
                     None => buf[..n].to_vec(),
                 };
                 // PCMU only (what we offered first); telephone-event and CN aside.
-                if clear.len() > 12 && clear[1] & 0x7f == 0 {
-                    let cc = (clear[0] & 0x0f) as usize;
-                    if clear.len() > 12 + cc * 4 {
-                        ear.hear(&clear[12 + cc * 4..], self.answered.elapsed());
-                    }
+                if let Ok((h, payload)) = crate::media::rtp::parse_header(&clear)
+                    && h.payload_type == 0
+                    && !payload.is_empty()
+                {
+                    ear.hear(payload, self.answered.elapsed());
                 }
             }
         }
@@ -393,11 +428,8 @@ impl Media {
     /// 100 ms of silence; audio keeps flowing in between.
     fn key(&mut self, ear: &mut Ear, digit: char) {
         let Some(pt) = self.dtmf_pt else { return };
-        let event = match digit {
-            '0'..='9' => digit as u8 - b'0',
-            '*' => 10,
-            '#' => 11,
-            _ => return,
+        let Some(event) = crate::media::dtmf::event_code(digit) else {
+            return;
         };
         let start_ts = self.ts;
         for i in 0..5u16 {
@@ -416,18 +448,10 @@ impl Media {
             self.ts = self.ts.wrapping_add(160);
             self.next += Duration::from_millis(20);
             let until = self.next;
-            self.listen_only(ear, until);
+            self.pump(ear, until, false);
         }
         let until = Instant::now() + Duration::from_millis(100);
         self.run(ear, until);
-    }
-
-    fn listen_only(&mut self, ear: &mut Ear, until: Instant) {
-        let next = self.next;
-        // Hear without sending silence over the event.
-        self.next = until + Duration::from_secs(3600);
-        self.run(ear, until);
-        self.next = next;
     }
 }
 
@@ -532,12 +556,7 @@ pub fn run(o: &Options, lib: &PromptLibrary) -> Report {
             return r;
         }
     };
-    call.to_tag = ok
-        .headers
-        .get("To")
-        .and_then(|t| msg::header_param(t, "tag"))
-        .unwrap_or("")
-        .to_string();
+    call.to_tag = ok.to_tag().unwrap_or("").to_string();
     if ok.status != 200 {
         // ACK the refusal in its own transaction (RFC 3261 17.1.1.3).
         let ack = call.request("ACK", 1, &invite_branch, "", "");

@@ -742,6 +742,10 @@ impl Request {
 }
 
 impl Response {
+    /// The dialog's remote tag, as the answer gives it.
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.get("To").and_then(|v| header_param(v, "tag"))
+    }
     pub fn to_bytes(&self) -> Vec<u8> {
         print(
             format_args!("SIP/2.0 {} {}", self.status, self.reason),

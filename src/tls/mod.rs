@@ -61,6 +61,24 @@ impl TlsFiles {
         )
     }
 
+    /// The CA certificate's path (`ca.pem`).
+    pub fn ca_path(&self) -> PathBuf {
+        self.pair_paths("ca").0
+    }
+
+    /// The first gateway client certificate and key (`clients/<gateway>`), by
+    /// name: what a test caller presents for mutual TLS.
+    pub fn first_client(&self) -> Option<(PathBuf, PathBuf)> {
+        let mut pems: Vec<PathBuf> = std::fs::read_dir(self.path("clients"))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .collect();
+        pems.sort();
+        let cert = pems.into_iter().next()?;
+        Some((cert.clone(), cert.with_extension("key")))
+    }
+
     pub fn load(&self, stem: &str) -> std::io::Result<PemPair> {
         let (c, k) = self.pair_paths(stem);
         Ok(PemPair {

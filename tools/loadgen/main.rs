@@ -284,12 +284,7 @@ async fn call(a: Args, sip: Sip, idx: usize, tone: Arc<Tone>) -> CallResult {
     };
     res.status = ok.status;
     res.invite_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let to_tag = ok
-        .headers
-        .get("To")
-        .and_then(|t| msg::header_param(t, "tag"))
-        .unwrap_or("")
-        .to_string();
+    let to_tag = ok.to_tag().unwrap_or("").to_string();
     if ok.status != 200 {
         let _ = sip
             .tx
