@@ -25,43 +25,28 @@ pub(super) async fn messages(
     let ext = path.into_inner();
     let dir = current_dir(&s).await;
     let enabled = dir.mailbox_any(&ext).is_some();
-    let tz = mailbox_zone(&dir, &ext);
+    let tz = dir.mailbox_time_zone(&ext);
     let Some(store) = s.store.clone() else {
         return no_store();
     };
     let query = query.into_inner();
+    if let Err(e) = query.check() {
+        return problem::problem(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &e, None);
+    }
     match web::block(move || store.list(&ext).map(|l| (ext, l))).await {
         Ok(Ok((ext, list))) if list.is_empty() && !enabled => {
             problem::not_found(&format!("no UM mailbox {ext}"))
         }
-        Ok(Ok((_, list))) => {
-            let mut out = Vec::new();
-            for v in list.into_iter().map(crate::store::MessageView::from) {
-                match query.matches(&v, &tz) {
-                    Ok(true) => out.push(v),
-                    Ok(false) => {}
-                    Err(e) => {
-                        return problem::problem(
-                            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                            &e,
-                            None,
-                        );
-                    }
-                }
-            }
-            HttpResponse::Ok().json(out)
-        }
+        Ok(Ok((_, list))) => HttpResponse::Ok().json(
+            list.into_iter()
+                .map(crate::store::MessageView::from)
+                // The days were checked: a message matches or not.
+                .filter(|v| query.matches(v, &tz).unwrap_or(false))
+                .collect::<Vec<_>>(),
+        ),
         Ok(Err(e)) => store_error(e),
         Err(e) => problem::internal(&e.to_string()),
     }
-}
-
-/// The time zone of a mailbox's dial plan (UTC when unknown).
-pub(crate) fn mailbox_zone(dir: &Directory, ext: &str) -> jiff::tz::TimeZone {
-    dir.mailbox_any(ext)
-        .and_then(|m| dir.dial_plan(&m.dial_plan))
-        .and_then(|d| crate::directory::schedule::time_zone(&d.time_zone).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 pub(super) async fn message(s: web::Data<AdminState>, path: web::Path<String>) -> HttpResponse {

@@ -476,8 +476,6 @@ pub struct Config {
     pub directory: Directory,
     /// The DNS resolutions made while loading (logged at start).
     pub resolutions: Vec<Resolution>,
-    /// Voicemail to email's SMTP server, when configured.
-    pub smtp: Option<smtp::SmtpConfig>,
 }
 
 fn digits(s: &str) -> bool {
@@ -1188,12 +1186,11 @@ impl Config {
             }
         }
         let notify = crate::directory::notify::NotifySettings {
-            smtp: smtp.clone(),
+            smtp,
             webhooks,
             retry: webhook::build_outbox(raw.outbox)?,
         };
         Ok(Config {
-            smtp,
             resolutions,
             service,
             directory: Directory::new(

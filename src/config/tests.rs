@@ -484,7 +484,7 @@ fn email_settings_are_checked_naming_the_field() {
         "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"Voicemail <vm@example.com>\"\nusername = \"u\"\npassword_file = \"/etc/openum/smtp.pw\"\n",
     )
     .unwrap();
-    let s = ok.smtp.unwrap();
+    let s = ok.directory.notify.smtp.unwrap();
     assert_eq!((s.port, s.from_address.as_str()), (587, "vm@example.com"));
     let e = with("[smtp]\nhost = \"h\"\nfrom = \"not an address\"\n")
         .unwrap_err()

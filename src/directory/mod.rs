@@ -456,6 +456,19 @@ impl Directory {
     pub fn mailbox_policy(&self, mailbox: &UmMailbox) -> Option<&MailboxPolicy> {
         self.policy(&mailbox.policy)
     }
+    /// The policy of the mailbox with this extension, if there is one.
+    pub fn policy_of(&self, extension: &str) -> Option<&MailboxPolicy> {
+        self.mailbox_any(extension)
+            .and_then(|m| self.mailbox_policy(m))
+    }
+    /// The time zone of a mailbox's dial plan (its message dates); UTC for an
+    /// extension that is no mailbox.
+    pub fn mailbox_time_zone(&self, extension: &str) -> jiff::tz::TimeZone {
+        self.mailbox_any(extension)
+            .and_then(|m| self.dial_plan(&m.dial_plan))
+            .and_then(|d| schedule::time_zone(&d.time_zone).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
     /// The configured gateway a request from `ip` belongs to, whatever its status
     /// (a Disabled gateway is still known: its new calls get a clear refusal).
     pub fn gateway_for(&self, ip: IpAddr) -> Option<&IpGateway> {

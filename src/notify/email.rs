@@ -156,6 +156,13 @@ pub fn when(z: &jiff::Zoned, lang: Lang) -> String {
     }
 }
 
+/// How a caller is named: the name when it has one, else the number; None
+/// for an anonymous caller (each place words that its own way).
+pub fn caller_label<'a>(name: Option<&'a str>, number: &'a str) -> Option<&'a str> {
+    name.filter(|n| !n.trim().is_empty())
+        .or((!number.is_empty()).then_some(number))
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -171,20 +178,12 @@ struct Words {
 }
 
 fn words(v: &Voicemail) -> Words {
-    let who = v
-        .caller_name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| {
-            if v.caller_number.is_empty() {
-                match v.lang {
-                    Lang::FrFr => "un correspondant anonyme".into(),
-                    Lang::EnUs => "an anonymous caller".into(),
-                }
-            } else {
-                v.caller_number.clone()
-            }
-        });
+    let who = caller_label(v.caller_name.as_deref(), &v.caller_number)
+        .unwrap_or(match v.lang {
+            Lang::FrFr => "un correspondant anonyme",
+            Lang::EnUs => "an anonymous caller",
+        })
+        .to_string();
     let number = if v.caller_number.is_empty() {
         "-".to_string()
     } else {

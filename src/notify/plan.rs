@@ -101,10 +101,10 @@ pub fn fan_out(
 /// The audio format an email attaches: the policy's, else as stored (raw
 /// G.711 goes as WAV: no mail client plays it).
 pub fn email_format(dir: &Directory, message: &MessageView) -> EmailFormat {
-    let policy = dir
-        .mailbox_any(&message.meta.mailbox)
-        .and_then(|mb| dir.mailbox_policy(mb));
-    match policy.and_then(|p| p.email_format) {
+    match dir
+        .policy_of(&message.meta.mailbox)
+        .and_then(|p| p.email_format)
+    {
         Some(f) => f,
         None => match message.meta.format {
             Format::Ogg => EmailFormat::Ogg,
@@ -123,15 +123,12 @@ pub fn voicemail(
 ) -> Voicemail {
     let m = &message.meta;
     let mb = dir.mailbox_any(&m.mailbox);
-    let policy = mb.and_then(|mb| dir.mailbox_policy(mb));
+    let policy = dir.policy_of(&m.mailbox);
     let lang = mb.map_or_else(
         || crate::directory::lang::Lang::EnUs,
         |mb| dir.mailbox_language(mb),
     );
-    let tz = mb
-        .and_then(|mb| dir.dial_plan(&mb.dial_plan))
-        .and_then(|d| crate::directory::schedule::time_zone(&d.time_zone).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = dir.mailbox_time_zone(&m.mailbox);
     let received = m
         .received_at
         .parse::<jiff::Timestamp>()
@@ -144,14 +141,8 @@ pub fn voicemail(
         Some(bytes) => {
             let (content_type, ext) = format.mime();
             let stamp = received.strftime("%Y-%m-%d %H%M").to_string();
-            let who = m
-                .caller_name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| match m.caller_id.as_str() {
-                    "" => "anonymous".to_string(),
-                    n => n.to_string(),
-                });
+            let who = super::email::caller_label(m.caller_name.as_deref(), &m.caller_id)
+                .unwrap_or("anonymous");
             (
                 Some(Attachment {
                     content_type,

@@ -275,17 +275,12 @@ impl OutboxSender {
         let m = &message.meta;
         let after = self
             .dir
-            .mailbox_any(&m.mailbox)
-            .and_then(|mb| self.dir.mailbox_policy(mb))
+            .policy_of(&m.mailbox)
             .map_or(EmailAfter::Keep, |p| p.email_after);
-        let status = match after {
+        let (status, name) = match after {
             EmailAfter::Keep => return,
-            EmailAfter::MarkSaved => MessageStatus::Saved,
-            EmailAfter::Delete => MessageStatus::Deleted,
-        };
-        let name = match after {
-            EmailAfter::MarkSaved => "mark_saved",
-            _ => "delete",
+            EmailAfter::MarkSaved => (MessageStatus::Saved, "mark_saved"),
+            EmailAfter::Delete => (MessageStatus::Deleted, "delete"),
         };
         match self.store.set_status(&m.id, status, SystemTime::now()) {
             Ok(_) => {
@@ -304,8 +299,7 @@ impl OutboxSender {
         };
         let attach = self
             .dir
-            .mailbox_any(&message.meta.mailbox)
-            .and_then(|mb| self.dir.mailbox_policy(mb))
+            .policy_of(&message.meta.mailbox)
             .is_none_or(|p| p.email_attach);
         let audio = match attach {
             true => match export(

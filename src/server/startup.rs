@@ -139,29 +139,25 @@ pub fn objects_of(sled: &SledStore, data: &Path) -> Arc<Objects> {
 pub fn check_files(cfg: &Config) -> Result<(), String> {
     let t = &cfg.service.tls;
     let mut problems = Vec::new();
-    let smtp_password = cfg.smtp.as_ref().and_then(|s| s.password_file.clone());
-    let smtp_ca = cfg.smtp.as_ref().and_then(|s| s.ca_file.clone());
-    let secrets: Vec<(String, Option<std::path::PathBuf>)> = cfg
-        .directory
-        .notify
-        .webhooks
-        .iter()
-        .map(|w| {
-            (
-                format!("webhook {:?}: secret_file", w.name),
-                Some(w.secret_file.clone()),
-            )
-        })
-        .collect();
-    let mut files: Vec<(String, &Option<std::path::PathBuf>)> = vec![
-        ("tls.cert".into(), &t.cert),
-        ("tls.key".into(), &t.key),
-        ("tls.trust_anchors".into(), &t.trust_anchors),
-        ("smtp.password_file".into(), &smtp_password),
-        ("smtp.ca_file".into(), &smtp_ca),
+    let notify = &cfg.directory.notify;
+    let smtp = notify.smtp.as_ref();
+    let mut files: Vec<(String, Option<std::path::PathBuf>)> = vec![
+        ("tls.cert".into(), t.cert.clone()),
+        ("tls.key".into(), t.key.clone()),
+        ("tls.trust_anchors".into(), t.trust_anchors.clone()),
+        (
+            "smtp.password_file".into(),
+            smtp.and_then(|s| s.password_file.clone()),
+        ),
+        ("smtp.ca_file".into(), smtp.and_then(|s| s.ca_file.clone())),
     ];
-    files.extend(secrets.iter().map(|(f, p)| (f.clone(), p)));
-    for (field, path) in files {
+    files.extend(notify.webhooks.iter().map(|w| {
+        (
+            format!("webhook {:?}: secret_file", w.name),
+            Some(w.secret_file.clone()),
+        )
+    }));
+    for (field, path) in &files {
         if let Some(p) = path
             && let Err(e) = std::fs::File::open(p)
         {

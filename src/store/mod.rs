@@ -124,6 +124,16 @@ impl MessageStatus {
             MessageStatus::Deleted => "deleted",
         }
     }
+    /// From its name (`new`, `saved`, `deleted`).
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        [
+            MessageStatus::New,
+            MessageStatus::Saved,
+            MessageStatus::Deleted,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+    }
 }
 
 /// A mailbox's message counts for MWI (RFC 3842 `Voice-Message: new/old`).

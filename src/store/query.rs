@@ -28,6 +28,25 @@ impl MessageQuery {
             && self.to.as_deref().is_none_or(str::is_empty)
     }
 
+    /// Whether the days can be read (Err names the one that cannot): a
+    /// search is refused whole, whether or not any message would be compared.
+    pub fn check(&self) -> Result<(), String> {
+        self.days().map(|_| ())
+    }
+
+    fn days(&self) -> Result<(Option<jiff::civil::Date>, Option<jiff::civil::Date>), String> {
+        let day = |d: &Option<String>, field: &str| -> Result<Option<jiff::civil::Date>, String> {
+            match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                None => Ok(None),
+                Some(d) => d
+                    .parse::<jiff::civil::Date>()
+                    .map(Some)
+                    .map_err(|e| format!("{field} {d:?}: a date as YYYY-MM-DD ({e})")),
+            }
+        };
+        Ok((day(&self.from, "from")?, day(&self.to, "to")?))
+    }
+
     /// Whether `m` matches, with days in `tz`. Err names a date it cannot read.
     pub fn matches(&self, m: &MessageView, tz: &jiff::tz::TimeZone) -> Result<bool, String> {
         if let Some(s) = self.status
@@ -55,16 +74,7 @@ impl MessageQuery {
                 return Ok(false);
             }
         }
-        let day = |d: &Option<String>, field: &str| -> Result<Option<jiff::civil::Date>, String> {
-            match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                None => Ok(None),
-                Some(d) => d
-                    .parse::<jiff::civil::Date>()
-                    .map(Some)
-                    .map_err(|e| format!("{field} {d:?}: a date as YYYY-MM-DD ({e})")),
-            }
-        };
-        let (from, to) = (day(&self.from, "from")?, day(&self.to, "to")?);
+        let (from, to) = self.days()?;
         if from.is_some() || to.is_some() {
             let Ok(t) = m.meta.received_at.parse::<jiff::Timestamp>() else {
                 return Ok(false);
@@ -141,6 +151,13 @@ mod tests {
                 .unwrap_err()
                 .contains("from")
         );
+        assert!(
+            q("", None, "", "2026-13-01")
+                .check()
+                .unwrap_err()
+                .contains("to")
+        );
+        assert!(q("", None, "2026-12-01", "").check().is_ok());
         assert!(MessageQuery::default().is_empty());
     }
 }

@@ -312,7 +312,16 @@ impl MailboxStore for SledStore {
         };
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Io(e.to_string()))?;
         let mut batch = sled::Batch::default();
-        let owed = self.owe(&db, &mut batch, &meta, HookEvent::Deposited, false)?;
+        let owed = self.owe(
+            &db,
+            &mut batch,
+            &meta,
+            HookEvent::Deposited,
+            false,
+            // Now, not the message's time: a forwarded copy keeps its
+            // original's, and its delivery's give-up clock starts here.
+            std::time::SystemTime::now(),
+        )?;
         chunks::insert(&mut batch, &audio_key(&id), &audio);
         batch.insert(format!("i/{id}").as_bytes(), msg.mailbox.as_bytes());
         batch.insert(format!("m/{}/{id}", msg.mailbox).as_bytes(), json);
@@ -488,7 +497,7 @@ impl MailboxStore for SledStore {
                 MessageStatus::Deleted => HookEvent::Deleted,
                 _ => HookEvent::StatusChanged,
             };
-            self.owe(&db, &mut batch, &m, event, false)?;
+            self.owe(&db, &mut batch, &m, event, false, now)?;
         }
         self.apply_counted(&db, &m.mailbox, batch, |s| {
             s.remove(&before);
@@ -507,7 +516,14 @@ impl MailboxStore for SledStore {
         chunks::remove(&mut batch, &db, &audio_key(id)).map_err(|e| self.failed(e))?;
         batch.remove(format!("i/{id}").as_bytes());
         batch.remove(format!("m/{}/{id}", m.mailbox).as_bytes());
-        self.owe(&db, &mut batch, &m, HookEvent::Deleted, true)?;
+        self.owe(
+            &db,
+            &mut batch,
+            &m,
+            HookEvent::Deleted,
+            true,
+            std::time::SystemTime::now(),
+        )?;
         let replacing = self.values_write();
         self.apply_counted(&db, &m.mailbox, batch, |s| s.remove(&m))?;
         drop(replacing);
@@ -619,8 +635,8 @@ impl MailboxStore for SledStore {
 }
 
 impl SledStore {
-    /// Put the outbox item a message change owes into the change's batch;
-    /// returns its key.
+    /// Put the outbox item a message change (made at `at`) owes into the
+    /// change's batch; returns its key.
     fn owe(
         &self,
         db: &sled::Db,
@@ -628,6 +644,7 @@ impl SledStore {
         m: &MessageMeta,
         event: HookEvent,
         removed: bool,
+        at: std::time::SystemTime,
     ) -> Result<String, StoreError> {
         let item = OutboxItem::new(
             Job::Changed {
@@ -635,7 +652,7 @@ impl SledStore {
                 removed,
                 message: Box::new(m.clone().into()),
             },
-            std::time::SystemTime::now(),
+            at,
         );
         self.queue(db, batch, item)
     }

@@ -117,10 +117,13 @@ async fn sign_in(
         return refuse(actix_web::http::StatusCode::UNAUTHORIZED, "wrong");
     }
     let (e2, d2) = (ext.clone(), dir.clone());
-    let r =
-        web::block(move || pins::logon(store.as_ref(), &d2, &e2, &pin, SystemTime::now())).await;
+    // A failed store and a lost blocking pool are the same failure here.
+    let r = web::block(move || pins::logon(store.as_ref(), &d2, &e2, &pin, SystemTime::now()))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
     match r {
-        Ok(Ok(Logon::Ok { .. })) => {
+        Ok(Logon::Ok { .. }) => {
             metrics::counter!("openum_logons_total", "result" => "ok").increment(1);
             tracing::info!(event = "web_logon", mailbox = %ext, result = "ok");
             let (token, _) = s.sessions.open(&ext, Instant::now());
@@ -132,7 +135,7 @@ async fn sign_in(
                 ))
                 .finish()
         }
-        Ok(Ok(Logon::Wrong { failures, locked })) => {
+        Ok(Logon::Wrong { failures, locked }) => {
             metrics::counter!("openum_logons_total", "result" => "failed").increment(1);
             tracing::warn!(event = "web_logon", mailbox = %ext, result = "wrong_pin", failures, locked);
             if locked {
@@ -141,21 +144,14 @@ async fn sign_in(
             }
             refuse(actix_web::http::StatusCode::UNAUTHORIZED, "wrong")
         }
-        Ok(Ok(Logon::Locked)) => {
+        Ok(Logon::Locked) => {
             metrics::counter!("openum_logons_total", "result" => "locked").increment(1);
             tracing::warn!(event = "web_logon", mailbox = %ext, result = "locked");
             refuse(actix_web::http::StatusCode::FORBIDDEN, "locked")
         }
-        Ok(Ok(Logon::NoPin)) => {
+        Ok(Logon::NoPin) => {
             tracing::warn!(event = "web_logon", mailbox = %ext, result = "no_pin");
             refuse(actix_web::http::StatusCode::FORBIDDEN, "no_pin")
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(event = "web_logon", mailbox = %ext, result = "error", error = %e);
-            refuse(
-                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-            )
         }
         Err(e) => {
             tracing::warn!(event = "web_logon", mailbox = %ext, result = "error", error = %e);
@@ -215,7 +211,7 @@ async fn inbox(
     let mb = dir.mailbox_any(&who.extension);
     // The mailbox's language for dates; the browser's for the page's words
     // when it asks for one we speak.
-    let tz = super::messages::mailbox_zone(&dir, &who.extension);
+    let tz = dir.mailbox_time_zone(&who.extension);
     let l = match req.headers().get(header::ACCEPT_LANGUAGE) {
         Some(_) => lang(&req),
         None => mb.map_or(crate::directory::lang::Lang::EnUs, |m| {
@@ -230,28 +226,20 @@ async fn inbox(
             .filter(|v| !v.is_empty())
     };
     let mut query_error = None;
-    let status = match get("status").as_deref() {
-        None => None,
-        Some("new") => Some(MessageStatus::New),
-        Some("saved") => Some(MessageStatus::Saved),
-        Some("deleted") => Some(MessageStatus::Deleted),
-        Some(x) => {
+    let status = get("status").and_then(|x| {
+        let s = MessageStatus::parse(&x);
+        if s.is_none() {
             query_error = Some(format!("status {x:?}: new, saved or deleted"));
-            None
         }
-    };
+        s
+    });
     let q = crate::store::query::MessageQuery {
         q: get("q"),
         status,
         from: get("from"),
         to: get("to"),
     };
-    if query_error.is_none()
-        && let Some(first) = list.first()
-        && let Err(e) = q.matches(&first.clone().into(), &tz)
-    {
-        query_error = Some(e);
-    }
+    query_error = query_error.or_else(|| q.check().err());
     html(
         actix_web::http::StatusCode::OK,
         pages::inbox(pages::Inbox {
@@ -289,17 +277,12 @@ async fn act(
         tracing::warn!(event = "web_refused", mailbox = %who.extension, reason = "csrf");
         return forbidden("the form's CSRF token does not match the session");
     }
-    let status = match form.action.as_str() {
-        "new" => MessageStatus::New,
-        "saved" => MessageStatus::Saved,
-        "deleted" => MessageStatus::Deleted,
-        a => {
-            return super::problem::problem(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("action {a:?}: use new, saved or deleted"),
-                None,
-            );
-        }
+    let Some(status) = MessageStatus::parse(&form.action) else {
+        return super::problem::problem(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("action {:?}: use new, saved or deleted", form.action),
+            None,
+        );
     };
     let Some(store) = s.store.clone() else {
         return super::problem::internal("no store in this role");

@@ -7,7 +7,7 @@
 //! them by name.
 
 use crate::directory::lang::Lang;
-use crate::notify::email::{duration_words, when};
+use crate::notify::email::{caller_label, duration_words, when};
 use crate::store::{MessageStatus, MessageView};
 
 pub fn esc(s: &str) -> String {
@@ -46,7 +46,6 @@ struct Words {
     sign_in: &'static str,
     sign_out: &'static str,
     mailbox: &'static str,
-    from: &'static str,
     received: &'static str,
     duration: &'static str,
     state: [&'static str; 3],
@@ -78,7 +77,6 @@ fn words(l: Lang) -> Words {
             sign_in: "Sign in",
             sign_out: "Sign out",
             mailbox: "Mailbox",
-            from: "From",
             received: "Received",
             duration: "Duration",
             state: ["New", "Saved", "Deleted"],
@@ -107,7 +105,6 @@ fn words(l: Lang) -> Words {
             sign_in: "Se connecter",
             sign_out: "Se déconnecter",
             mailbox: "Boîte vocale",
-            from: "De",
             received: "Reçu",
             duration: "Durée",
             state: ["Nouveau", "Enregistré", "Supprimé"],
@@ -282,14 +279,7 @@ pub fn inbox(i: Inbox<'_>) -> String {
     body.push_str("<ul class=\"messages\">");
     for m in &msgs {
         let meta = &m.meta;
-        let who = meta
-            .caller_name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| match meta.caller_id.as_str() {
-                "" => w.anonymous.to_string(),
-                n => n.to_string(),
-            });
+        let who = caller_label(meta.caller_name.as_deref(), &meta.caller_id).unwrap_or(w.anonymous);
         let number = if meta.caller_id.is_empty() {
             "—"
         } else {
@@ -340,7 +330,7 @@ pub fn inbox(i: Inbox<'_>) -> String {
 <a href=\"/api/messages/{id}/audio.wav\" download>{dl}</a>\
 <form method=\"post\" action=\"/inbox/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{buttons}</form></li>",
             status = m.status.name(),
-            who = esc(&who),
+            who = esc(who),
             number = esc(number),
             rec = w.received,
             at = esc(&at),
@@ -351,7 +341,6 @@ pub fn inbox(i: Inbox<'_>) -> String {
         ));
     }
     body.push_str("</ul>");
-    let _ = w.from;
     page(i.lang, &format!("{} {}", w.title, i.extension), &body)
 }
 
